@@ -1,0 +1,85 @@
+"""commsvc: member communication and bulletin distribution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from commsvc import embedded_redis, processes
+from commsvc.config import is_sqlite, load_settings
+
+
+def create_app(overrides: dict[str, Any] | None = None,
+               start_embedded_redis: bool = True) -> Flask:
+    """Build the app: config, extensions, blueprints; nothing else.
+
+    With no COMMSVC_REDIS_URL, the app uses the embedded Redis, starting it if asked;
+    commands that never touch Redis (init-db, import-members) pass False so they
+    leave no server behind.
+    """
+    app = Flask(
+        __name__,
+        instance_path=str(processes.instance_path()),
+        instance_relative_config=True,
+        template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
+    )
+    settings = load_settings(Path(app.instance_path))
+    app.config.from_mapping(settings.as_flask_config())
+    if overrides:
+        app.config.update(overrides)
+    if not app.config["COMMSVC_REDIS_URL"]:
+        instance_path = Path(app.instance_path)
+        app.config["COMMSVC_REDIS_URL"] = (
+            embedded_redis.ensure_running(instance_path) if start_embedded_redis
+            else embedded_redis.running_url(instance_path) or embedded_redis.NOT_STARTED_URL
+        )
+
+    from commsvc import auth, extensions, queueing, tracking
+    from commsvc.web import admin, api, preferences, webhooks
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
+        app,
+        extensions.db,
+        directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        render_as_batch=is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]),
+    )
+    extensions.csrf.init_app(app)
+    auth.init_app(app)
+    tracking.init_app(app)
+    queueing.celery_init_app(app)
+    _tune_sqlite(app)
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(preferences.bp)
+    app.register_blueprint(admin.bp)
+    extensions.csrf.exempt(api.bp)
+    extensions.csrf.exempt(webhooks.bp)
+
+    from commsvc import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """WAL lets the web app read while a worker writes; a busy timeout rides out locks."""
+    if not is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]):
+        return
+    from sqlalchemy import event
+
+    from commsvc.extensions import db
+
+    with app.app_context():
+
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()

@@ -1,0 +1,3 @@
+from commsvc.cli import main
+
+main()

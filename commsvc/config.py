@@ -1,0 +1,162 @@
+"""Every COMMSVC_* setting, its default and its check, in one place.
+
+Configuration comes only from the environment. Defaults make the embedded mode
+work with nothing set: SQLite and secrets in the instance folder, an embedded
+Redis, local capture sinks. Nothing here opens a connection except the embedded
+Redis start-up, which the app factory asks for explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from commsvc.errors import ConfigError
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+DEFAULT_EMAIL_FROM = "bulletins@localhost"
+DEFAULT_SMS_FROM = "UNION"
+# Where `commsvc demo` starts its capture sinks; also the default when nothing is set,
+# so a single machine sends to something it can look at rather than to the world.
+DEFAULT_EMAIL_URL = "smtp://127.0.0.1:8025"
+DEFAULT_SMS_URL = "http://127.0.0.1:8026/send"
+
+_SMS_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\+?[0-9]{3,15}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings; `as_flask_config` hands them to Flask and Celery."""
+
+    instance_path: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    public_url: str
+    email_url: str
+    email_from: str
+    sms_url: str
+    sms_from: str
+    webhook_secret: str
+    batch_size: int = 200
+    max_attempts: int = 5
+    stuck_after_seconds: int = 600
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_flask_config(self) -> dict[str, Any]:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "COMMSVC_REDIS_URL": self.redis_url,
+            "COMMSVC_PUBLIC_URL": self.public_url,
+            "COMMSVC_EMAIL_URL": self.email_url,
+            "COMMSVC_EMAIL_FROM": self.email_from,
+            "COMMSVC_SMS_URL": self.sms_url,
+            "COMMSVC_SMS_FROM": self.sms_from,
+            "COMMSVC_WEBHOOK_SECRET": self.webhook_secret,
+            "COMMSVC_BATCH_SIZE": self.batch_size,
+            "COMMSVC_MAX_ATTEMPTS": self.max_attempts,
+            "COMMSVC_STUCK_AFTER_SECONDS": self.stuck_after_seconds,
+            "COMMSVC_CAPTURE_DIR": self.extra.get("capture_dir"),
+            "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.public_url.startswith("https://"),
+            "WTF_CSRF_TIME_LIMIT": None,
+        }
+
+
+def load_settings(instance_path: Path, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+    """Read the environment, fill defaults, and refuse values that cannot work."""
+    env = os.environ if env is None else env
+    instance_path.mkdir(parents=True, exist_ok=True)
+    database_url = normalise_database_url(
+        env.get("COMMSVC_DATABASE_URL") or f"sqlite:///{instance_path / 'commsvc.sqlite3'}"
+    )
+    public_url = (env.get("COMMSVC_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError("COMMSVC_PUBLIC_URL must start with http:// or https://")
+    sms_from = env.get("COMMSVC_SMS_FROM") or DEFAULT_SMS_FROM
+    if not _SMS_SENDER_ID.match(sms_from):
+        raise ConfigError(
+            "COMMSVC_SMS_FROM must be a sender ID of at most 11 letters and digits, or a number"
+        )
+    email_url = env.get("COMMSVC_EMAIL_URL") or DEFAULT_EMAIL_URL
+    if not email_url.startswith(("smtp://", "smtps://", "smtp+starttls://", "http://", "https://")):
+        raise ConfigError(
+            "COMMSVC_EMAIL_URL must be smtp://, smtps://, smtp+starttls:// or an http(s) API URL"
+        )
+    sms_url = env.get("COMMSVC_SMS_URL") or DEFAULT_SMS_URL
+    if not sms_url.startswith(("http://", "https://")):
+        raise ConfigError("COMMSVC_SMS_URL must be an http:// or https:// URL")
+    return Settings(
+        instance_path=instance_path,
+        database_url=database_url,
+        redis_url=env.get("COMMSVC_REDIS_URL") or None,
+        secret_key=env.get("COMMSVC_SECRET_KEY") or _kept_secret(instance_path / "secret_key"),
+        public_url=public_url,
+        email_url=email_url,
+        email_from=env.get("COMMSVC_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
+        sms_url=sms_url,
+        sms_from=sms_from,
+        webhook_secret=env.get("COMMSVC_WEBHOOK_SECRET")
+        or _kept_secret(instance_path / "webhook_secret"),
+        batch_size=_positive_int(env, "COMMSVC_BATCH_SIZE", 200),
+        max_attempts=_positive_int(env, "COMMSVC_MAX_ATTEMPTS", 5),
+        stuck_after_seconds=_positive_int(env, "COMMSVC_STUCK_AFTER_SECONDS", 600),
+        extra={"capture_dir": env.get("COMMSVC_CAPTURE_DIR") or str(instance_path / "captured")},
+    )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept URLs as people write them and pick the driver commsvc ships with."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith(("sqlite://", "postgresql+")):
+        return url
+    raise ConfigError("COMMSVC_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if is_sqlite(url):
+        # Web, worker and beat are separate processes sharing one file.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+
+
+def _kept_secret(path: Path) -> str:
+    """Generate a secret once and keep it, so restarts keep links and sessions valid."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    # Open exclusively so two processes starting together agree on one secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def _positive_int(env: Any, name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1")
+    return value

@@ -1,0 +1,28 @@
+"""The tables: one module per group of domain words. Import models from here."""
+
+from commsvc.models.account import ApiKey, AuditEntry, User
+from commsvc.models.bulletin import Bulletin, BulletinTransition, MessageTemplate
+from commsvc.models.delivery import Delivery, DeliveryAttempt
+from commsvc.models.member import ConsentRecord, Member, TopicPreference
+from commsvc.models.organisation import Branch, Employer, Partnership, Region, Topic
+from commsvc.models.suppression import Suppression
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Branch",
+    "Bulletin",
+    "BulletinTransition",
+    "ConsentRecord",
+    "Delivery",
+    "DeliveryAttempt",
+    "Employer",
+    "Member",
+    "MessageTemplate",
+    "Partnership",
+    "Region",
+    "Suppression",
+    "Topic",
+    "TopicPreference",
+    "User",
+]

@@ -1,0 +1,105 @@
+"""The Celery app bound to the Flask config: queues, routes, reliability settings.
+
+The web app enqueues work by task name from here and never imports `workers/`.
+
+Reliability, in one place:
+- `task_acks_late` + `task_reject_on_worker_lost`: a task is acknowledged only after
+  it ran, so a worker killed mid-batch leaves its message to be delivered again.
+  Sending stays safe because every delivery is claimed with a conditional UPDATE and
+  its acceptance is recorded before the next message is sent.
+- `worker_prefetch_multiplier = 1`: a worker holds one batch beyond the one it runs,
+  so a killed worker strands little and batches spread across machines.
+- `visibility_timeout`: how long Redis waits before handing an unacknowledged task
+  to another worker. Countdowns (retries) are kept far below it, and schedules are
+  swept from the database by beat rather than set as long ETAs, which this broker
+  would redeliver after the timeout.
+- The stuck sweep (beat) re-queues deliveries left `queued` or `sending` past
+  COMMSVC_STUCK_AFTER_SECONDS, so a lost broker (Redis restarted) loses no delivery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, current_app
+
+VISIBILITY_TIMEOUT_SECONDS = 3600
+MAX_COUNTDOWN_SECONDS = 600
+
+
+class Queues:
+    FANOUT = "fanout"
+    EMAIL = "email"
+    SMS = "sms"
+    RETRY = "retry"
+    RECEIPTS = "receipts"
+    SWEEPS = "sweeps"
+    ALL = (FANOUT, EMAIL, SMS, RETRY, RECEIPTS, SWEEPS)
+
+
+class TaskNames:
+    FANOUT_BULLETIN = "commsvc.fanout_bulletin"
+    SEND_EMAIL_BATCH = "commsvc.send_email_batch"
+    SEND_SMS_BATCH = "commsvc.send_sms_batch"
+    SWEEP_STUCK = "commsvc.sweep_stuck_deliveries"
+    SWEEP_SCHEDULED = "commsvc.sweep_scheduled_bulletins"
+
+
+ROUTES = {
+    TaskNames.FANOUT_BULLETIN: {"queue": Queues.FANOUT},
+    TaskNames.SEND_EMAIL_BATCH: {"queue": Queues.EMAIL},
+    TaskNames.SEND_SMS_BATCH: {"queue": Queues.SMS},
+    TaskNames.SWEEP_STUCK: {"queue": Queues.SWEEPS},
+    TaskNames.SWEEP_SCHEDULED: {"queue": Queues.SWEEPS},
+}
+
+SEND_TASK_FOR_CHANNEL = {"email": TaskNames.SEND_EMAIL_BATCH, "sms": TaskNames.SEND_SMS_BATCH}
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Configure Celery from the Flask config; every task runs inside the app context."""
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    redis_url = app.config["COMMSVC_REDIS_URL"]
+    celery_app.conf.update(
+        broker_url=redis_url,
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_routes=ROUTES,
+        task_default_queue=Queues.FANOUT,
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+        },
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        include=["workers.tasks"],
+        beat_schedule={
+            "sweep-stuck-deliveries": {"task": TaskNames.SWEEP_STUCK, "schedule": 30.0},
+            "sweep-scheduled-bulletins": {"task": TaskNames.SWEEP_SCHEDULED, "schedule": 15.0},
+        },
+        timezone="UTC",
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def enqueue(task_name: str, *args: Any, countdown: float | None = None,
+            queue: str | None = None) -> None:
+    """Send a task by name; the web app and services never import the task functions."""
+    celery_app: Celery = current_app.extensions["celery"]
+    if countdown is not None:
+        countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
+    celery_app.send_task(task_name, args=list(args), countdown=countdown, queue=queue)

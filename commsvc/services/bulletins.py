@@ -1,0 +1,113 @@
+"""Composing bulletins: check what an organiser wrote, save it, show it back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from commsvc import tracking
+from commsvc.auth import Actor, can_see_region, ensure_can_write
+from commsvc.errors import NotFound, ValidationError
+from commsvc.extensions import db
+from commsvc.models import Bulletin, Topic
+from commsvc.services import audience, organisation, rendering
+from commsvc.statuses import Channel, DeliveryStatus
+
+TITLE_LIMIT = 200
+SUBJECT_LIMIT = 300
+BODY_LIMIT = 100_000
+SMS_BODY_LIMIT = 1_600
+
+
+def create_bulletin(actor: Actor, data: Any) -> Bulletin:
+    """Validate a bulletin from the API or the admin and save it as a draft."""
+    ensure_can_write(actor)
+    if not isinstance(data, dict):
+        raise ValidationError("The body must be a JSON object.")
+    partnership_id = data.get("partnership")
+    if not isinstance(partnership_id, int) or isinstance(partnership_id, bool):
+        raise ValidationError("partnership must be the id (a number) of a partnership")
+    partnership = organisation.get_partnership(actor, partnership_id)
+    title = _text(data, "title", TITLE_LIMIT, required=True)
+    topic_name = _text(data, "topic", 120, required=True)
+    topic = db.session.scalar(select(Topic).where(Topic.name == topic_name))
+    if topic is None:
+        known = ", ".join(db.session.scalars(select(Topic.name).order_by(Topic.name)))
+        raise ValidationError(f"There is no topic called {topic_name!r}. Topics: {known or 'none yet'}")
+    channels = data.get("channels")
+    if (not isinstance(channels, list) or not channels
+            or not all(c in (Channel.EMAIL, Channel.SMS) for c in channels)):
+        raise ValidationError('channels must be a non-empty list of "email" and "sms"')
+    channels = sorted(set(channels))
+    subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
+    email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
+    sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
+    filters = audience.clean_filters(data.get("audience"))
+    rendering.compile_bulletin(subject, email_body, sms_body)
+    bulletin = Bulletin(
+        partnership=partnership, topic=topic, title=title, channels=channels, subject=subject,
+        email_body=email_body, sms_body=sms_body, audience=filters, created_by=actor.label,
+        audience_size=audience.audience_size(partnership.id, filters),
+    )
+    db.session.add(bulletin)
+    db.session.commit()
+    return bulletin
+
+
+def get_bulletin(actor: Actor, bulletin_id: int) -> Bulletin:
+    bulletin = db.session.get(Bulletin, bulletin_id)
+    if bulletin is None or not can_see_region(actor, bulletin.partnership.region_id):
+        raise NotFound(f"There is no bulletin {bulletin_id}.")
+    return bulletin
+
+
+def list_bulletins(actor: Actor, limit: int = 50) -> list[Bulletin]:
+    from commsvc.models import Partnership
+
+    query = select(Bulletin).join(Partnership).order_by(Bulletin.id.desc()).limit(limit)
+    if actor.region_ids is not None:
+        query = query.where(Partnership.region_id.in_(actor.region_ids))
+    return list(db.session.scalars(query))
+
+
+def progress(bulletin: Bulletin, counts: dict[str, int]) -> float:
+    """Share of deliveries that reached an outcome; 1.0 once the bulletin is sent."""
+    if bulletin.status == "sent":
+        return 1.0
+    total = sum(counts.values())
+    if not total:
+        return 0.0
+    unfinished = sum(counts.get(s, 0) for s in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED,
+                                                DeliveryStatus.SENDING))
+    return round((total - unfinished) / total, 4)
+
+
+def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
+    counts = tracking.counts(bulletin.id)
+    return {
+        "id": bulletin.id,
+        "status": bulletin.status,
+        "title": bulletin.title,
+        "partnership": bulletin.partnership_id,
+        "topic": bulletin.topic.name,
+        "channels": bulletin.channels,
+        "audience_size": bulletin.audience_size,
+        "scheduled_for": bulletin.scheduled_for.isoformat() + "Z" if bulletin.scheduled_for
+        else None,
+        "counts": counts,
+        "progress": progress(bulletin, counts),
+    }
+
+
+def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
+    value = data.get(field, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be text")
+    if required and not value.strip():
+        raise ValidationError(f"{field} is required")
+    if len(value) > limit:
+        raise ValidationError(f"{field} must be at most {limit} characters")
+    return value.strip() if field in ("title", "topic", "subject") else value

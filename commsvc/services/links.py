@@ -1,0 +1,77 @@
+"""Signed, expiring member links: the preference centre and one-click unsubscribe.
+
+A link carries the member's random public id (and for unsubscribe, the topic), signed
+with the secret key; no member id or address appears in a URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from commsvc.errors import CommsvcError
+
+LINK_MAX_AGE_SECONDS = 90 * 24 * 3600
+_PREFERENCES_SALT = "commsvc.preferences"
+_UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
+
+
+class LinkError(CommsvcError):
+    http_status = 400
+    code = "bad_link"
+
+
+class ExpiredLink(LinkError):
+    http_status = 410
+    code = "expired_link"
+
+
+@dataclass(frozen=True)
+class MemberLinks:
+    """Makes links for many members with one serializer (built once per batch)."""
+
+    secret_key: str
+    public_url: str
+
+    def preferences_url(self, public_id: str) -> str:
+        token = _serializer(self.secret_key, _PREFERENCES_SALT).dumps(public_id)
+        return f"{self.public_url}/p/{token}"
+
+    def unsubscribe_url(self, public_id: str, topic_id: int) -> str:
+        token = _serializer(self.secret_key, _UNSUBSCRIBE_SALT).dumps([public_id, topic_id])
+        return f"{self.public_url}/u/{token}"
+
+
+def read_preferences_token(secret_key: str, token: str) -> str:
+    value = _load(secret_key, _PREFERENCES_SALT, token)
+    if not isinstance(value, str):
+        raise LinkError("This link is not valid.")
+    return value
+
+
+def read_unsubscribe_token(secret_key: str, token: str) -> tuple[str, int]:
+    value = _load(secret_key, _UNSUBSCRIBE_SALT, token)
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and isinstance(value[1], int)):
+        raise LinkError("This link is not valid.")
+    return value[0], value[1]
+
+
+def _load(secret_key: str, salt: str, token: str) -> object:
+    try:
+        return _serializer(secret_key, salt).loads(token, max_age=LINK_MAX_AGE_SECONDS)
+    except SignatureExpired:
+        raise ExpiredLink("This link has expired.") from None
+    except BadSignature:
+        raise LinkError("This link is not valid.") from None
+
+
+_serializers: dict[tuple[str, str], URLSafeTimedSerializer] = {}
+
+
+def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    key = (secret_key, salt)
+    if key not in _serializers:
+        _serializers[key] = URLSafeTimedSerializer(secret_key, salt=salt)
+    return _serializers[key]

@@ -1,0 +1,129 @@
+"""The database side of sending: claim deliveries, record outcomes, finish bulletins.
+
+A delivery is sent only after a conditional UPDATE moved it to `sending` (so two
+workers holding the same batch cannot both send it), and its acceptance by the
+gateway is committed before the next message goes out, so a crash can re-send at
+most the one message that was in flight.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+
+from commsvc.extensions import db
+from commsvc.models import Bulletin, Delivery, DeliveryAttempt
+from commsvc.models.base import utcnow
+from commsvc.statuses import BulletinStatus, DeliveryStatus, delivery_sources
+
+RETRY_BASE_SECONDS = 10
+RETRY_CAP_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Failure:
+    delivery_id: int
+    permanent: bool
+    reason: str
+    provider: str | None = None
+
+
+def claim(bulletin_id: int, delivery_ids: list[int]) -> dict[int, int]:
+    """Move the given deliveries to `sending` if still waiting; return {id: attempts}."""
+    if not delivery_ids:
+        return {}
+    now = utcnow()
+    claimable = or_(
+        Delivery.status == DeliveryStatus.QUEUED,
+        and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE, Delivery.retry_at.is_not(None)),
+    )
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.bulletin_id == bulletin_id, claimable,
+               Delivery.status.in_(delivery_sources(DeliveryStatus.SENDING)))
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, updated_at=now,
+                attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return {row[0]: row[1] for row in result}
+
+
+def record_accepted(delivery_id: int, provider: str, provider_id: str | None) -> bool:
+    """Commit a gateway's acceptance at once: this is what makes a resend impossible."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.SENT, provider=provider, provider_id=provider_id,
+                sent_at=now, updated_at=now, retry_at=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_failure(failure: Failure, attempts: int, max_attempts: int) -> str:
+    """Record a failed attempt; return the new status (a retry is due if retry_at is set)."""
+    now = utcnow()
+    retry_at = None
+    if failure.permanent:
+        status = DeliveryStatus.PERMANENT_FAILURE
+    else:
+        status = DeliveryStatus.TEMPORARY_FAILURE
+        if attempts < max_attempts:
+            retry_at = now + timedelta(seconds=retry_delay(attempts))
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == failure.delivery_id, Delivery.status == DeliveryStatus.SENDING)
+        .values(status=status, last_error=failure.reason[:500], retry_at=retry_at,
+                provider=failure.provider, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.add(DeliveryAttempt(delivery_id=failure.delivery_id, outcome=str(status),
+                                   provider=failure.provider, reason=failure.reason[:500]))
+    db.session.commit()
+    return str(status)
+
+
+def release(delivery_ids: list[int]) -> None:
+    """Give back claimed deliveries that were not attempted (a pause mid-batch)."""
+    if not delivery_ids:
+        return
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.QUEUED, attempts=Delivery.attempts - 1,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with full jitter, capped well below the visibility timeout."""
+    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def finish_if_done(bulletin_id: int) -> bool:
+    """Mark a sending bulletin `sent` once no delivery has work ahead of it."""
+    bulletin = db.session.get(Bulletin, bulletin_id)
+    if bulletin is None or bulletin.status != BulletinStatus.SENDING or not bulletin.fanned_out_at:
+        return False
+    unfinished = db.session.scalar(select(exists().where(
+        Delivery.bulletin_id == bulletin_id,
+        or_(Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED,
+                                 DeliveryStatus.SENDING]),
+            and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
+                 Delivery.retry_at.is_not(None))),
+    )))
+    if unfinished:
+        return False
+    from commsvc.services.lifecycle import mark_sent
+
+    return mark_sent(bulletin_id)

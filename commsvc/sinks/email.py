@@ -1,0 +1,68 @@
+"""An SMTP server (aiosmtpd) that keeps every message it accepts.
+
+Recipients can be told to answer with an SMTP code (`reject`), to test how the
+sender treats 4xx and 5xx replies.
+"""
+
+from __future__ import annotations
+
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class _Handler:
+    def __init__(self, sink: EmailSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        reply = self.sink.reject.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.sink.keep(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        return "250 Message accepted for delivery"
+
+
+class EmailSink:
+    def __init__(self, port: int, folder: Path | None = None) -> None:
+        self.port = port
+        self.folder = folder
+        self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self._lock = threading.Lock()
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=port,
+                                      data_size_limit=10 * 1024 * 1024)
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> EmailSink:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def keep(self, sender: str, recipients: list[str], content: bytes) -> None:
+        with self._lock:
+            self.messages.append((sender, recipients, content))
+            number = len(self.messages)
+        if self.folder:
+            (self.folder / f"{number:07d}.eml").write_bytes(content)
+
+    def parsed(self) -> list[EmailMessage]:
+        with self._lock:
+            contents = [content for _s, _r, content in self.messages]
+        return [message_from_bytes(c, policy=policy.default) for c in contents]  # type: ignore[misc]

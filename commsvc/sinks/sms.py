@@ -1,0 +1,125 @@
+"""An HTTP SMS gateway speaking the generic JSON protocol of DESIGN.md.
+
+It answers `{"id": ...}` for each accepted message and keeps it. For fault tests it
+can answer with a chosen status for a share of requests (`fail_every`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class SmsSink:
+    def __init__(self, port: int, folder: Path | None = None) -> None:
+        self.port = port
+        self.folder = folder
+        self.messages: list[dict[str, Any]] = []
+        self.requests = 0
+        self.fail_every = 0  # answer `fail_status` to every n-th request; 0: never
+        self.fail_status = 500
+        self.reject_numbers: dict[str, int] = {}  # number -> 4xx status to answer
+        # When set, each accepted message is followed by a signed "delivered" receipt.
+        self.callback_url: str | None = None
+        self.callback_secret = ""
+        self._receipts: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/send"
+
+    def start(self) -> SmsSink:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="sms-sink")
+        self._thread.start()
+        if self.callback_url:
+            threading.Thread(target=self._send_receipts, daemon=True, name="sms-receipts").start()
+        return self
+
+    def stop(self) -> None:
+        self._receipts.put(None)
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def answer(self, payload: Any) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.requests += 1
+            if self.fail_every and self.requests % self.fail_every == 0:
+                return self.fail_status, {"error": "simulated failure"}
+        if not isinstance(payload, dict) or not all(
+                isinstance(payload.get(k), str) for k in ("to", "from", "body", "reference")):
+            return 400, {"error": "to, from, body and reference are required"}
+        status = self.reject_numbers.get(payload["to"])
+        if status:
+            return status, {"error": "number rejected"}
+        with self._lock:
+            provider_id = f"sms-{next(self._ids)}"
+            record = {**payload, "id": provider_id}
+            self.messages.append(record)
+            if self.folder:
+                with open(self.folder / "sms.jsonl", "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
+        if self.callback_url:
+            self._receipts.put({"id": provider_id, "reference": payload["reference"],
+                                "status": "delivered"})
+        return 200, {"id": provider_id}
+
+    def _send_receipts(self) -> None:
+        import requests
+
+        while (receipt := self._receipts.get()) is not None:
+            body = json.dumps(receipt).encode()
+            signature = hmac.new(self.callback_secret.encode(), body, hashlib.sha256).hexdigest()
+            try:
+                requests.post(str(self.callback_url), data=body, timeout=5, headers={
+                    "Content-Type": "application/json", "X-Signature": signature})
+            except requests.RequestException:
+                pass  # a demo receipt lost is a delivery left at "sent"
+
+
+def _handler_for(sink: SmsSink) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+            length = int(self.headers.get("Content-Length") or 0)
+            if self.path != "/send" or length > MAX_BODY_BYTES:
+                self._reply(404 if self.path != "/send" else 413, {"error": "no"})
+                return
+            try:
+                payload = json.loads(self.rfile.read(length) or b"null")
+            except ValueError:
+                self._reply(400, {"error": "body is not JSON"})
+                return
+            self._reply(*sink.answer(payload))
+
+        def _reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    return Handler

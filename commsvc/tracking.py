@@ -1,0 +1,110 @@
+"""Live per-bulletin counters in Redis, so the status endpoint reads in O(1).
+
+Redis may be lost: the database is the truth. Counts missing from Redis are
+rebuilt from one GROUP BY, and the stuck sweep rebuilds the counts of bulletins in
+flight now and then, so a counter that drifted (a worker killed between its commit
+and its increment) heals itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import redis
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from commsvc.extensions import db
+from commsvc.models import Delivery
+
+_COUNTS_KEY = "commsvc:bulletin:{id}:counts"
+_STATE_KEY = "commsvc:bulletin:{id}:state"
+_COUNTS_TTL_SECONDS = 7 * 24 * 3600
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["commsvc_redis"] = redis.Redis.from_url(
+        app.config["COMMSVC_REDIS_URL"],
+        socket_timeout=5,
+        socket_connect_timeout=5,
+        decode_responses=True,
+        health_check_interval=30,
+    )
+
+
+def client() -> redis.Redis:
+    return current_app.extensions["commsvc_redis"]  # type: ignore[no-any-return]
+
+
+def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> None:
+    """Apply status moves (from, to) to the counters; from=None for a new delivery."""
+    deltas: dict[str, int] = {}
+    for source, target in moves:
+        if source:
+            deltas[source] = deltas.get(source, 0) - 1
+        deltas[target] = deltas.get(target, 0) + 1
+    key = _COUNTS_KEY.format(id=bulletin_id)
+    try:
+        if not client().exists(key):
+            # Counting from nothing would be wrong; the next reader rebuilds from the DB.
+            return
+        pipe = client().pipeline(transaction=False)
+        for status, delta in deltas.items():
+            if delta:
+                pipe.hincrby(key, status, delta)
+        pipe.execute()
+    except redis.RedisError:
+        current_app.logger.warning("redis unavailable; counts for bulletin %s will be rebuilt",
+                                   bulletin_id)
+
+
+def counts(bulletin_id: int) -> dict[str, int]:
+    """The per-status counts of a bulletin, from Redis, rebuilt from the database if lost."""
+    key = _COUNTS_KEY.format(id=bulletin_id)
+    try:
+        cached = client().hgetall(key)
+    except redis.RedisError:
+        return counts_from_database(bulletin_id)
+    if cached:
+        return {status: int(n) for status, n in cached.items() if int(n) and status != "_"}
+    return rebuild(bulletin_id)
+
+
+def rebuild(bulletin_id: int) -> dict[str, int]:
+    fresh = counts_from_database(bulletin_id)
+    key = _COUNTS_KEY.format(id=bulletin_id)
+    try:
+        pipe = client().pipeline()
+        pipe.delete(key)
+        # "_" keeps the hash alive even when a bulletin has no deliveries yet.
+        pipe.hset(key, mapping={"_": 0, **fresh})
+        pipe.expire(key, _COUNTS_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        pass
+    return fresh
+
+
+def counts_from_database(bulletin_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.bulletin_id == bulletin_id)
+        .group_by(Delivery.status)
+    ).all()
+    return {status: int(n) for status, n in rows}
+
+
+def set_state(bulletin_id: int, status: str) -> None:
+    """Publish a bulletin's status so batches can check for a pause cheaply."""
+    try:
+        client().set(_STATE_KEY.format(id=bulletin_id), status, ex=_COUNTS_TTL_SECONDS)
+    except redis.RedisError:
+        pass
+
+
+def get_state(bulletin_id: int) -> str | None:
+    try:
+        value = client().get(_STATE_KEY.format(id=bulletin_id))
+    except redis.RedisError:
+        return None
+    return str(value) if value else None

@@ -1,0 +1,1 @@
+"""Blueprints: admin (organisers), preferences (members), api (v1), webhooks (gateways)."""

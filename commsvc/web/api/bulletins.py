@@ -1,0 +1,134 @@
+"""Bulletins: create, send, pause, resume, cancel, status and deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import jsonify, request
+from sqlalchemy import func, select
+
+from commsvc.errors import ValidationError
+from commsvc.extensions import db
+from commsvc.models import Delivery, Member
+from commsvc.services import bulletins, lifecycle
+from commsvc.statuses import Channel, DeliveryStatus
+from commsvc.web.api import bp, current_actor, json_body
+
+PAGE_SIZE_LIMIT = 500
+
+
+@bp.post("/bulletins")
+def create_bulletin() -> Any:
+    bulletin = bulletins.create_bulletin(current_actor(), json_body())
+    return jsonify(bulletins.bulletin_json(bulletin)), 201
+
+
+@bp.get("/bulletins")
+def list_bulletins() -> Any:
+    return jsonify(items=[bulletins.bulletin_json(b)
+                          for b in bulletins.list_bulletins(current_actor())])
+
+
+@bp.get("/bulletins/<int:bulletin_id>")
+def get_bulletin(bulletin_id: int) -> Any:
+    return jsonify(bulletins.bulletin_json(bulletins.get_bulletin(current_actor(), bulletin_id)))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/send")
+def send_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object.")
+    lifecycle.send(current_actor(), bulletin, _when(body.get("scheduled_for")))
+    return jsonify(bulletins.bulletin_json(bulletin)), 202
+
+
+@bp.post("/bulletins/<int:bulletin_id>/pause")
+def pause_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    lifecycle.pause(current_actor(), bulletin)
+    return jsonify(bulletins.bulletin_json(bulletin)), 202
+
+
+@bp.post("/bulletins/<int:bulletin_id>/resume")
+def resume_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    lifecycle.resume(current_actor(), bulletin)
+    return jsonify(bulletins.bulletin_json(bulletin)), 202
+
+
+@bp.post("/bulletins/<int:bulletin_id>/cancel")
+def cancel_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    lifecycle.cancel(current_actor(), bulletin)
+    return jsonify(bulletins.bulletin_json(bulletin)), 202
+
+
+@bp.get("/bulletins/<int:bulletin_id>/deliveries")
+def list_deliveries(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    status, channel = request.args.get("status"), request.args.get("channel")
+    page = _int_arg("page", 1, 1, 10**9)
+    per_page = _int_arg("per_page", 100, 1, PAGE_SIZE_LIMIT)
+    query = select(Delivery, Member.membership_number).join(Member).where(
+        Delivery.bulletin_id == bulletin.id)
+    if status:
+        if status not in DeliveryStatus.__members__.values():
+            raise ValidationError(f"status must be one of {', '.join(DeliveryStatus)}")
+        query = query.where(Delivery.status == status)
+    if channel:
+        if channel not in Channel.__members__.values():
+            raise ValidationError("channel must be email or sms")
+        query = query.where(Delivery.channel == channel)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(
+        query.order_by(Delivery.id).offset((page - 1) * per_page).limit(per_page)).all()
+    return jsonify(
+        items=[_delivery_json(delivery, number) for delivery, number in rows],
+        page=page, per_page=per_page, total=total,
+    )
+
+
+def _delivery_json(delivery: Delivery, membership_number: str) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "membership_number": membership_number,
+        "channel": delivery.channel,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "provider": delivery.provider,
+        "provider_id": delivery.provider_id,
+        "last_error": delivery.last_error,
+        "sent_at": delivery.sent_at.isoformat() + "Z" if delivery.sent_at else None,
+        "delivered_at": delivery.delivered_at.isoformat() + "Z" if delivery.delivered_at else None,
+    }
+
+
+def _when(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("scheduled_for must be an ISO 8601 date and time")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError("scheduled_for must be an ISO 8601 date and time, "
+                              "e.g. 2026-12-01T07:00:00Z") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be between {low} and {high}")
+    return value

@@ -1,0 +1,94 @@
+"""Factories: valid objects in one call, with overrides for what a test cares about."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from typing import Any
+
+from commsvc import auth
+from commsvc.models import Partnership
+from commsvc.services import importer, organisation
+from commsvc.services.members import FIELDS
+
+_numbers = itertools.count(1)
+
+REGION = "North West"
+S31 = "Salford Integrated Care Section 31 Partnership"
+S31_EMPLOYERS = ["Salford Royal NHS Foundation Trust", "Salford City Council"]
+
+
+def member_row(**overrides: Any) -> dict[str, str]:
+    n = next(_numbers)
+    row = {
+        "membership_number": f"M{n:06d}",
+        "first_name": "Alex",
+        "last_name": f"Member{n}",
+        "email": f"member{n}@example.org",
+        "mobile": f"07911 {100000 + n:06d}",
+        "region": REGION,
+        "branch": "Salford Health Branch",
+        "employer": S31_EMPLOYERS[0],
+        "service_group": "health",
+        "workplace": "Intermediate Care Unit",
+        "job_title": "Staff Nurse",
+        "partnerships": "",
+        "topics": "",
+        "channels": "",
+    }
+    row.update({k: str(v) for k, v in overrides.items()})
+    return row
+
+
+def csv_bytes(rows: list[dict[str, str]], header: list[str] | None = None) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = header or list(FIELDS)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(column, "") for column in header])
+    return out.getvalue().encode()
+
+
+def import_rows(rows: list[dict[str, str]]) -> importer.ImportReport:
+    return importer.import_members(io.BytesIO(csv_bytes(rows)))
+
+
+def partnership(name: str = S31, region: str = REGION, employers: list[str] | None = None,
+                kind: str = "section_31_partnership") -> Partnership:
+    organisation.region_named(region)
+    return organisation.create_partnership(auth.SYSTEM, {
+        "name": name, "kind": kind, "region": region,
+        "employers": S31_EMPLOYERS if employers is None else employers})
+
+
+def topics(*names: str, kind: str = "campaign") -> None:
+    from commsvc.extensions import db
+
+    for name in names or ("bargaining", "campaigns", "partnership news"):
+        organisation.topic_named(name, kind)
+    db.session.commit()
+
+
+def api_key(role: str = "admin", regions: list[str] | None = None) -> dict[str, str]:
+    """Authorization headers for a fresh API key."""
+    _key, plain = auth.create_api_key(f"test-{next(_numbers)}", role, regions or [])
+    return {"Authorization": f"Bearer {plain}"}
+
+
+def bulletin_body(partnership_id: int, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "partnership": partnership_id,
+        "title": "Pay offer consultation",
+        "topic": "bargaining",
+        "channels": ["email", "sms"],
+        "subject": "Pay offer: have your say, {{ member.first_name }}",
+        "email_body": "Dear {{ member.first_name }},\n\nThe **{{ partnership.name }}** "
+                      "pay offer is out.\n\n[Your choices]({{ preferences_url }})",
+        "sms_body": "Hi {{ member.first_name }}, the pay offer is out. "
+                    "Choices: {{ preferences_url }}",
+        "audience": {},
+    }
+    body.update(overrides)
+    return body

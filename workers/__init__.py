@@ -1,0 +1,1 @@
+"""The Celery side: tasks, the batch sender and the gateways to the outside world."""

@@ -1,0 +1,94 @@
+"""SMTP: one connection for a whole batch, reconnecting once if the server drops it.
+
+Reply codes decide the outcome per recipient: 4xx is temporary, 5xx permanent.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterable, Iterator
+from urllib.parse import unquote, urlsplit
+
+from commsvc.services.email_message import EmailEnvelope
+from workers.gateways.base import Outcome, Result
+
+CONNECT_TIMEOUT_SECONDS = 30
+
+
+class SmtpGateway:
+    name = "smtp"
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or {"smtps": 465, "smtp+starttls": 587}.get(parts.scheme, 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self._connection: smtplib.SMTP | None = None
+
+    def send(self, messages: Iterable[EmailEnvelope]) -> Iterator[Result]:
+        for envelope in messages:
+            yield self._send_one(envelope)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = None
+
+    def _send_one(self, envelope: EmailEnvelope) -> Result:
+        for attempt in (1, 2):
+            try:
+                connection = self._connect()
+                connection.sendmail(envelope.sender, [envelope.recipient], envelope.data)
+                return Result(envelope.delivery_id, Outcome.ACCEPTED)
+            except smtplib.SMTPRecipientsRefused as error:
+                code, message = next(iter(error.recipients.values()))
+                return _by_code(envelope.delivery_id, code, message)
+            except smtplib.SMTPResponseException as error:
+                if error.smtp_code == 421 and attempt == 1:  # server closing: reconnect once
+                    self._drop()
+                    continue
+                return _by_code(envelope.delivery_id, error.smtp_code, error.smtp_error)
+            except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, OSError) as error:
+                self._drop()
+                if attempt == 2:
+                    return Result(envelope.delivery_id, Outcome.TEMPORARY,
+                                  reason=f"SMTP connection failed: {error}")
+            except smtplib.SMTPException as error:
+                self._drop()
+                return Result(envelope.delivery_id, Outcome.TEMPORARY, reason=f"SMTP: {error}")
+        return Result(envelope.delivery_id, Outcome.TEMPORARY, reason="SMTP connection failed")
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            return self._connection
+        if self.scheme == "smtps":
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=CONNECT_TIMEOUT_SECONDS,
+                context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=CONNECT_TIMEOUT_SECONDS)
+            if self.scheme == "smtp+starttls":
+                connection.starttls(context=ssl.create_default_context())
+        if self.username:
+            connection.login(self.username, self.password or "")
+        self._connection = connection
+        return connection
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+
+
+def _by_code(delivery_id: int, code: int, message: bytes | str) -> Result:
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    outcome = Outcome.TEMPORARY if 400 <= code < 500 else Outcome.PERMANENT
+    return Result(delivery_id, outcome, reason=f"SMTP {code}: {text}"[:500])

@@ -1,0 +1,186 @@
+"""One batch: claim, render, hand to a gateway, record each outcome as it comes.
+
+The order matters for the promises: claim first (a conditional UPDATE), then for each
+message send and commit its outcome before the next one is built, and check for a
+pause between messages. Deliveries claimed but not attempted are released.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from commsvc import queueing, tracking
+from commsvc.errors import CommsvcError
+from commsvc.extensions import db
+from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
+from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
+from commsvc.services import rendering, sending
+from commsvc.services.email_message import EmailEnvelope, build_email
+from commsvc.services.links import MemberLinks
+from commsvc.statuses import BulletinStatus, DeliveryStatus
+from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
+
+log = logging.getLogger(__name__)
+PAUSE_CHECK_EVERY = 10
+
+
+@dataclass
+class BatchSummary:
+    claimed: int = 0
+    accepted: int = 0
+    failed: int = 0
+    released: int = 0
+    retry_ids: list[int] = field(default_factory=list)
+
+
+def send_batch(bulletin_id: int, delivery_ids: list[int], channel: str,
+               gateway: Gateway[Any]) -> BatchSummary:
+    summary = BatchSummary()
+    bulletin = db.session.get(Bulletin, bulletin_id)
+    if bulletin is None or bulletin.status != BulletinStatus.SENDING:
+        return summary  # paused or cancelled: the deliveries stay queued for a resume
+    before = dict(db.session.execute(
+        select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))).all())
+    claimed = sending.claim(bulletin_id, delivery_ids)
+    summary.claimed = len(claimed)
+    moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING)
+                                           for i in claimed]
+    attempted: set[int] = set()
+    try:
+        compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body,
+                             bulletin.sms_body)
+        messages = _messages(bulletin, channel, sorted(claimed), compiled, attempted, summary,
+                             moves)
+        for result in gateway.send(messages):
+            status = _record(result, gateway.name, claimed[result.delivery_id])
+            moves.append((DeliveryStatus.SENDING, status))
+            if status == DeliveryStatus.SENT:
+                summary.accepted += 1
+            else:
+                summary.failed += 1
+                if status == DeliveryStatus.TEMPORARY_FAILURE and _retry_due(result, claimed):
+                    summary.retry_ids.append(result.delivery_id)
+    finally:
+        gateway.close()
+        unattempted = [i for i in claimed if i not in attempted]
+        sending.release(unattempted)
+        summary.released = len(unattempted)
+        moves.extend((DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in unattempted)
+        tracking.record_moves(bulletin_id, moves)
+    if summary.retry_ids:
+        delay = sending.retry_delay(max(claimed[i] for i in summary.retry_ids))
+        queueing.enqueue(SEND_TASK_FOR_CHANNEL[channel], bulletin_id, summary.retry_ids,
+                         countdown=delay, queue=Queues.RETRY)
+    sending.finish_if_done(bulletin_id)
+    return summary
+
+
+def _record(result: Result, provider: str, attempts: int) -> str:
+    if result.outcome is Outcome.ACCEPTED:
+        sending.record_accepted(result.delivery_id, provider, result.provider_id)
+        return DeliveryStatus.SENT
+    failure = sending.Failure(result.delivery_id, result.outcome is Outcome.PERMANENT,
+                              result.reason or "no reason given", provider)
+    return sending.record_failure(failure, attempts, current_app.config["COMMSVC_MAX_ATTEMPTS"])
+
+
+def _retry_due(result: Result, claimed: dict[int, int]) -> bool:
+    return claimed[result.delivery_id] < current_app.config["COMMSVC_MAX_ATTEMPTS"]
+
+
+def _messages(bulletin: Bulletin, channel: str, ids: list[int],
+              compiled: rendering.CompiledBulletin, attempted: set[int],
+              summary: BatchSummary, moves: list[tuple[str | None, str]]
+              ) -> Iterator[EmailEnvelope | SmsMessage]:
+    """Build each message just before it is sent, stopping early on a pause."""
+    config = current_app.config
+    links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
+    shared = {
+        "partnership": {"name": bulletin.partnership.name, "kind": bulletin.partnership.kind},
+        "bulletin": {"title": bulletin.title, "topic": bulletin.topic.name},
+        "organiser": {"email": bulletin.created_by},
+    }
+    domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
+    for position, row in enumerate(_recipients(ids)):
+        if position and position % PAUSE_CHECK_EVERY == 0 and _paused(bulletin.id):
+            log.info("bulletin %s paused; releasing the rest of the batch", bulletin.id)
+            return
+        delivery_id, public_id, address = row["delivery_id"], row["public_id"], row["address"]
+        attempted.add(delivery_id)
+        if not address:  # erased or changed since fan-out
+            sending.record_failure(sending.Failure(delivery_id, True, "no address any more"), 1, 1)
+            moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
+            summary.failed += 1
+            continue
+        context = {
+            **shared,
+            "member": row["member"],
+            "preferences_url": links.preferences_url(public_id),
+            "unsubscribe_url": links.unsubscribe_url(public_id, bulletin.topic_id),
+        }
+        try:
+            if channel == "email":
+                rendered = compiled.render_email(context)
+                yield build_email(rendered, delivery_id=delivery_id,
+                                  sender=config["COMMSVC_EMAIL_FROM"], recipient=address,
+                                  unsubscribe_url=context["unsubscribe_url"],
+                                  message_id_domain=domain)
+            else:
+                yield SmsMessage(delivery_id, address, config["COMMSVC_SMS_FROM"],
+                                 compiled.render_sms(context))
+        except CommsvcError as error:
+            sending.record_failure(sending.Failure(delivery_id, True, error.detail), 1, 1)
+            moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
+            summary.failed += 1
+
+
+def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
+    """The claimed deliveries with what rendering needs, in one query."""
+    region, branch, employer = aliased(Region), aliased(Branch), aliased(Employer)
+    rows = db.session.execute(
+        select(Delivery.id, Delivery.channel, Member.public_id, Member.email, Member.mobile,
+               Member.first_name, Member.last_name, Member.membership_number,
+               Member.workplace, Member.job_title, Member.service_group, region.name,
+               branch.name, employer.name)
+        .join(Member, Member.id == Delivery.member_id)
+        .join(region, region.id == Member.region_id)
+        .outerjoin(branch, branch.id == Member.branch_id)
+        .outerjoin(employer, employer.id == Member.employer_id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.id)
+    ).all()
+    for row in rows:
+        (delivery_id, channel, public_id, email, mobile, first_name, last_name, number,
+         workplace, job_title, service_group, region_name, branch_name, employer_name) = row
+        yield {
+            "delivery_id": delivery_id,
+            "public_id": public_id,
+            "address": email if channel == "email" else mobile,
+            "member": rendering.member_context_values(
+                first_name=first_name, last_name=last_name, membership_number=number,
+                workplace=workplace, job_title=job_title, service_group=service_group,
+                region=region_name, branch=branch_name or "", employer=employer_name or ""),
+        }
+
+
+def _paused(bulletin_id: int) -> bool:
+    state = tracking.get_state(bulletin_id)
+    if state is None:  # Redis lost it: ask the database
+        state = db.session.scalar(select(Bulletin.status).where(Bulletin.id == bulletin_id))
+    return state != BulletinStatus.SENDING
+
+
+@lru_cache(maxsize=32)
+def _compiled(bulletin_id: int, subject: str, email_body: str,
+              sms_body: str) -> rendering.CompiledBulletin:
+    """Compile a bulletin's templates once per worker process, not once per batch."""
+    return rendering.compile_bulletin(subject, email_body, sms_body)

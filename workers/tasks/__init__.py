@@ -1,0 +1,5 @@
+"""Celery tasks, split by concern; each is a thin, named, idempotent shell."""
+
+from workers.tasks import fanout, send, sweeps
+
+__all__ = ["fanout", "send", "sweeps"]
