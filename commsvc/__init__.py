@@ -11,8 +11,7 @@ from commsvc import embedded_redis, processes
 from commsvc.config import is_sqlite, load_settings
 
 
-def create_app(overrides: dict[str, Any] | None = None,
-               start_embedded_redis: bool = True) -> Flask:
+def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bool = True) -> Flask:
     """Build the app: config, extensions, blueprints; nothing else.
 
     With no COMMSVC_REDIS_URL, the app uses the embedded Redis, starting it if asked;
@@ -32,7 +31,8 @@ def create_app(overrides: dict[str, Any] | None = None,
     if not app.config["COMMSVC_REDIS_URL"]:
         instance_path = Path(app.instance_path)
         app.config["COMMSVC_REDIS_URL"] = (
-            embedded_redis.ensure_running(instance_path) if start_embedded_redis
+            embedded_redis.ensure_running(instance_path)
+            if start_embedded_redis
             else embedded_redis.running_url(instance_path) or embedded_redis.NOT_STARTED_URL
         )
 

@@ -56,8 +56,9 @@ def _load_user(user_id: str) -> User | None:
 def actor_for(account: User | ApiKey) -> Actor:
     regions = frozenset(r.id for r in account.regions)
     all_regions = account.role == "admin" or not regions
-    return Actor(label=account.label, role=account.role,
-                 region_ids=None if all_regions else regions)
+    return Actor(
+        label=account.label, role=account.role, region_ids=None if all_regions else regions
+    )
 
 
 def ensure_can_write(actor: Actor) -> None:
@@ -88,8 +89,12 @@ def create_user(email: str, password: str, role: str, region_names: list[str]) -
     email = email.strip().lower()
     if db.session.scalar(select(User).where(User.email == email)):
         raise ValidationError(f"An account for {email} exists already.")
-    user = User(email=email, password_hash=hash_password(password), role=role,
-                regions=_regions(region_names))
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        regions=_regions(region_names),
+    )
     db.session.add(user)
     db.session.commit()
     return user
@@ -100,8 +105,13 @@ def create_api_key(name: str, role: str, region_names: list[str]) -> tuple[ApiKe
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}")
     plain = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name, prefix=plain[:12], key_hash=_digest(plain), role=role,
-                 regions=_regions(region_names))
+    key = ApiKey(
+        name=name,
+        prefix=plain[:12],
+        key_hash=_digest(plain),
+        role=role,
+        regions=_regions(region_names),
+    )
     db.session.add(key)
     db.session.commit()
     return key, plain

@@ -29,8 +29,13 @@ def _app_without_redis() -> Flask:
     return create_app(start_embedded_redis=False)
 
 
-@click.group(cls=FlaskGroup, create_app=_app_without_redis, add_default_commands=False,
-             add_version_option=False, load_dotenv=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=_app_without_redis,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+)
 def main() -> None:
     """commsvc: member communication and bulletin distribution.
 
@@ -64,8 +69,12 @@ def init_db() -> None:
 @click.command("create-user")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="organiser", show_default=True)
-@click.option("--region", "regions", multiple=True,
-              help="A region this account works in; repeat for several. None: all regions.")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="A region this account works in; repeat for several. None: all regions.",
+)
 @with_appcontext
 @_friendly
 def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
@@ -76,7 +85,8 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
     from commsvc import auth
 
     password = os.environ.get("COMMSVC_PASSWORD") or click.prompt(
-        "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True)
+        "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True
+    )
     user = auth.create_user(email, password, role, list(regions))
     scope = ", ".join(r.name for r in user.regions) or "all regions"
     click.echo(f"Created {user.role} {user.email} ({scope}).")
@@ -85,8 +95,12 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
 @click.command("create-api-key")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
-@click.option("--region", "regions", multiple=True,
-              help="A region the key may act in; repeat for several. None: all regions.")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="A region the key may act in; repeat for several. None: all regions.",
+)
 @with_appcontext
 @_friendly
 def create_api_key(name: str, role: str, regions: tuple[str, ...]) -> None:
@@ -113,8 +127,11 @@ def import_members(file: Path, dry_run: bool) -> None:
     from commsvc.services.importer import import_members as run_import
 
     size = file.stat().st_size
-    with open(file, "rb") as stream, click.progressbar(
-            length=size, label="Importing", file=sys.stderr) as bar:
+    with (
+        open(file, "rb") as stream,
+        click.progressbar(length=size, label="Importing", file=sys.stderr) as bar,
+    ):
+
         def progress(_rows: int) -> None:
             bar.update(stream.tell() - bar.pos)
 
@@ -122,9 +139,11 @@ def import_members(file: Path, dry_run: bool) -> None:
     for error in report.errors:
         click.echo(f"line {error.line}: {error.reason}", err=True)
     prefix = "Dry run, nothing saved: would have " if dry_run else ""
-    click.echo(f"{prefix}{report.rows} rows read: {report.created} created, "
-               f"{report.updated} updated, {report.unchanged} unchanged, "
-               f"{len(report.errors)} invalid.")
+    click.echo(
+        f"{prefix}{report.rows} rows read: {report.created} created, "
+        f"{report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.errors)} invalid."
+    )
     if report.errors:
         sys.exit(1)
 
@@ -143,8 +162,12 @@ def web(host: str, port: int, workers: int, debug: bool) -> None:
 
 
 @click.command("worker")
-@click.option("--queues", default=",".join(Queues.ALL), show_default=True,
-              help="Comma-separated queues to consume.")
+@click.option(
+    "--queues",
+    default=",".join(Queues.ALL),
+    show_default=True,
+    help="Comma-separated queues to consume.",
+)
 @click.option("--concurrency", default=os.cpu_count() or 2, show_default=True, type=int)
 @click.option("--loglevel", default="info", show_default=True)
 def worker(queues: str, concurrency: int, loglevel: str) -> None:
@@ -167,8 +190,9 @@ def beat(loglevel: str) -> None:
 
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--members", default=300, show_default=True, type=int,
-              help="How many demo members to create.")
+@click.option(
+    "--members", default=300, show_default=True, type=int, help="How many demo members to create."
+)
 def demo(port: int, members: int) -> None:
     """Run the whole system on this machine with demo data and capture sinks."""
     from commsvc import demo as demo_module

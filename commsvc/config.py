@@ -71,7 +71,7 @@ class Settings:
         }
 
 
-def load_settings(instance_path: Path, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+def load_settings(instance_path: Path, env: Any = None) -> Settings:
     """Read the environment, fill defaults, and refuse values that cannot work."""
     env = os.environ if env is None else env
     instance_path.mkdir(parents=True, exist_ok=True)

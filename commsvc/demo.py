@@ -55,16 +55,18 @@ def run(port: int, member_count: int) -> None:
         sms_sink.start()
         stack.callback(sms_sink.stop)
         command = [sys.executable, "-m", "commsvc"]
-        for args in (["web", "--port", str(port), "--workers", "2"],
-                     ["worker", "--concurrency", "2"], ["beat"]):
+        for args in (
+            ["web", "--port", str(port), "--workers", "2"],
+            ["worker", "--concurrency", "2"],
+            ["beat"],
+        ):
             child = subprocess.Popen(command + args, env=env)
             stack.callback(_stop, child)
         _wait_for_web(port)
         click.secho("\ncommsvc demo is running.", fg="green", bold=True)
         click.echo(f"  Admin:    http://127.0.0.1:{port}/login")
         click.echo(f"  Log in:   {DEMO_ADMIN}  password: {password}")
-        click.echo(f"  Outbox:   http://127.0.0.1:{port}/admin/outbox "
-                   "(what members received)")
+        click.echo(f"  Outbox:   http://127.0.0.1:{port}/admin/outbox (what members received)")
         click.echo(f"  Captured: {capture}")
         click.echo("Press Ctrl-C to stop everything.\n")
         try:
@@ -91,9 +93,15 @@ def _seed(member_count: int) -> str:
             click.echo("Seeding demo data...")
             organisation.region_named(demo_data.REGION)
             for name, kind, employers in demo_data.PARTNERSHIPS:
-                organisation.create_partnership(auth.SYSTEM, {
-                    "name": name, "kind": kind, "region": demo_data.REGION,
-                    "employers": employers})
+                organisation.create_partnership(
+                    auth.SYSTEM,
+                    {
+                        "name": name,
+                        "kind": kind,
+                        "region": demo_data.REGION,
+                        "employers": employers,
+                    },
+                )
             for topic in demo_data.TOPICS:
                 organisation.topic_named(topic, "campaign")
             for topic in demo_data.SERVICE_TOPICS:
@@ -139,4 +147,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-

@@ -15,10 +15,12 @@ from commsvc.services.members import FIELDS
 REGION = "North West"
 PARTNERSHIPS = [
     # name, kind, employers
-    ("Salford Integrated Care Section 31 Partnership", "section_31_partnership",
-     ["Salford Royal NHS Foundation Trust", "Salford City Council"]),
-    ("Trafford Care Trust", "care_trust",
-     ["Trafford Healthcare NHS Trust", "Trafford Council"]),
+    (
+        "Salford Integrated Care Section 31 Partnership",
+        "section_31_partnership",
+        ["Salford Royal NHS Foundation Trust", "Salford City Council"],
+    ),
+    ("Trafford Care Trust", "care_trust", ["Trafford Healthcare NHS Trust", "Trafford Council"]),
 ]
 BRANCHES = {
     "health": ["Salford Health Branch", "Trafford Health Branch"],
@@ -29,19 +31,73 @@ EMPLOYERS = {
     "local_government": ["Salford City Council", "Trafford Council"],
 }
 JOBS = {
-    "health": ["Healthcare Assistant", "Staff Nurse", "Occupational Therapist", "Porter",
-               "Community Nurse", "Medical Secretary"],
-    "local_government": ["Social Worker", "Home Care Worker", "Care Manager",
-                         "Occupational Therapist", "Day Centre Officer", "Admin Officer"],
+    "health": [
+        "Healthcare Assistant",
+        "Staff Nurse",
+        "Occupational Therapist",
+        "Porter",
+        "Community Nurse",
+        "Medical Secretary",
+    ],
+    "local_government": [
+        "Social Worker",
+        "Home Care Worker",
+        "Care Manager",
+        "Occupational Therapist",
+        "Day Centre Officer",
+        "Admin Officer",
+    ],
 }
-WORKPLACES = ["Intermediate Care Unit", "Community Mental Health Team", "Hospital Discharge Team",
-              "Learning Disability Service", "Reablement Team", "Joint Equipment Store"]
+WORKPLACES = [
+    "Intermediate Care Unit",
+    "Community Mental Health Team",
+    "Hospital Discharge Team",
+    "Learning Disability Service",
+    "Reablement Team",
+    "Joint Equipment Store",
+]
 TOPICS = ["bargaining", "campaigns", "partnership news", "events", "health and safety"]
 SERVICE_TOPICS = ["ballots"]
-FIRST = ["Alex", "Sam", "Priya", "Mohammed", "Siân", "Gareth", "Aisha", "Tom", "Bethan", "Chloe",
-         "Daniel", "Fatima", "Grace", "Harry", "Imran", "Jade", "Kofi", "Leah", "Megan", "Niamh"]
-LAST = ["Evans", "Jones", "Khan", "Williams", "Patel", "Roberts", "Hughes", "O'Brien", "Smith",
-        "Davies", "Ahmed", "Taylor", "Walsh", "Lewis", "Morgan", "Clarke"]
+FIRST = [
+    "Alex",
+    "Sam",
+    "Priya",
+    "Mohammed",
+    "Siân",
+    "Gareth",
+    "Aisha",
+    "Tom",
+    "Bethan",
+    "Chloe",
+    "Daniel",
+    "Fatima",
+    "Grace",
+    "Harry",
+    "Imran",
+    "Jade",
+    "Kofi",
+    "Leah",
+    "Megan",
+    "Niamh",
+]
+LAST = [
+    "Evans",
+    "Jones",
+    "Khan",
+    "Williams",
+    "Patel",
+    "Roberts",
+    "Hughes",
+    "O'Brien",
+    "Smith",
+    "Davies",
+    "Ahmed",
+    "Taylor",
+    "Walsh",
+    "Lewis",
+    "Morgan",
+    "Clarke",
+]
 
 
 def members_csv(count: int, seed: int = 31) -> bytes:
@@ -55,15 +111,27 @@ def members_csv(count: int, seed: int = 31) -> bytes:
         pick = n % 4 // 2  # alternate between the two partnerships' employers
         first, last = chooser.choice(FIRST), chooser.choice(LAST)
         channel_mix = n % 5
-        email = f"{first.lower().replace('â', 'a')}.{last.lower().replace(chr(39), '')}{n}@example.org"
+        local = f"{first.lower()}.{last.lower().replace(chr(39), '')}{n}"
+        email = f"{local}@example.org"
         mobile = f"07911 {100000 + n:06d}"
         channels = {0: "email;sms", 1: "email", 2: "sms", 3: "", 4: "email"}[channel_mix]
         topics = "" if n % 3 else ";".join(chooser.sample(TOPICS, 2))
-        writer.writerow([
-            f"NW{n:06d}", first, last,
-            email if channels != "sms" else "",
-            mobile if channels in ("email;sms", "sms", "") else "",
-            REGION, BRANCHES[group][pick], EMPLOYERS[group][pick], group,
-            chooser.choice(WORKPLACES), chooser.choice(JOBS[group]), "", topics, channels,
-        ])
+        writer.writerow(
+            [
+                f"NW{n:06d}",
+                first,
+                last,
+                email if channels != "sms" else "",
+                mobile if channels in ("email;sms", "sms", "") else "",
+                REGION,
+                BRANCHES[group][pick],
+                EMPLOYERS[group][pick],
+                group,
+                chooser.choice(WORKPLACES),
+                chooser.choice(JOBS[group]),
+                "",
+                topics,
+                channels,
+            ]
+        )
     return out.getvalue().encode()

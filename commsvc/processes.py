@@ -38,7 +38,7 @@ def serve_web(host: str, port: int, workers: int, debug: bool) -> None:
         return
     from gunicorn.app.base import BaseApplication
 
-    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
@@ -57,10 +57,19 @@ def run_worker(queues: str, concurrency: int, loglevel: str) -> None:
 
     app = create_app()
     celery_app = app.extensions["celery"]
-    celery_app.worker_main(argv=[
-        "worker", "--queues", queues, "--concurrency", str(concurrency),
-        "--loglevel", loglevel, "--without-gossip", "--without-mingle",
-    ])
+    celery_app.worker_main(
+        argv=[
+            "worker",
+            "--queues",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            loglevel,
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 def run_beat(loglevel: str) -> None:

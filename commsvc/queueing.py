@@ -60,7 +60,7 @@ SEND_TASK_FOR_CHANNEL = {"email": TaskNames.SEND_EMAIL_BATCH, "sms": TaskNames.S
 def celery_init_app(app: Flask) -> Celery:
     """Configure Celery from the Flask config; every task runs inside the app context."""
 
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)
@@ -96,8 +96,9 @@ def celery_init_app(app: Flask) -> Celery:
     return celery_app
 
 
-def enqueue(task_name: str, *args: Any, countdown: float | None = None,
-            queue: str | None = None) -> None:
+def enqueue(
+    task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None
+) -> None:
     """Send a task by name; the web app and services never import the task functions."""
     celery_app: Celery = current_app.extensions["celery"]
     if countdown is not None:

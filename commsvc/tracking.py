@@ -8,6 +8,7 @@ and its increment) heals itself.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import redis
@@ -33,7 +34,8 @@ def init_app(app: Flask) -> None:
 
 
 def client() -> redis.Redis:
-    return current_app.extensions["commsvc_redis"]  # type: ignore[no-any-return]
+    client: redis.Redis = current_app.extensions["commsvc_redis"]
+    return client
 
 
 def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> None:
@@ -54,8 +56,9 @@ def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> N
                 pipe.hincrby(key, status, delta)
         pipe.execute()
     except redis.RedisError:
-        current_app.logger.warning("redis unavailable; counts for bulletin %s will be rebuilt",
-                                   bulletin_id)
+        current_app.logger.warning(
+            "redis unavailable; counts for bulletin %s will be rebuilt", bulletin_id
+        )
 
 
 def counts(bulletin_id: int) -> dict[str, int]:
@@ -66,7 +69,7 @@ def counts(bulletin_id: int) -> dict[str, int]:
     except redis.RedisError:
         return counts_from_database(bulletin_id)
     if cached:
-        return {status: int(n) for status, n in cached.items() if int(n) and status != "_"}
+        return {str(status): int(n) for status, n in cached.items() if int(n) and status != "_"}
     return rebuild(bulletin_id)
 
 
@@ -77,7 +80,8 @@ def rebuild(bulletin_id: int) -> dict[str, int]:
         pipe = client().pipeline()
         pipe.delete(key)
         # "_" keeps the hash alive even when a bulletin has no deliveries yet.
-        pipe.hset(key, mapping={"_": 0, **fresh})
+        mapping: dict[str, int] = {"_": 0, **fresh}
+        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
         pipe.expire(key, _COUNTS_TTL_SECONDS)
         pipe.execute()
     except redis.RedisError:
@@ -96,10 +100,8 @@ def counts_from_database(bulletin_id: int) -> dict[str, int]:
 
 def set_state(bulletin_id: int, status: str) -> None:
     """Publish a bulletin's status so batches can check for a pause cheaply."""
-    try:
+    with contextlib.suppress(redis.RedisError):
         client().set(_STATE_KEY.format(id=bulletin_id), status, ex=_COUNTS_TTL_SECONDS)
-    except redis.RedisError:
-        pass
 
 
 def get_state(bulletin_id: int) -> str | None:

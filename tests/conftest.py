@@ -69,7 +69,8 @@ def database_url(session_dir: Path) -> Iterator[str]:
     server = make_url(given.replace("postgres://", "postgresql://", 1))
     name = f"commsvc_test_{secrets.token_hex(4)}"
     admin_dsn = server.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False)
+        hide_password=False
+    )
     with psycopg.connect(admin_dsn, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     yield server.set(database=name).render_as_string(hide_password=False)
@@ -96,9 +97,13 @@ def base_env(session_dir: Path, database_url: str, redis_url: str) -> dict[str, 
 @pytest.fixture(scope="session")
 def _schema(base_env: dict[str, str]) -> None:
     """Apply the migrations once per session, as `commsvc init-db` does."""
-    result = subprocess.run([sys.executable, "-m", "commsvc", "init-db"],
-                            env={**os.environ, **base_env}, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "commsvc", "init-db"],
+        env={**os.environ, **base_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -117,8 +122,12 @@ def sms_sink() -> Iterator[SmsSink]:
 
 
 @pytest.fixture
-def env(base_env: dict[str, str], email_sink: EmailSink, sms_sink: SmsSink,
-        monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(
+    base_env: dict[str, str],
+    email_sink: EmailSink,
+    sms_sink: SmsSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
     values = {**base_env, "COMMSVC_EMAIL_URL": email_sink.url, "COMMSVC_SMS_URL": sms_sink.url}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -158,8 +167,16 @@ def start_worker(env: dict[str, str], concurrency: int = 2) -> subprocess.Popen[
     from flask import current_app
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "commsvc", "worker", "--concurrency", str(concurrency),
-         "--loglevel", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "commsvc",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "warning",
+        ],
         env={**os.environ, **env},
     )
     celery_app = current_app.extensions["celery"]

@@ -55,12 +55,22 @@ def import_rows(rows: list[dict[str, str]]) -> importer.ImportReport:
     return importer.import_members(io.BytesIO(csv_bytes(rows)))
 
 
-def partnership(name: str = S31, region: str = REGION, employers: list[str] | None = None,
-                kind: str = "section_31_partnership") -> Partnership:
+def partnership(
+    name: str = S31,
+    region: str = REGION,
+    employers: list[str] | None = None,
+    kind: str = "section_31_partnership",
+) -> Partnership:
     organisation.region_named(region)
-    return organisation.create_partnership(auth.SYSTEM, {
-        "name": name, "kind": kind, "region": region,
-        "employers": S31_EMPLOYERS if employers is None else employers})
+    return organisation.create_partnership(
+        auth.SYSTEM,
+        {
+            "name": name,
+            "kind": kind,
+            "region": region,
+            "employers": S31_EMPLOYERS if employers is None else employers,
+        },
+    )
 
 
 def topics(*names: str, kind: str = "campaign") -> None:
@@ -85,9 +95,9 @@ def bulletin_body(partnership_id: int, **overrides: Any) -> dict[str, Any]:
         "channels": ["email", "sms"],
         "subject": "Pay offer: have your say, {{ member.first_name }}",
         "email_body": "Dear {{ member.first_name }},\n\nThe **{{ partnership.name }}** "
-                      "pay offer is out.\n\n[Your choices]({{ preferences_url }})",
+        "pay offer is out.\n\n[Your choices]({{ preferences_url }})",
         "sms_body": "Hi {{ member.first_name }}, the pay offer is out. "
-                    "Choices: {{ preferences_url }}",
+        "Choices: {{ preferences_url }}",
         "audience": {},
     }
     body.update(overrides)

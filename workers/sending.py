@@ -42,24 +42,27 @@ class BatchSummary:
     retry_ids: list[int] = field(default_factory=list)
 
 
-def send_batch(bulletin_id: int, delivery_ids: list[int], channel: str,
-               gateway: Gateway[Any]) -> BatchSummary:
+def send_batch(
+    bulletin_id: int, delivery_ids: list[int], channel: str, gateway: Gateway[Any]
+) -> BatchSummary:
     summary = BatchSummary()
     bulletin = db.session.get(Bulletin, bulletin_id)
     if bulletin is None or bulletin.status != BulletinStatus.SENDING:
         return summary  # paused or cancelled: the deliveries stay queued for a resume
-    before = dict(db.session.execute(
-        select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))).all())
+    before = dict(
+        db.session.execute(
+            select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
+        ).all()
+    )
     claimed = sending.claim(bulletin_id, delivery_ids)
     summary.claimed = len(claimed)
-    moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING)
-                                           for i in claimed]
+    moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     attempted: set[int] = set()
     try:
-        compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body,
-                             bulletin.sms_body)
-        messages = _messages(bulletin, channel, sorted(claimed), compiled, attempted, summary,
-                             moves)
+        compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
+        messages = _messages(
+            bulletin, channel, sorted(claimed), compiled, attempted, summary, moves
+        )
         for result in gateway.send(messages):
             status = _record(result, gateway.name, claimed[result.delivery_id])
             moves.append((DeliveryStatus.SENDING, status))
@@ -78,8 +81,13 @@ def send_batch(bulletin_id: int, delivery_ids: list[int], channel: str,
         tracking.record_moves(bulletin_id, moves)
     if summary.retry_ids:
         delay = sending.retry_delay(max(claimed[i] for i in summary.retry_ids))
-        queueing.enqueue(SEND_TASK_FOR_CHANNEL[channel], bulletin_id, summary.retry_ids,
-                         countdown=delay, queue=Queues.RETRY)
+        queueing.enqueue(
+            SEND_TASK_FOR_CHANNEL[channel],
+            bulletin_id,
+            summary.retry_ids,
+            countdown=delay,
+            queue=Queues.RETRY,
+        )
     sending.finish_if_done(bulletin_id)
     return summary
 
@@ -88,8 +96,12 @@ def _record(result: Result, provider: str, attempts: int) -> str:
     if result.outcome is Outcome.ACCEPTED:
         sending.record_accepted(result.delivery_id, provider, result.provider_id)
         return DeliveryStatus.SENT
-    failure = sending.Failure(result.delivery_id, result.outcome is Outcome.PERMANENT,
-                              result.reason or "no reason given", provider)
+    failure = sending.Failure(
+        result.delivery_id,
+        result.outcome is Outcome.PERMANENT,
+        result.reason or "no reason given",
+        provider,
+    )
     return sending.record_failure(failure, attempts, current_app.config["COMMSVC_MAX_ATTEMPTS"])
 
 
@@ -97,10 +109,15 @@ def _retry_due(result: Result, claimed: dict[int, int]) -> bool:
     return claimed[result.delivery_id] < current_app.config["COMMSVC_MAX_ATTEMPTS"]
 
 
-def _messages(bulletin: Bulletin, channel: str, ids: list[int],
-              compiled: rendering.CompiledBulletin, attempted: set[int],
-              summary: BatchSummary, moves: list[tuple[str | None, str]]
-              ) -> Iterator[EmailEnvelope | SmsMessage]:
+def _messages(
+    bulletin: Bulletin,
+    channel: str,
+    ids: list[int],
+    compiled: rendering.CompiledBulletin,
+    attempted: set[int],
+    summary: BatchSummary,
+    moves: list[tuple[str | None, str]],
+) -> Iterator[EmailEnvelope | SmsMessage]:
     """Build each message just before it is sent, stopping early on a pause."""
     config = current_app.config
     links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
@@ -130,13 +147,18 @@ def _messages(bulletin: Bulletin, channel: str, ids: list[int],
         try:
             if channel == "email":
                 rendered = compiled.render_email(context)
-                yield build_email(rendered, delivery_id=delivery_id,
-                                  sender=config["COMMSVC_EMAIL_FROM"], recipient=address,
-                                  unsubscribe_url=context["unsubscribe_url"],
-                                  message_id_domain=domain)
+                yield build_email(
+                    rendered,
+                    delivery_id=delivery_id,
+                    sender=config["COMMSVC_EMAIL_FROM"],
+                    recipient=address,
+                    unsubscribe_url=context["unsubscribe_url"],
+                    message_id_domain=domain,
+                )
             else:
-                yield SmsMessage(delivery_id, address, config["COMMSVC_SMS_FROM"],
-                                 compiled.render_sms(context))
+                yield SmsMessage(
+                    delivery_id, address, config["COMMSVC_SMS_FROM"], compiled.render_sms(context)
+                )
         except CommsvcError as error:
             sending.record_failure(sending.Failure(delivery_id, True, error.detail), 1, 1)
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
@@ -147,10 +169,22 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
     """The claimed deliveries with what rendering needs, in one query."""
     region, branch, employer = aliased(Region), aliased(Branch), aliased(Employer)
     rows = db.session.execute(
-        select(Delivery.id, Delivery.channel, Member.public_id, Member.email, Member.mobile,
-               Member.first_name, Member.last_name, Member.membership_number,
-               Member.workplace, Member.job_title, Member.service_group, region.name,
-               branch.name, employer.name)
+        select(
+            Delivery.id,
+            Delivery.channel,
+            Member.public_id,
+            Member.email,
+            Member.mobile,
+            Member.first_name,
+            Member.last_name,
+            Member.membership_number,
+            Member.workplace,
+            Member.job_title,
+            Member.service_group,
+            region.name,
+            branch.name,
+            employer.name,
+        )
         .join(Member, Member.id == Delivery.member_id)
         .join(region, region.id == Member.region_id)
         .outerjoin(branch, branch.id == Member.branch_id)
@@ -159,16 +193,37 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
         .order_by(Delivery.id)
     ).all()
     for row in rows:
-        (delivery_id, channel, public_id, email, mobile, first_name, last_name, number,
-         workplace, job_title, service_group, region_name, branch_name, employer_name) = row
+        (
+            delivery_id,
+            channel,
+            public_id,
+            email,
+            mobile,
+            first_name,
+            last_name,
+            number,
+            workplace,
+            job_title,
+            service_group,
+            region_name,
+            branch_name,
+            employer_name,
+        ) = row
         yield {
             "delivery_id": delivery_id,
             "public_id": public_id,
             "address": email if channel == "email" else mobile,
             "member": rendering.member_context_values(
-                first_name=first_name, last_name=last_name, membership_number=number,
-                workplace=workplace, job_title=job_title, service_group=service_group,
-                region=region_name, branch=branch_name or "", employer=employer_name or ""),
+                first_name=first_name,
+                last_name=last_name,
+                membership_number=number,
+                workplace=workplace,
+                job_title=job_title,
+                service_group=service_group,
+                region=region_name,
+                branch=branch_name or "",
+                employer=employer_name or "",
+            ),
         }
 
 
@@ -180,7 +235,8 @@ def _paused(bulletin_id: int) -> bool:
 
 
 @lru_cache(maxsize=32)
-def _compiled(bulletin_id: int, subject: str, email_body: str,
-              sms_body: str) -> rendering.CompiledBulletin:
+def _compiled(
+    bulletin_id: int, subject: str, email_body: str, sms_body: str
+) -> rendering.CompiledBulletin:
     """Compile a bulletin's templates once per worker process, not once per batch."""
     return rendering.compile_bulletin(subject, email_body, sms_body)

@@ -24,8 +24,7 @@ user_regions = Table(
 api_key_regions = Table(
     "api_key_regions",
     db.metadata,
-    Column("api_key_id", Integer, ForeignKey("api_keys.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column("api_key_id", Integer, ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
     Column("region_id", Integer, ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
 )
 

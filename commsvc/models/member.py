@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,8 +27,13 @@ member_partnerships = Table(
     "member_partnerships",
     db.metadata,
     Column("member_id", Integer, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
-    Column("partnership_id", Integer, ForeignKey("partnerships.id", ondelete="CASCADE"),
-           primary_key=True, index=True),
+    Column(
+        "partnership_id",
+        Integer,
+        ForeignKey("partnerships.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 
@@ -91,10 +97,8 @@ class ConsentRecord(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "consent_records"
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(30))  # import, preference_centre, api, sms_keyword
     wording_version: Mapped[str] = mapped_column(String(20), default="2026-1")
-    change: Mapped[dict] = mapped_column(JSON, default=dict)  # type: ignore[type-arg]
+    change: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Boolean
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsvc.extensions import db
@@ -20,10 +20,15 @@ TOPIC_KINDS = ("campaign", "service")
 partnership_employers = Table(
     "partnership_employers",
     db.metadata,
-    Column("partnership_id", Integer, ForeignKey("partnerships.id", ondelete="CASCADE"),
-           primary_key=True),
-    Column("employer_id", Integer, ForeignKey("employers.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "partnership_id",
+        Integer,
+        ForeignKey("partnerships.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "employer_id", Integer, ForeignKey("employers.id", ondelete="CASCADE"), primary_key=True
+    ),
 )
 
 

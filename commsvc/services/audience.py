@@ -48,8 +48,9 @@ def clean_filters(raw: Any) -> dict[str, list[str]]:
         raise ValidationError("audience must be an object of filters")
     unknown = set(raw) - set(FILTERS)
     if unknown:
-        raise ValidationError(f"unknown audience filters: {', '.join(sorted(unknown))}; "
-                              f"use {', '.join(FILTERS)}")
+        raise ValidationError(
+            f"unknown audience filters: {', '.join(sorted(unknown))}; use {', '.join(FILTERS)}"
+        )
     cleaned: dict[str, list[str]] = {}
     for name, values in raw.items():
         if values in (None, []):
@@ -59,29 +60,39 @@ def clean_filters(raw: Any) -> dict[str, list[str]]:
         cleaned[name] = [v.strip() for v in values if v.strip()]
     for group in cleaned.get("service_groups", []):
         if group not in SERVICE_GROUPS:
-            raise ValidationError(f"audience.service_groups: {group!r} is not health or "
-                                  "local_government")
+            raise ValidationError(
+                f"audience.service_groups: {group!r} is not health or local_government"
+            )
     return cleaned
 
 
 def members_query(partnership_id: int, filters: dict[str, list[str]]) -> Select[Any]:
     """Ids of the members in a partnership's audience, filters applied."""
     in_partnership = or_(
-        exists().where(member_partnerships.c.member_id == Member.id,
-                       member_partnerships.c.partnership_id == partnership_id),
-        exists().where(partnership_employers.c.employer_id == Member.employer_id,
-                       partnership_employers.c.partnership_id == partnership_id),
+        exists().where(
+            member_partnerships.c.member_id == Member.id,
+            member_partnerships.c.partnership_id == partnership_id,
+        ),
+        exists().where(
+            partnership_employers.c.employer_id == Member.employer_id,
+            partnership_employers.c.partnership_id == partnership_id,
+        ),
     )
     conditions: list[ColumnElement[bool]] = [in_partnership, Member.erased_at.is_(None)]
     if filters.get("regions"):
-        conditions.append(Member.region_id.in_(
-            select(Region.id).where(Region.name.in_(filters["regions"]))))
+        conditions.append(
+            Member.region_id.in_(select(Region.id).where(Region.name.in_(filters["regions"])))
+        )
     if filters.get("branches"):
-        conditions.append(Member.branch_id.in_(
-            select(Branch.id).where(Branch.name.in_(filters["branches"]))))
+        conditions.append(
+            Member.branch_id.in_(select(Branch.id).where(Branch.name.in_(filters["branches"])))
+        )
     if filters.get("employers"):
-        conditions.append(Member.employer_id.in_(
-            select(Employer.id).where(Employer.name.in_(filters["employers"]))))
+        conditions.append(
+            Member.employer_id.in_(
+                select(Employer.id).where(Employer.name.in_(filters["employers"]))
+            )
+        )
     if filters.get("service_groups"):
         conditions.append(Member.service_group.in_(filters["service_groups"]))
     if filters.get("workplaces"):
@@ -96,19 +107,27 @@ def audience_size(partnership_id: int, filters: dict[str, list[str]]) -> int:
     return int(db.session.scalar(select(func.count()).select_from(subquery)) or 0)
 
 
-def stream_audience(partnership_id: int, filters: dict[str, list[str]],
-                    topic_id: int) -> Iterator[list[AudienceMember]]:
+def stream_audience(
+    partnership_id: int, filters: dict[str, list[str]], topic_id: int
+) -> Iterator[list[AudienceMember]]:
     """Yield the audience in chunks, ordered by id, with each member's topic choice."""
     ids = members_query(partnership_id, filters).subquery()
     query = (
         select(
-            Member.id, Member.public_id, Member.email, Member.mobile, Member.email_enabled,
-            Member.sms_enabled, Member.opted_out,
+            Member.id,
+            Member.public_id,
+            Member.email,
+            Member.mobile,
+            Member.email_enabled,
+            Member.sms_enabled,
+            Member.opted_out,
             func.coalesce(TopicPreference.subscribed, Member.all_topics),
         )
         .join(ids, ids.c.id == Member.id)
-        .outerjoin(TopicPreference, and_(TopicPreference.member_id == Member.id,
-                                         TopicPreference.topic_id == topic_id))
+        .outerjoin(
+            TopicPreference,
+            and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id),
+        )
         .order_by(Member.id)
     )
     last_id = 0

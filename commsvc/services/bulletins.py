@@ -34,10 +34,15 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     topic = db.session.scalar(select(Topic).where(Topic.name == topic_name))
     if topic is None:
         known = ", ".join(db.session.scalars(select(Topic.name).order_by(Topic.name)))
-        raise ValidationError(f"There is no topic called {topic_name!r}. Topics: {known or 'none yet'}")
+        raise ValidationError(
+            f"There is no topic called {topic_name!r}. Topics: {known or 'none yet'}"
+        )
     channels = data.get("channels")
-    if (not isinstance(channels, list) or not channels
-            or not all(c in (Channel.EMAIL, Channel.SMS) for c in channels)):
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or not all(c in (Channel.EMAIL, Channel.SMS) for c in channels)
+    ):
         raise ValidationError('channels must be a non-empty list of "email" and "sms"')
     channels = sorted(set(channels))
     subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
@@ -46,8 +51,15 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     filters = audience.clean_filters(data.get("audience"))
     rendering.compile_bulletin(subject, email_body, sms_body)
     bulletin = Bulletin(
-        partnership=partnership, topic=topic, title=title, channels=channels, subject=subject,
-        email_body=email_body, sms_body=sms_body, audience=filters, created_by=actor.label,
+        partnership=partnership,
+        topic=topic,
+        title=title,
+        channels=channels,
+        subject=subject,
+        email_body=email_body,
+        sms_body=sms_body,
+        audience=filters,
+        created_by=actor.label,
         audience_size=audience.audience_size(partnership.id, filters),
     )
     db.session.add(bulletin)
@@ -78,8 +90,10 @@ def progress(bulletin: Bulletin, counts: dict[str, int]) -> float:
     total = sum(counts.values())
     if not total:
         return 0.0
-    unfinished = sum(counts.get(s, 0) for s in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED,
-                                                DeliveryStatus.SENDING))
+    unfinished = sum(
+        counts.get(s, 0)
+        for s in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+    )
     return round((total - unfinished) / total, 4)
 
 
@@ -93,7 +107,8 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "topic": bulletin.topic.name,
         "channels": bulletin.channels,
         "audience_size": bulletin.audience_size,
-        "scheduled_for": bulletin.scheduled_for.isoformat() + "Z" if bulletin.scheduled_for
+        "scheduled_for": bulletin.scheduled_for.isoformat() + "Z"
+        if bulletin.scheduled_for
         else None,
         "counts": counts,
         "progress": progress(bulletin, counts),

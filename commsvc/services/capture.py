@@ -23,14 +23,17 @@ def recent_emails(limit: int) -> list[dict[str, Any]]:
     emails = []
     for path in files:
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        html = message.get_body(("html",))  # type: ignore[attr-defined]
-        text = message.get_body(("plain",))  # type: ignore[attr-defined]
-        emails.append({
-            "to": message["To"], "subject": message["Subject"],
-            "delivery": message["X-Commsvc-Delivery"],
-            "text": text.get_content() if text else "",
-            "html": html.get_content() if html else "",
-        })
+        html = message.get_body(("html",))
+        text = message.get_body(("plain",))
+        emails.append(
+            {
+                "to": message["To"],
+                "subject": message["Subject"],
+                "delivery": message["X-Commsvc-Delivery"],
+                "text": text.get_content() if text else "",
+                "html": html.get_content() if html else "",
+            }
+        )
     return emails
 
 

@@ -52,10 +52,14 @@ def build_email(
     message["List-Unsubscribe"] = _header(f"<{unsubscribe_url}>, <{unsubscribe_mailto}>")
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["X-Commsvc-Delivery"] = str(delivery_id)
-    message.attach(MIMEText(rendered.text, "plain", _utf8_qp))
-    message.attach(MIMEText(rendered.html, "html", _utf8_qp))
-    return EmailEnvelope(delivery_id=delivery_id, sender=sender, recipient=recipient,
-                         data=message.as_bytes(policy=_SMTP_POLICY))
+    message.attach(MIMEText(rendered.text, "plain", _utf8_qp))  # type: ignore[arg-type]
+    message.attach(MIMEText(rendered.html, "html", _utf8_qp))  # type: ignore[arg-type]
+    return EmailEnvelope(
+        delivery_id=delivery_id,
+        sender=sender,
+        recipient=recipient,
+        data=message.as_bytes(policy=_SMTP_POLICY),
+    )
 
 
 def _header(value: str) -> str:

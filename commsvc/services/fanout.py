@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, select
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc import queueing, tracking
 from commsvc.extensions import db
@@ -53,8 +53,11 @@ def enqueue_queued(bulletin_id: int, channels: list[str]) -> int:
 
 def enqueue_retries(bulletin_id: int, channels: list[str], due_before: datetime) -> int:
     """Enqueue retries whose own task was lost (a restarted Redis forgets countdowns)."""
-    return _enqueue(bulletin_id, channels, and_(
-        Delivery.status == DeliveryStatus.TEMPORARY_FAILURE, Delivery.retry_at < due_before))
+    return _enqueue(
+        bulletin_id,
+        channels,
+        and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE, Delivery.retry_at < due_before),
+    )
 
 
 def _enqueue(bulletin_id: int, channels: list[str], condition: ColumnElement[bool]) -> int:
@@ -71,8 +74,9 @@ def _create_deliveries(bulletin: Bulletin) -> None:
     insert = _insert_ignoring_duplicates()
     now = utcnow()
     rows: list[dict[str, Any]] = []
-    for chunk in audience.stream_audience(bulletin.partnership_id, bulletin.audience,
-                                          bulletin.topic_id):
+    for chunk in audience.stream_audience(
+        bulletin.partnership_id, bulletin.audience, bulletin.topic_id
+    ):
         for channel in bulletin.channels:
             addresses = [a for m in chunk if (a := audience.address_for(m, channel))]
             suppressed = suppression.suppressed_among(channel, addresses)
@@ -80,11 +84,20 @@ def _create_deliveries(bulletin: Bulletin) -> None:
                 address = audience.address_for(member, channel)
                 if not address:
                     continue
-                status = audience.decide(member, channel, bulletin.topic.kind,
-                                         address in suppressed)
-                rows.append({"bulletin_id": bulletin.id, "member_id": member.id,
-                             "channel": channel, "status": str(status), "attempts": 0,
-                             "created_at": now, "updated_at": now})
+                status = audience.decide(
+                    member, channel, bulletin.topic.kind, address in suppressed
+                )
+                rows.append(
+                    {
+                        "bulletin_id": bulletin.id,
+                        "member_id": member.id,
+                        "channel": channel,
+                        "status": str(status),
+                        "attempts": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
         if len(rows) >= INSERT_CHUNK:
             db.session.execute(insert, rows)
             db.session.commit()
@@ -102,17 +115,24 @@ def _insert_ignoring_duplicates() -> Any:
     )
 
 
-def _id_batches(bulletin_id: int, channel: str, condition: ColumnElement[bool],
-                size: int) -> Iterator[list[int]]:
+def _id_batches(
+    bulletin_id: int, channel: str, condition: ColumnElement[bool], size: int
+) -> Iterator[list[int]]:
     last_id = 0
     while True:
-        ids = list(db.session.scalars(
-            select(Delivery.id)
-            .where(Delivery.bulletin_id == bulletin_id, Delivery.channel == channel,
-                   condition, Delivery.id > last_id)
-            .order_by(Delivery.id)
-            .limit(size)
-        ))
+        ids = list(
+            db.session.scalars(
+                select(Delivery.id)
+                .where(
+                    Delivery.bulletin_id == bulletin_id,
+                    Delivery.channel == channel,
+                    condition,
+                    Delivery.id > last_id,
+                )
+                .order_by(Delivery.id)
+                .limit(size)
+            )
+        )
         if not ids:
             return
         yield ids

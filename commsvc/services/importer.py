@@ -60,16 +60,19 @@ def import_members(
     missing = [f for f in FIELDS if f not in header]
     if missing:
         raise ValidationError(
-            "The header line is missing the columns: " + ", ".join(missing)
-            + ". Expected: " + ",".join(FIELDS)
+            "The header line is missing the columns: "
+            + ", ".join(missing)
+            + ". Expected: "
+            + ",".join(FIELDS)
         )
     seen: set[str] = set()
     chunk: list[tuple[int, MemberInput]] = []
     for line, values in _rows(reader, report):
         report.rows += 1
         if len(values) != len(header):
-            report.errors.append(RowError(line, f"expected {len(header)} fields, found "
-                                                f"{len(values)}"))
+            report.errors.append(
+                RowError(line, f"expected {len(header)} fields, found {len(values)}")
+            )
             continue
         try:
             member = validate_member(dict(zip(header, values, strict=True)))
@@ -77,9 +80,12 @@ def import_members(
             report.errors.append(RowError(line, error.detail))
             continue
         if member.membership_number in seen:
-            report.errors.append(RowError(
-                line, f"membership_number {member.membership_number} appears earlier in the file"
-            ))
+            report.errors.append(
+                RowError(
+                    line,
+                    f"membership_number {member.membership_number} appears earlier in the file",
+                )
+            )
             continue
         seen.add(member.membership_number)
         chunk.append((line, member))

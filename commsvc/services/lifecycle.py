@@ -23,13 +23,25 @@ from commsvc.statuses import BulletinStatus, DeliveryStatus, check_bulletin_move
 def move(bulletin: Bulletin, to: BulletinStatus, actor_label: str, note: str = "") -> None:
     """The one way a bulletin's status changes; the caller commits."""
     check_bulletin_move(bulletin.status, to)
-    db.session.add(BulletinTransition(bulletin_id=bulletin.id, from_status=bulletin.status,
-                                      to_status=str(to), actor=actor_label, note=note))
+    db.session.add(
+        BulletinTransition(
+            bulletin_id=bulletin.id,
+            from_status=bulletin.status,
+            to_status=str(to),
+            actor=actor_label,
+            note=note,
+        )
+    )
     bulletin.status = str(to)
 
 
-def move_if(bulletin_id: int, from_status: BulletinStatus, to: BulletinStatus,
-            actor_label: str, note: str = "") -> bool:
+def move_if(
+    bulletin_id: int,
+    from_status: BulletinStatus,
+    to: BulletinStatus,
+    actor_label: str,
+    note: str = "",
+) -> bool:
     """A conditional move for processes racing each other (two beats, two workers):
     exactly one of them wins; the others get False and do nothing."""
     check_bulletin_move(from_status, to)
@@ -45,8 +57,15 @@ def move_if(bulletin_id: int, from_status: BulletinStatus, to: BulletinStatus,
     if not result.rowcount:  # type: ignore[attr-defined]
         db.session.rollback()
         return False
-    db.session.add(BulletinTransition(bulletin_id=bulletin_id, from_status=str(from_status),
-                                      to_status=str(to), actor=actor_label, note=note))
+    db.session.add(
+        BulletinTransition(
+            bulletin_id=bulletin_id,
+            from_status=str(from_status),
+            to_status=str(to),
+            actor=actor_label,
+            note=note,
+        )
+    )
     db.session.commit()
     db.session.expire_all()
     tracking.set_state(bulletin_id, to)
@@ -63,8 +82,7 @@ def mark_sent(bulletin_id: int) -> bool:
 
 def start_scheduled(bulletin_id: int, note: str) -> bool:
     """scheduled -> sending, by the beat sweep; safe with several sweeps running."""
-    if not move_if(bulletin_id, BulletinStatus.SCHEDULED, BulletinStatus.SENDING, "schedule",
-                   note):
+    if not move_if(bulletin_id, BulletinStatus.SCHEDULED, BulletinStatus.SENDING, "schedule", note):
         return False
     bulletin = db.session.get(Bulletin, bulletin_id)
     if bulletin is not None:
@@ -78,8 +96,9 @@ def send(actor: Actor, bulletin: Bulletin, scheduled_for: datetime | None = None
     """Send now, or schedule; a beat sweep picks schedules up from the database."""
     ensure_can_write(actor)
     if bulletin.partnership.requires_approval and not bulletin.approved_by:
-        raise ValidationError("This partnership needs a second organiser to approve "
-                              "bulletins before they are sent.")
+        raise ValidationError(
+            "This partnership needs a second organiser to approve bulletins before they are sent."
+        )
     if scheduled_for is not None and scheduled_for > utcnow():
         bulletin.scheduled_for = scheduled_for
         move(bulletin, BulletinStatus.SCHEDULED, actor.label)
@@ -116,18 +135,25 @@ def cancel(actor: Actor, bulletin: Bulletin) -> None:
     move(bulletin, BulletinStatus.CANCELLED, actor.label)
     db.session.execute(
         update(Delivery)
-        .where(Delivery.bulletin_id == bulletin.id,
-               Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]))
-        .values(status=DeliveryStatus.SKIPPED, last_error="bulletin cancelled",
-                updated_at=utcnow())
+        .where(
+            Delivery.bulletin_id == bulletin.id,
+            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
+        )
+        .values(status=DeliveryStatus.SKIPPED, last_error="bulletin cancelled", updated_at=utcnow())
     )
     db.session.execute(
         update(Delivery)
-        .where(Delivery.bulletin_id == bulletin.id,
-               Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
-               Delivery.status.in_(delivery_sources(DeliveryStatus.SKIPPED)))
-        .values(status=DeliveryStatus.SKIPPED, retry_at=None, last_error="bulletin cancelled",
-                updated_at=utcnow())
+        .where(
+            Delivery.bulletin_id == bulletin.id,
+            Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
+            Delivery.status.in_(delivery_sources(DeliveryStatus.SKIPPED)),
+        )
+        .values(
+            status=DeliveryStatus.SKIPPED,
+            retry_at=None,
+            last_error="bulletin cancelled",
+            updated_at=utcnow(),
+        )
     )
     bulletin.finished_at = utcnow()
     db.session.commit()

@@ -52,8 +52,12 @@ def read_preferences_token(secret_key: str, token: str) -> str:
 
 def read_unsubscribe_token(secret_key: str, token: str) -> tuple[str, int]:
     value = _load(secret_key, _UNSUBSCRIBE_SALT, token)
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-            and isinstance(value[1], int)):
+    if not (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+    ):
         raise LinkError("This link is not valid.")
     return value[0], value[1]
 

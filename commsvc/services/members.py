@@ -17,20 +17,39 @@ from sqlalchemy import delete, select
 
 from commsvc.errors import ValidationError
 from commsvc.extensions import db
-from commsvc.models.base import utcnow
 from commsvc.models import ConsentRecord, Member, Topic, TopicPreference
+from commsvc.models.base import utcnow
 from commsvc.models.organisation import SERVICE_GROUPS
 from commsvc.services import organisation
 
 FIELDS = (
-    "membership_number", "first_name", "last_name", "email", "mobile", "region", "branch",
-    "employer", "service_group", "workplace", "job_title", "partnerships", "topics", "channels",
+    "membership_number",
+    "first_name",
+    "last_name",
+    "email",
+    "mobile",
+    "region",
+    "branch",
+    "employer",
+    "service_group",
+    "workplace",
+    "job_title",
+    "partnerships",
+    "topics",
+    "channels",
 )
 CHANNELS = ("email", "sms")
 MEMBER_CHOICE_SOURCES = ("preference_centre", "sms_keyword", "one_click")
 _MEMBERSHIP_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,39}$")
-_LIMITS = {"first_name": 100, "last_name": 100, "region": 120, "branch": 160,
-           "employer": 200, "workplace": 200, "job_title": 200}
+_LIMITS = {
+    "first_name": 100,
+    "last_name": 100,
+    "region": 120,
+    "branch": 160,
+    "employer": 200,
+    "workplace": 200,
+    "job_title": 200,
+}
 
 
 @dataclass
@@ -141,13 +160,15 @@ def upsert_member(data: MemberInput, source: str) -> tuple[Member, bool]:
         member.partnerships = partnerships
         changed = True
     db.session.flush()
-    if created or not _has_own_choices(member):
-        if _apply_choices(member, data):
-            changed = True
-            db.session.add(ConsentRecord(
-                member_id=member.id, source=source,
+    if (created or not _has_own_choices(member)) and _apply_choices(member, data):
+        changed = True
+        db.session.add(
+            ConsentRecord(
+                member_id=member.id,
+                source=source,
                 change={"topics": data.topics or "all", "channels": data.channels or "all"},
-            ))
+            )
+        )
     return member, changed
 
 
@@ -189,8 +210,10 @@ def _apply_choices(member: Member, data: MemberInput) -> bool:
     wanted = {organisation.topic_named(name).id for name in data.topics}
     current = {p.topic_id for p in member.topic_preferences if p.subscribed}
     all_topics = not wanted
-    if member.all_topics != all_topics or (not all_topics and wanted != current) or (
-        all_topics and member.topic_preferences
+    if (
+        member.all_topics != all_topics
+        or (not all_topics and wanted != current)
+        or (all_topics and member.topic_preferences)
     ):
         member.all_topics = all_topics
         member.topic_preferences = [
@@ -201,12 +224,17 @@ def _apply_choices(member: Member, data: MemberInput) -> bool:
 
 
 def _has_own_choices(member: Member) -> bool:
-    return db.session.scalar(
-        select(ConsentRecord.id)
-        .where(ConsentRecord.member_id == member.id,
-               ConsentRecord.source.in_(MEMBER_CHOICE_SOURCES))
-        .limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(ConsentRecord.id)
+            .where(
+                ConsentRecord.member_id == member.id,
+                ConsentRecord.source.in_(MEMBER_CHOICE_SOURCES),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _clean(value: Any) -> str:
@@ -255,7 +283,6 @@ def _checked_mobile(value: str, problems: list[str]) -> str | None:
         problems.append(f"mobile {value!r} is not a valid phone number")
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
 
 
 def erase_member(member: Member) -> None:

@@ -76,8 +76,9 @@ def create_partnership(actor: Actor, data: dict[str, Any]) -> Partnership:
         raise ValidationError(f"kind must be one of {', '.join(PARTNERSHIP_KINDS)}")
     region_name = _text(data, "region", 120)
     employers = data.get("employers", [])
-    if not isinstance(employers, list) or not all(isinstance(e, str) and e.strip()
-                                                  for e in employers):
+    if not isinstance(employers, list) or not all(
+        isinstance(e, str) and e.strip() for e in employers
+    ):
         raise ValidationError("employers must be a list of employer names")
     region = db.session.scalar(select(Region).where(Region.name == region_name))
     if region is None:

@@ -28,12 +28,20 @@ def topic_choices(member: Member) -> list[dict[str, Any]]:
     """Every topic with whether this member gets it, for the preference page."""
     explicit = {p.topic_id: p.subscribed for p in member.topic_preferences}
     topics = db.session.scalars(select(Topic).order_by(Topic.kind.desc(), Topic.name)).all()
-    return [{"id": t.id, "name": t.name, "kind": t.kind,
-             "subscribed": explicit.get(t.id, member.all_topics)} for t in topics]
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "kind": t.kind,
+            "subscribed": explicit.get(t.id, member.all_topics),
+        }
+        for t in topics
+    ]
 
 
-def update_choices(member: Member, topics_on: set[int], email: bool, sms: bool,
-                   stop_everything: bool, source: str) -> None:
+def update_choices(
+    member: Member, topics_on: set[int], email: bool, sms: bool, stop_everything: bool, source: str
+) -> None:
     """Apply a member's answers from the preference page."""
     choices = topic_choices(member)
     by_topic = {p.topic_id: p for p in member.topic_preferences}
@@ -43,14 +51,23 @@ def update_choices(member: Member, topics_on: set[int], email: bool, sms: bool,
             pref = by_topic.get(choice["id"])
             if pref is None:
                 member.topic_preferences.append(
-                    TopicPreference(topic_id=choice["id"], subscribed=wanted))
+                    TopicPreference(topic_id=choice["id"], subscribed=wanted)
+                )
             else:
                 pref.subscribed = wanted
     member.email_enabled = email and bool(member.email)
     member.sms_enabled = sms and bool(member.mobile)
     member.opted_out = stop_everything
-    _record(member, source, {"topics_on": sorted(topics_on), "email": email, "sms": sms,
-                             "stop_everything": stop_everything})
+    _record(
+        member,
+        source,
+        {
+            "topics_on": sorted(topics_on),
+            "email": email,
+            "sms": sms,
+            "stop_everything": stop_everything,
+        },
+    )
     db.session.commit()
 
 
@@ -86,5 +103,8 @@ def apply_sms_keyword(number: str, body: str) -> str | None:
 
 
 def _record(member: Member, source: str, change: dict[str, Any]) -> None:
-    db.session.add(ConsentRecord(member_id=member.id, source=source,
-                                 wording_version=WORDING_VERSION, change=change))
+    db.session.add(
+        ConsentRecord(
+            member_id=member.id, source=source, wording_version=WORDING_VERSION, change=change
+        )
+    )

@@ -14,12 +14,15 @@ from commsvc.models import Delivery, DeliveryAttempt
 from commsvc.models.base import utcnow
 from commsvc.statuses import DeliveryStatus, delivery_sources
 
-RECEIPT_STATUSES = {"delivered": DeliveryStatus.DELIVERED,
-                    "failed": DeliveryStatus.PERMANENT_FAILURE}
+RECEIPT_STATUSES = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "failed": DeliveryStatus.PERMANENT_FAILURE,
+}
 
 
-def apply_sms_receipt(provider_id: str | None, reference: str | None, status: str,
-                      error: str | None) -> bool:
+def apply_sms_receipt(
+    provider_id: str | None, reference: str | None, status: str, error: str | None
+) -> bool:
     """Apply a status callback; True if a delivery moved."""
     target = RECEIPT_STATUSES.get(status)
     if target is None:
@@ -32,7 +35,8 @@ def apply_sms_receipt(provider_id: str | None, reference: str | None, status: st
     if not conditions:
         return False
     delivery = db.session.scalar(
-        select(Delivery).where(Delivery.channel == "sms", or_(*conditions)).limit(1))
+        select(Delivery).where(Delivery.channel == "sms", or_(*conditions)).limit(1)
+    )
     if delivery is None or delivery.status not in delivery_sources(target):
         return False
     now = utcnow()
@@ -48,8 +52,14 @@ def apply_sms_receipt(provider_id: str | None, reference: str | None, status: st
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if moved:
-        db.session.add(DeliveryAttempt(delivery_id=delivery.id, outcome=str(target),
-                                       provider=delivery.provider, reason=error))
+        db.session.add(
+            DeliveryAttempt(
+                delivery_id=delivery.id,
+                outcome=str(target),
+                provider=delivery.provider,
+                reason=error,
+            )
+        )
     db.session.commit()
     if moved:
         tracking.record_moves(delivery.bulletin_id, [(delivery.status, target)])

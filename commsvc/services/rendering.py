@@ -26,8 +26,7 @@ from commsvc.errors import TemplateError
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MAX_RENDERED_CHARS = 200_000
 SMS_OPT_OUT_HINT = "Reply STOP to opt out"
-VARIABLES = ("member", "partnership", "bulletin", "organiser", "preferences_url",
-             "unsubscribe_url")
+VARIABLES = ("member", "partnership", "bulletin", "organiser", "preferences_url", "unsubscribe_url")
 
 _JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -59,17 +58,20 @@ class CompiledBulletin:
 
     def render_email(self, context: dict[str, Any]) -> RenderedEmail:
         subject = " ".join(_bounded(self.subject.render(context)).split())[:300]
-        return RenderedEmail(subject=subject,
-                             text=_bounded(self.email_text.render(context)),
-                             html=_bounded(self.email_html.render(context)))
+        return RenderedEmail(
+            subject=subject,
+            text=_bounded(self.email_text.render(context)),
+            html=_bounded(self.email_html.render(context)),
+        )
 
     def render_sms(self, context: dict[str, Any]) -> str:
         body = _bounded(self.sms.render(context)).strip()
         return f"{body}\n{SMS_OPT_OUT_HINT}"
 
 
-def compile_bulletin(subject: str, email_body: str, sms_body: str,
-                     sample: dict[str, Any] | None = None) -> CompiledBulletin:
+def compile_bulletin(
+    subject: str, email_body: str, sms_body: str, sample: dict[str, Any] | None = None
+) -> CompiledBulletin:
     """Compile and check all templates of a bulletin; raise TemplateError naming the line."""
     compiled = CompiledBulletin(
         subject=_compile(_text_env, subject, "subject"),
@@ -85,9 +87,15 @@ def sample_context() -> dict[str, Any]:
     """A made-up member, used to check templates before anything is saved."""
     return {
         "member": member_context_values(
-            first_name="Alex", last_name="Morgan", membership_number="S0000001",
-            branch="Example Branch", employer="Example NHS Trust", workplace="Example Ward",
-            job_title="Support Worker", service_group="health", region="North West",
+            first_name="Alex",
+            last_name="Morgan",
+            membership_number="S0000001",
+            branch="Example Branch",
+            employer="Example NHS Trust",
+            workplace="Example Ward",
+            job_title="Support Worker",
+            service_group="health",
+            region="North West",
         ),
         "partnership": {"name": "Example Section 31 Partnership", "kind": "section_31_partnership"},
         "bulletin": {"title": "Example bulletin", "topic": "bargaining"},
@@ -98,14 +106,24 @@ def sample_context() -> dict[str, Any]:
 
 
 def member_context_values(**values: str) -> dict[str, str]:
-    return {key: values.get(key, "") for key in (
-        "first_name", "last_name", "membership_number", "branch", "employer", "workplace",
-        "job_title", "service_group", "region")}
+    return {
+        key: values.get(key, "")
+        for key in (
+            "first_name",
+            "last_name",
+            "membership_number",
+            "branch",
+            "employer",
+            "workplace",
+            "job_title",
+            "service_group",
+            "region",
+        )
+    }
 
 
 _TEXT_FOOTER = (
-    "\n\n--\nChoose what you receive: {{ preferences_url }}\n"
-    "Unsubscribe: {{ unsubscribe_url }}\n"
+    "\n\n--\nChoose what you receive: {{ preferences_url }}\nUnsubscribe: {{ unsubscribe_url }}\n"
 )
 
 
@@ -125,9 +143,11 @@ def _email_html_source(markdown_source: str) -> str:
     layout = (TEMPLATES_DIR / "email" / "layout.html").read_text()
     # The layout is our own trusted template: a plain string substitution, not Jinja,
     # so an organiser's text can never be evaluated as part of it.
-    page = (layout.replace("%%BODY%%", body_html)
-            .replace("%%PREFERENCES_URL%%", "JINJAPLACEHOLDERPREFERENCES_URLX")
-            .replace("%%UNSUBSCRIBE_URL%%", "JINJAPLACEHOLDERUNSUBSCRIBE_URLX"))
+    page = (
+        layout.replace("%%BODY%%", body_html)
+        .replace("%%PREFERENCES_URL%%", "JINJAPLACEHOLDERPREFERENCES_URLX")
+        .replace("%%UNSUBSCRIBE_URL%%", "JINJAPLACEHOLDERUNSUBSCRIBE_URLX")
+    )
     page = css_inline.inline(page)
     # Escape anything that looks like Jinja in the trusted HTML, then restore the tags.
     page = page.replace("{", "{{ '{' }}") if "{" in page else page
@@ -140,20 +160,26 @@ def _compile(env: _Sandbox, source: str, label: str) -> Any:
     try:
         return env.from_string(source)
     except TemplateSyntaxError as error:
-        raise TemplateError(f"{label}, line {error.lineno}: {error.message}",
-                            line=error.lineno, part=label) from None
+        raise TemplateError(
+            f"{label}, line {error.lineno}: {error.message}", line=error.lineno, part=label
+        ) from None
 
 
 def _trial_render(compiled: CompiledBulletin, context: dict[str, Any]) -> None:
-    parts = (("subject", compiled.subject), ("email body", compiled.email_text),
-             ("email body", compiled.email_html), ("SMS body", compiled.sms))
+    parts = (
+        ("subject", compiled.subject),
+        ("email body", compiled.email_text),
+        ("email body", compiled.email_html),
+        ("SMS body", compiled.sms),
+    )
     for label, template in parts:
         try:
             _bounded(template.render(context))
         except UndefinedError as error:
             raise TemplateError(
-                f"{label}: {error.message}. The variables you can use are: "
-                + ", ".join(VARIABLES), part=label) from None
+                f"{label}: {error.message}. The variables you can use are: " + ", ".join(VARIABLES),
+                part=label,
+            ) from None
         except SecurityError as error:
             raise TemplateError(f"{label}: not allowed: {error}", part=label) from None
         except TemplateError:

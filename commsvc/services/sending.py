@@ -42,10 +42,18 @@ def claim(bulletin_id: int, delivery_ids: list[int]) -> dict[int, int]:
     )
     result = db.session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.bulletin_id == bulletin_id, claimable,
-               Delivery.status.in_(delivery_sources(DeliveryStatus.SENDING)))
-        .values(status=DeliveryStatus.SENDING, claimed_at=now, updated_at=now,
-                attempts=Delivery.attempts + 1)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.bulletin_id == bulletin_id,
+            claimable,
+            Delivery.status.in_(delivery_sources(DeliveryStatus.SENDING)),
+        )
+        .values(
+            status=DeliveryStatus.SENDING,
+            claimed_at=now,
+            updated_at=now,
+            attempts=Delivery.attempts + 1,
+        )
         .returning(Delivery.id, Delivery.attempts)
         .execution_options(synchronize_session=False)
     ).all()
@@ -59,8 +67,15 @@ def record_accepted(delivery_id: int, provider: str, provider_id: str | None) ->
     result = db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.SENT, provider=provider, provider_id=provider_id,
-                sent_at=now, updated_at=now, retry_at=None, last_error=None)
+        .values(
+            status=DeliveryStatus.SENT,
+            provider=provider,
+            provider_id=provider_id,
+            sent_at=now,
+            updated_at=now,
+            retry_at=None,
+            last_error=None,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -80,12 +95,23 @@ def record_failure(failure: Failure, attempts: int, max_attempts: int) -> str:
     db.session.execute(
         update(Delivery)
         .where(Delivery.id == failure.delivery_id, Delivery.status == DeliveryStatus.SENDING)
-        .values(status=status, last_error=failure.reason[:500], retry_at=retry_at,
-                provider=failure.provider, updated_at=now)
+        .values(
+            status=status,
+            last_error=failure.reason[:500],
+            retry_at=retry_at,
+            provider=failure.provider,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
-    db.session.add(DeliveryAttempt(delivery_id=failure.delivery_id, outcome=str(status),
-                                   provider=failure.provider, reason=failure.reason[:500]))
+    db.session.add(
+        DeliveryAttempt(
+            delivery_id=failure.delivery_id,
+            outcome=str(status),
+            provider=failure.provider,
+            reason=failure.reason[:500],
+        )
+    )
     db.session.commit()
     return str(status)
 
@@ -97,8 +123,7 @@ def release(delivery_ids: list[int]) -> None:
     db.session.execute(
         update(Delivery)
         .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.QUEUED, attempts=Delivery.attempts - 1,
-                updated_at=utcnow())
+        .values(status=DeliveryStatus.QUEUED, attempts=Delivery.attempts - 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -115,13 +140,22 @@ def finish_if_done(bulletin_id: int) -> bool:
     bulletin = db.session.get(Bulletin, bulletin_id)
     if bulletin is None or bulletin.status != BulletinStatus.SENDING or not bulletin.fanned_out_at:
         return False
-    unfinished = db.session.scalar(select(exists().where(
-        Delivery.bulletin_id == bulletin_id,
-        or_(Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED,
-                                 DeliveryStatus.SENDING]),
-            and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
-                 Delivery.retry_at.is_not(None))),
-    )))
+    unfinished = db.session.scalar(
+        select(
+            exists().where(
+                Delivery.bulletin_id == bulletin_id,
+                or_(
+                    Delivery.status.in_(
+                        [DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
+                    ),
+                    and_(
+                        Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
+                        Delivery.retry_at.is_not(None),
+                    ),
+                ),
+            )
+        )
+    )
     if unfinished:
         return False
     from commsvc.services.lifecycle import mark_sent

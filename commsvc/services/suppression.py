@@ -23,8 +23,9 @@ def suppress(channel: str, address: str, reason: str) -> None:
     """Add an address to the list; adding it twice is harmless."""
     digest = address_hash(channel, address)
     exists = db.session.scalar(
-        select(Suppression.id).where(Suppression.channel == channel,
-                                     Suppression.address_hash == digest)
+        select(Suppression.id).where(
+            Suppression.channel == channel, Suppression.address_hash == digest
+        )
     )
     if exists is None:
         db.session.add(Suppression(channel=channel, address_hash=digest, reason=reason))
@@ -35,9 +36,11 @@ def unsuppress(channel: str, address: str, reasons: Iterable[str]) -> None:
     """Lift a suppression the member themselves can lift (an SMS STOP, by START)."""
     digest = address_hash(channel, address)
     for row in db.session.scalars(
-        select(Suppression).where(Suppression.channel == channel,
-                                  Suppression.address_hash == digest,
-                                  Suppression.reason.in_(list(reasons)))
+        select(Suppression).where(
+            Suppression.channel == channel,
+            Suppression.address_hash == digest,
+            Suppression.reason.in_(list(reasons)),
+        )
     ):
         db.session.delete(row)
 
@@ -48,8 +51,9 @@ def suppressed_among(channel: str, addresses: Iterable[str]) -> set[str]:
     if not by_hash:
         return set()
     hits = db.session.scalars(
-        select(Suppression.address_hash).where(Suppression.channel == channel,
-                                               Suppression.address_hash.in_(list(by_hash)))
+        select(Suppression.address_hash).where(
+            Suppression.channel == channel, Suppression.address_hash.in_(list(by_hash))
+        )
     )
     return {by_hash[h] for h in hits}
 

@@ -27,12 +27,18 @@ def start_due_bulletins() -> int:
     """Start every scheduled bulletin whose time has come (late ones too, noted as late)."""
     now = utcnow()
     started = 0
-    due = db.session.execute(select(Bulletin.id, Bulletin.scheduled_for).where(
-        Bulletin.status == BulletinStatus.SCHEDULED, Bulletin.scheduled_for <= now)).all()
+    due = db.session.execute(
+        select(Bulletin.id, Bulletin.scheduled_for).where(
+            Bulletin.status == BulletinStatus.SCHEDULED, Bulletin.scheduled_for <= now
+        )
+    ).all()
     for bulletin_id, scheduled_for in due:
-        late = now - scheduled_for
-        note = (f"started {int(late.total_seconds() // 60)} minutes late"
-                if late > LATE_AFTER else "started on schedule")
+        late = now - (scheduled_for or now)
+        note = (
+            f"started {int(late.total_seconds() // 60)} minutes late"
+            if late > LATE_AFTER
+            else "started on schedule"
+        )
         if lifecycle.start_scheduled(bulletin_id, note):
             started += 1
     return started
@@ -41,25 +47,38 @@ def start_due_bulletins() -> int:
 def requeue_stuck() -> int:
     """Queue again what was left in `sending`, `queued` or a due retry past the timeout."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
-    sending_ids = db.session.scalars(select(Bulletin.id).where(
-        Bulletin.status == BulletinStatus.SENDING)).all()
+    sending_ids = db.session.scalars(
+        select(Bulletin.id).where(Bulletin.status == BulletinStatus.SENDING)
+    ).all()
     requeued = 0
     for bulletin_id in sending_ids:
         # In `sending` past the timeout: the worker died before recording an outcome.
         # Acceptance is committed the moment a gateway accepts, so these were not sent.
         result = db.session.execute(
             update(Delivery)
-            .where(Delivery.bulletin_id == bulletin_id,
-                   Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < cutoff)
+            .where(
+                Delivery.bulletin_id == bulletin_id,
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_at < cutoff,
+            )
             .values(status=DeliveryStatus.QUEUED, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-        stale = db.session.scalar(select(Delivery.id).where(
-            Delivery.bulletin_id == bulletin_id,
-            or_(and_(Delivery.status == DeliveryStatus.QUEUED, Delivery.updated_at < cutoff),
-                and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
-                     Delivery.retry_at < cutoff))).limit(1))
+        stale = db.session.scalar(
+            select(Delivery.id)
+            .where(
+                Delivery.bulletin_id == bulletin_id,
+                or_(
+                    and_(Delivery.status == DeliveryStatus.QUEUED, Delivery.updated_at < cutoff),
+                    and_(
+                        Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
+                        Delivery.retry_at < cutoff,
+                    ),
+                ),
+            )
+            .limit(1)
+        )
         bulletin = db.session.get(Bulletin, bulletin_id)
         if result.rowcount or stale is not None:  # type: ignore[attr-defined]
             assert bulletin is not None

@@ -19,8 +19,9 @@ class _Handler:
     def __init__(self, sink: EmailSink) -> None:
         self.sink = sink
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         reply = self.sink.reject.get(address.lower())
         if reply:
             return reply
@@ -39,8 +40,9 @@ class EmailSink:
         self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
         self.messages: list[tuple[str, list[str], bytes]] = []
         self._lock = threading.Lock()
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=port,
-                                      data_size_limit=10 * 1024 * 1024)
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=port, data_size_limit=10 * 1024 * 1024
+        )
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -65,4 +67,4 @@ class EmailSink:
     def parsed(self) -> list[EmailMessage]:
         with self._lock:
             contents = [content for _s, _r, content in self.messages]
-        return [message_from_bytes(c, policy=policy.default) for c in contents]  # type: ignore[misc]
+        return [message_from_bytes(c, policy=policy.default) for c in contents]

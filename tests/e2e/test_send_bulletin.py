@@ -24,50 +24,57 @@ def wait_until_sent(client, headers, bulletin_id: int) -> dict:
     raise AssertionError(f"bulletin {bulletin_id} not sent in time: {status}")
 
 
-def test_bulletin_reaches_each_member_once_per_chosen_channel(app, client, worker, email_sink,
-                                                              sms_sink):
+def test_bulletin_reaches_each_member_once_per_chosen_channel(
+    app, client, worker, email_sink, sms_sink
+):
     partnership = factories.partnership()
     factories.partnership("Trafford Care Trust", employers=["Trafford Council"], kind="care_trust")
     factories.topics("bargaining", "campaigns")
     rows = []
     for n in range(240):
         channels = ["email;sms", "email", "sms"][n % 3]
-        rows.append(factories.member_row(
-            first_name=f"Name{n}",
-            channels=channels,
-            email=f"in{n}@example.org" if "email" in channels else "",
-            mobile=f"07911 {200000 + n:06d}" if "sms" in channels else "",
-            employer=factories.S31_EMPLOYERS[n % 2],
-            service_group=["health", "local_government"][n % 2],
-        ))
-    opted_out = [factories.member_row(topics="campaigns", channels="email;sms")
-                 for _ in range(15)]
-    outside = [factories.member_row(employer="Trafford Council", channels="email;sms")
-               for _ in range(20)]
+        rows.append(
+            factories.member_row(
+                first_name=f"Name{n}",
+                channels=channels,
+                email=f"in{n}@example.org" if "email" in channels else "",
+                mobile=f"07911 {200000 + n:06d}" if "sms" in channels else "",
+                employer=factories.S31_EMPLOYERS[n % 2],
+                service_group=["health", "local_government"][n % 2],
+            )
+        )
+    opted_out = [factories.member_row(topics="campaigns", channels="email;sms") for _ in range(15)]
+    outside = [
+        factories.member_row(employer="Trafford Council", channels="email;sms") for _ in range(20)
+    ]
     report = factories.import_rows(rows + opted_out + outside)
     assert report.ok, report.errors
 
     headers = factories.api_key()
-    created = client.post("/api/v1/bulletins", json=factories.bulletin_body(partnership.id),
-                          headers=headers)
+    created = client.post(
+        "/api/v1/bulletins", json=factories.bulletin_body(partnership.id), headers=headers
+    )
     assert created.status_code == 201, created.get_json()
     bulletin = created.get_json()
     assert bulletin["audience_size"] == len(rows) + len(opted_out)
-    assert client.post(f"/api/v1/bulletins/{bulletin['id']}/send",
-                       headers=headers).status_code == 202
+    assert (
+        client.post(f"/api/v1/bulletins/{bulletin['id']}/send", headers=headers).status_code == 202
+    )
     status = wait_until_sent(client, headers, bulletin["id"])
 
     emails = email_sink.parsed()
     texts = sms_sink.messages
     expected_emails = {r["email"] for r in rows if "email" in r["channels"]}
-    expected_texts = {Member.query.filter_by(membership_number=r["membership_number"]).one().mobile
-                      for r in rows if "sms" in r["channels"]}
+    expected_texts = {
+        Member.query.filter_by(membership_number=r["membership_number"]).one().mobile
+        for r in rows
+        if "sms" in r["channels"]
+    }
     email_recipients = [str(m["To"]) for m in emails]
     text_recipients = [t["to"] for t in texts]
     assert sorted(email_recipients) == sorted(expected_emails)  # each exactly once
     assert sorted(text_recipients) == sorted(expected_texts)
-    assert status["counts"] == {"sent": len(emails) + len(texts),
-                                "skipped": 2 * len(opted_out)}
+    assert status["counts"] == {"sent": len(emails) + len(texts), "skipped": 2 * len(opted_out)}
     assert status["progress"] == 1.0
 
     for message in emails:

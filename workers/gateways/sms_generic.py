@@ -30,13 +30,20 @@ class GenericSmsGateway:
         """The session is shared by the worker process and outlives a batch."""
 
     def _send_one(self, message: SmsMessage) -> Result:
-        payload = {"to": message.to, "from": message.sender, "body": message.body,
-                   "reference": str(message.delivery_id)}
+        payload = {
+            "to": message.to,
+            "from": message.sender,
+            "body": message.body,
+            "reference": str(message.delivery_id),
+        }
         try:
             response = self.session.post(self.url, json=payload, timeout=TIMEOUT)
         except requests.RequestException as error:
-            return Result(message.delivery_id, Outcome.TEMPORARY,
-                          reason=f"SMS gateway unreachable: {type(error).__name__}")
+            return Result(
+                message.delivery_id,
+                Outcome.TEMPORARY,
+                reason=f"SMS gateway unreachable: {type(error).__name__}",
+            )
         if 200 <= response.status_code < 300:
             try:
                 provider_id = str(response.json()["id"])
@@ -45,5 +52,8 @@ class GenericSmsGateway:
             return Result(message.delivery_id, Outcome.ACCEPTED, provider_id=provider_id)
         reason = f"SMS gateway answered {response.status_code}: {response.text[:200]}"
         temporary = response.status_code == 429 or response.status_code >= 500
-        return Result(message.delivery_id,
-                      Outcome.TEMPORARY if temporary else Outcome.PERMANENT, reason=reason)
+        return Result(
+            message.delivery_id,
+            Outcome.TEMPORARY if temporary else Outcome.PERMANENT,
+            reason=reason,
+        )

@@ -54,11 +54,14 @@ class SmtpGateway:
                     self._drop()
                     continue
                 return _by_code(envelope.delivery_id, error.smtp_code, error.smtp_error)
-            except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, OSError) as error:
+            except (smtplib.SMTPServerDisconnected, OSError) as error:
                 self._drop()
                 if attempt == 2:
-                    return Result(envelope.delivery_id, Outcome.TEMPORARY,
-                                  reason=f"SMTP connection failed: {error}")
+                    return Result(
+                        envelope.delivery_id,
+                        Outcome.TEMPORARY,
+                        reason=f"SMTP connection failed: {error}",
+                    )
             except smtplib.SMTPException as error:
                 self._drop()
                 return Result(envelope.delivery_id, Outcome.TEMPORARY, reason=f"SMTP: {error}")
@@ -69,8 +72,11 @@ class SmtpGateway:
             return self._connection
         if self.scheme == "smtps":
             connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=CONNECT_TIMEOUT_SECONDS,
-                context=ssl.create_default_context())
+                self.host,
+                self.port,
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                context=ssl.create_default_context(),
+            )
         else:
             connection = smtplib.SMTP(self.host, self.port, timeout=CONNECT_TIMEOUT_SECONDS)
             if self.scheme == "smtp+starttls":

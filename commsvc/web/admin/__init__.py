@@ -36,8 +36,11 @@ def login() -> Any:
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
         user = db.session.scalar(select(User).where(User.email == email))
-        if user is not None and user.active and auth.check_password(
-                user, request.form.get("password", "")):
+        if (
+            user is not None
+            and user.active
+            and auth.check_password(user, request.form.get("password", ""))
+        ):
             login_user(user)
             return redirect(url_for("admin.dashboard"))
         flash("That email and password do not match an account.", "error")
@@ -54,10 +57,13 @@ def logout() -> Any:
 @login_required
 def dashboard() -> Any:
     actor = _actor()
-    return render_template("admin/dashboard.html",
-                           partnerships=organisation.list_partnerships(actor),
-                           bulletins=[(b, bulletins.bulletin_json(b))
-                                      for b in bulletins.list_bulletins(actor, limit=20)])
+    return render_template(
+        "admin/dashboard.html",
+        partnerships=organisation.list_partnerships(actor),
+        bulletins=[
+            (b, bulletins.bulletin_json(b)) for b in bulletins.list_bulletins(actor, limit=20)
+        ],
+    )
 
 
 @bp.route("/admin/partnerships/<int:partnership_id>/compose", methods=["GET", "POST"])
@@ -86,16 +92,16 @@ def compose(partnership_id: int) -> Any:
         else:
             flash("Draft saved. Check the numbers, then send.", "success")
             return redirect(url_for("admin.bulletin", bulletin_id=bulletin.id))
-    return render_template("admin/compose.html", partnership=partnership, topics=topics,
-                           form=form)
+    return render_template("admin/compose.html", partnership=partnership, topics=topics, form=form)
 
 
 @bp.get("/admin/bulletins/<int:bulletin_id>")
 @login_required
 def bulletin(bulletin_id: int) -> Any:
     found = _or_404(lambda: bulletins.get_bulletin(_actor(), bulletin_id))
-    return render_template("admin/bulletin.html", bulletin=found,
-                           status=bulletins.bulletin_json(found))
+    return render_template(
+        "admin/bulletin.html", bulletin=found, status=bulletins.bulletin_json(found)
+    )
 
 
 @bp.get("/admin/bulletins/<int:bulletin_id>/status.json")
@@ -110,8 +116,12 @@ def bulletin_status(bulletin_id: int) -> Any:
 def bulletin_action(bulletin_id: int, action: str) -> Any:
     actor = _actor()
     found = _or_404(lambda: bulletins.get_bulletin(actor, bulletin_id))
-    actions = {"send": lifecycle.send, "pause": lifecycle.pause, "resume": lifecycle.resume,
-               "cancel": lifecycle.cancel}
+    actions = {
+        "send": lifecycle.send,
+        "pause": lifecycle.pause,
+        "resume": lifecycle.resume,
+        "cancel": lifecycle.cancel,
+    }
     if action not in actions:
         abort(404)
     try:
@@ -126,8 +136,11 @@ def bulletin_action(bulletin_id: int, action: str) -> Any:
 @login_required
 def outbox() -> Any:
     """What the local capture sinks received: the demo's window on members' inboxes."""
-    return render_template("admin/outbox.html", emails=capture.recent_emails(limit=50),
-                           texts=capture.recent_texts(limit=50))
+    return render_template(
+        "admin/outbox.html",
+        emails=capture.recent_emails(limit=50),
+        texts=capture.recent_texts(limit=50),
+    )
 
 
 def _or_404(load: Any) -> Any:

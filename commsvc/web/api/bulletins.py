@@ -26,8 +26,9 @@ def create_bulletin() -> Any:
 
 @bp.get("/bulletins")
 def list_bulletins() -> Any:
-    return jsonify(items=[bulletins.bulletin_json(b)
-                          for b in bulletins.list_bulletins(current_actor())])
+    return jsonify(
+        items=[bulletins.bulletin_json(b) for b in bulletins.list_bulletins(current_actor())]
+    )
 
 
 @bp.get("/bulletins/<int:bulletin_id>")
@@ -72,8 +73,11 @@ def list_deliveries(bulletin_id: int) -> Any:
     status, channel = request.args.get("status"), request.args.get("channel")
     page = _int_arg("page", 1, 1, 10**9)
     per_page = _int_arg("per_page", 100, 1, PAGE_SIZE_LIMIT)
-    query = select(Delivery, Member.membership_number).join(Member).where(
-        Delivery.bulletin_id == bulletin.id)
+    query = (
+        select(Delivery, Member.membership_number)
+        .join(Member)
+        .where(Delivery.bulletin_id == bulletin.id)
+    )
     if status:
         if status not in DeliveryStatus.__members__.values():
             raise ValidationError(f"status must be one of {', '.join(DeliveryStatus)}")
@@ -84,10 +88,13 @@ def list_deliveries(bulletin_id: int) -> Any:
         query = query.where(Delivery.channel == channel)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.execute(
-        query.order_by(Delivery.id).offset((page - 1) * per_page).limit(per_page)).all()
+        query.order_by(Delivery.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
     return jsonify(
         items=[_delivery_json(delivery, number) for delivery, number in rows],
-        page=page, per_page=per_page, total=total,
+        page=page,
+        per_page=per_page,
+        total=total,
     )
 
 
@@ -114,8 +121,9 @@ def _when(value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError("scheduled_for must be an ISO 8601 date and time, "
-                              "e.g. 2026-12-01T07:00:00Z") from None
+        raise ValidationError(
+            "scheduled_for must be an ISO 8601 date and time, e.g. 2026-12-01T07:00:00Z"
+        ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment

@@ -26,33 +26,51 @@ def build_spec() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "membership_number": {"type": "string"},
-            "first_name": {"type": "string"}, "last_name": {"type": "string"},
-            "email": {"type": ["string", "null"]}, "mobile": {"type": ["string", "null"]},
-            "region": {"type": "string"}, "branch": {"type": ["string", "null"]},
+            "first_name": {"type": "string"},
+            "last_name": {"type": "string"},
+            "email": {"type": ["string", "null"]},
+            "mobile": {"type": ["string", "null"]},
+            "region": {"type": "string"},
+            "branch": {"type": ["string", "null"]},
             "employer": {"type": ["string", "null"]},
             "service_group": {"type": "string", "enum": ["health", "local_government"]},
-            "workplace": {"type": "string"}, "job_title": {"type": "string"},
-            "partnerships": _names, "topics": _names,
+            "workplace": {"type": "string"},
+            "job_title": {"type": "string"},
+            "partnerships": _names,
+            "topics": _names,
             "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
         },
     }
-    member_out = {**member, "properties": {**member["properties"],
-                                           "opted_out": {"type": "boolean"},
-                                           "erased": {"type": "boolean"}}}
+    member_out = {
+        **member,
+        "properties": {
+            **member["properties"],  # type: ignore[dict-item]
+            "opted_out": {"type": "boolean"},
+            "erased": {"type": "boolean"},
+        },
+    }
     partnership = {
         "type": "object",
         "required": ["id", "name", "kind", "region", "employers"],
-        "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
-                       "kind": {"type": "string"}, "region": {"type": "string"},
-                       "employers": _names, "requires_approval": {"type": "boolean"}},
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "kind": {"type": "string"},
+            "region": {"type": "string"},
+            "employers": _names,
+            "requires_approval": {"type": "boolean"},
+        },
     }
     bulletin = {
         "type": "object",
         "required": ["id", "status", "audience_size", "counts", "progress"],
         "properties": {
-            "id": {"type": "integer"}, "status": {"type": "string"},
-            "title": {"type": "string"}, "partnership": {"type": "integer"},
-            "topic": {"type": "string"}, "channels": _names,
+            "id": {"type": "integer"},
+            "status": {"type": "string"},
+            "title": {"type": "string"},
+            "partnership": {"type": "integer"},
+            "topic": {"type": "string"},
+            "channels": _names,
             "audience_size": {"type": "integer"},
             "scheduled_for": {"type": ["string", "null"]},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
@@ -63,103 +81,229 @@ def build_spec() -> dict[str, Any]:
         "type": "object",
         "required": ["partnership", "title", "topic", "channels"],
         "properties": {
-            "partnership": {"type": "integer"}, "title": {"type": "string"},
+            "partnership": {"type": "integer"},
+            "title": {"type": "string"},
             "topic": {"type": "string"},
             "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
-            "subject": {"type": "string"}, "email_body": {"type": "string"},
+            "subject": {"type": "string"},
+            "email_body": {"type": "string"},
             "sms_body": {"type": "string"},
-            "audience": {"type": "object", "properties": {
-                name: _names for name in ("regions", "branches", "employers", "service_groups",
-                                          "workplaces", "job_titles")}},
+            "audience": {
+                "type": "object",
+                "properties": {
+                    name: _names
+                    for name in (
+                        "regions",
+                        "branches",
+                        "employers",
+                        "service_groups",
+                        "workplaces",
+                        "job_titles",
+                    )
+                },
+            },
         },
     }
-    delivery = {"type": "object", "properties": {
-        "id": {"type": "integer"}, "membership_number": {"type": "string"},
-        "channel": {"type": "string"}, "status": {"type": "string"},
-        "attempts": {"type": "integer"}, "provider": {"type": ["string", "null"]},
-        "provider_id": {"type": ["string", "null"]}, "last_error": {"type": ["string", "null"]},
-        "sent_at": {"type": ["string", "null"]}, "delivered_at": {"type": ["string", "null"]}}}
-    number = {"name": "membership_number", "in": "path", "required": True,
-              "schema": {"type": "string"}}
+    delivery = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "membership_number": {"type": "string"},
+            "channel": {"type": "string"},
+            "status": {"type": "string"},
+            "attempts": {"type": "integer"},
+            "provider": {"type": ["string", "null"]},
+            "provider_id": {"type": ["string", "null"]},
+            "last_error": {"type": ["string", "null"]},
+            "sent_at": {"type": ["string", "null"]},
+            "delivered_at": {"type": ["string", "null"]},
+        },
+    }
+    number = {
+        "name": "membership_number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
     bulletin_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
     def action(summary: str) -> dict[str, Any]:
-        return {"post": {"summary": summary, "parameters": [bulletin_id],
-                         "responses": _responses("202", bulletin, "404", "409", "422")}}
+        return {
+            "post": {
+                "summary": summary,
+                "parameters": [bulletin_id],
+                "responses": _responses("202", bulletin, "404", "409", "422"),
+            }
+        }
 
     return {
         "openapi": "3.1.0",
-        "info": {"title": "commsvc", "version": "1",
-                 "description": "Member communication and bulletin distribution."},
+        "info": {
+            "title": "commsvc",
+            "version": "1",
+            "description": "Member communication and bulletin distribution.",
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error", "detail"],
-                                  "properties": {"error": {"type": "string"},
-                                                 "detail": {"type": "string"}}}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "detail"],
+                    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+                }
+            },
         },
         "paths": {
             "/members/{membership_number}": {
-                "put": {"summary": "Create or update a member", "parameters": [number],
-                        "requestBody": {"required": True, **_json(member)},
-                        "responses": {**_responses("200", member_out, "400", "404", "422"),
-                                      "201": {"description": "Created", **_json(member_out)}}},
-                "get": {"summary": "Read a member", "parameters": [number],
-                        "responses": _responses("200", member_out, "404")},
-                "delete": {"summary": "Erase a member's personal data", "parameters": [number],
-                           "responses": _responses("200", {"type": "object"}, "404")},
+                "put": {
+                    "summary": "Create or update a member",
+                    "parameters": [number],
+                    "requestBody": {"required": True, **_json(member)},
+                    "responses": {
+                        **_responses("200", member_out, "400", "404", "422"),
+                        "201": {"description": "Created", **_json(member_out)},
+                    },
+                },
+                "get": {
+                    "summary": "Read a member",
+                    "parameters": [number],
+                    "responses": _responses("200", member_out, "404"),
+                },
+                "delete": {
+                    "summary": "Erase a member's personal data",
+                    "parameters": [number],
+                    "responses": _responses("200", {"type": "object"}, "404"),
+                },
             },
             "/partnerships": {
-                "get": {"summary": "List partnerships",
-                        "responses": _responses("200", {"type": "object", "properties": {
-                            "items": {"type": "array", "items": partnership}}})},
-                "post": {"summary": "Create a partnership",
-                         "requestBody": {"required": True, **_json({
-                             "type": "object", "required": ["name", "region"],
-                             "properties": {"name": {"type": "string"},
-                                            "kind": {"type": "string"},
-                                            "region": {"type": "string"},
-                                            "employers": _names}})},
-                         "responses": _responses("201", partnership, "400", "422")},
+                "get": {
+                    "summary": "List partnerships",
+                    "responses": _responses(
+                        "200",
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": partnership}},
+                        },
+                    ),
+                },
+                "post": {
+                    "summary": "Create a partnership",
+                    "requestBody": {
+                        "required": True,
+                        **_json(
+                            {
+                                "type": "object",
+                                "required": ["name", "region"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "kind": {"type": "string"},
+                                    "region": {"type": "string"},
+                                    "employers": _names,
+                                },
+                            }
+                        ),
+                    },
+                    "responses": _responses("201", partnership, "400", "422"),
+                },
             },
-            "/partnerships/{id}": {"get": {
-                "summary": "Read a partnership", "parameters": [bulletin_id],
-                "responses": _responses("200", partnership, "404")}},
+            "/partnerships/{id}": {
+                "get": {
+                    "summary": "Read a partnership",
+                    "parameters": [bulletin_id],
+                    "responses": _responses("200", partnership, "404"),
+                }
+            },
             "/bulletins": {
-                "get": {"summary": "List recent bulletins",
-                        "responses": _responses("200", {"type": "object", "properties": {
-                            "items": {"type": "array", "items": bulletin}}})},
-                "post": {"summary": "Compose a bulletin (a draft)",
-                         "requestBody": {"required": True, **_json(new_bulletin)},
-                         "responses": _responses("201", bulletin, "400", "404", "422")},
+                "get": {
+                    "summary": "List recent bulletins",
+                    "responses": _responses(
+                        "200",
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": bulletin}},
+                        },
+                    ),
+                },
+                "post": {
+                    "summary": "Compose a bulletin (a draft)",
+                    "requestBody": {"required": True, **_json(new_bulletin)},
+                    "responses": _responses("201", bulletin, "400", "404", "422"),
+                },
             },
-            "/bulletins/{id}": {"get": {"summary": "Status, counts and progress",
-                                        "parameters": [bulletin_id],
-                                        "responses": _responses("200", bulletin, "404")}},
-            "/bulletins/{id}/send": {"post": {
-                "summary": "Send now, or schedule with scheduled_for", "parameters": [bulletin_id],
-                "requestBody": {"required": False, **_json({
-                    "type": "object",
-                    "properties": {"scheduled_for": {"type": ["string", "null"],
-                                                     "format": "date-time"}}})},
-                "responses": _responses("202", bulletin, "400", "404", "409", "422")}},
+            "/bulletins/{id}": {
+                "get": {
+                    "summary": "Status, counts and progress",
+                    "parameters": [bulletin_id],
+                    "responses": _responses("200", bulletin, "404"),
+                }
+            },
+            "/bulletins/{id}/send": {
+                "post": {
+                    "summary": "Send now, or schedule with scheduled_for",
+                    "parameters": [bulletin_id],
+                    "requestBody": {
+                        "required": False,
+                        **_json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "scheduled_for": {
+                                        "type": ["string", "null"],
+                                        "format": "date-time",
+                                    }
+                                },
+                            }
+                        ),
+                    },
+                    "responses": _responses("202", bulletin, "400", "404", "409", "422"),
+                }
+            },
             "/bulletins/{id}/pause": action("Pause sending"),
             "/bulletins/{id}/resume": action("Resume sending"),
             "/bulletins/{id}/cancel": action("Cancel; waiting deliveries become skipped"),
-            "/bulletins/{id}/deliveries": {"get": {
-                "summary": "Deliveries, paged", "parameters": [
-                    bulletin_id,
-                    {"name": "status", "in": "query",
-                     "schema": {"type": "string", "enum": [str(s) for s in DeliveryStatus]}},
-                    {"name": "channel", "in": "query",
-                     "schema": {"type": "string", "enum": ["email", "sms"]}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                    {"name": "per_page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
-                "responses": _responses("200", {"type": "object", "properties": {
-                    "items": {"type": "array", "items": delivery},
-                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}}}, "404", "422")}},
+            "/bulletins/{id}/deliveries": {
+                "get": {
+                    "summary": "Deliveries, paged",
+                    "parameters": [
+                        bulletin_id,
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": [str(s) for s in DeliveryStatus]},
+                        },
+                        {
+                            "name": "channel",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["email", "sms"]},
+                        },
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "per_page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                        },
+                    ],
+                    "responses": _responses(
+                        "200",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {"type": "array", "items": delivery},
+                                "page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                                "total": {"type": "integer"},
+                            },
+                        },
+                        "404",
+                        "422",
+                    ),
+                }
+            },
         },
     }

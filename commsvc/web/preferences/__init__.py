@@ -26,38 +26,47 @@ def preference_centre(token: str) -> Any:
     if request.method == "POST":
         topics_on = {int(v) for v in request.form.getlist("topic") if v.isdigit()}
         preferences.update_choices(
-            member, topics_on,
+            member,
+            topics_on,
             email=request.form.get("email") == "on",
             sms=request.form.get("sms") == "on",
             stop_everything=request.form.get("stop_everything") == "on",
             source="preference_centre",
         )
         saved = True
-    return render_template("preferences/centre.html", member=member, token=token,
-                           topics=preferences.topic_choices(member), saved=saved)
+    return render_template(
+        "preferences/centre.html",
+        member=member,
+        token=token,
+        topics=preferences.topic_choices(member),
+        saved=saved,
+    )
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str) -> Any:
     try:
-        public_id, topic_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"],
-                                                           token)
+        public_id, topic_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
     except links.LinkError as problem:
         return render_template("preferences/bad_link.html", problem=problem), problem.http_status
     member = preferences.member_by_public_id(public_id)
     topic = db.session.get(Topic, topic_id)
     if member is None or topic is None:
-        problem = links.LinkError("This link is not valid.")
-        return render_template("preferences/bad_link.html", problem=problem), 404
+        missing = links.LinkError("This link is not valid.")
+        return render_template("preferences/bad_link.html", problem=missing), 404
     if request.method == "POST":
         preferences.unsubscribe_topic(member, topic.id, source="one_click")
         return render_template("preferences/unsubscribed.html", topic=topic)
-    return render_template("preferences/unsubscribe.html", topic=topic, token=token,
-                           preferences_url=links.MemberLinks(
-                               current_app.config["SECRET_KEY"],
-                               current_app.config["COMMSVC_PUBLIC_URL"],
-                           ).preferences_url(member.public_id))
+    return render_template(
+        "preferences/unsubscribe.html",
+        topic=topic,
+        token=token,
+        preferences_url=links.MemberLinks(
+            current_app.config["SECRET_KEY"],
+            current_app.config["COMMSVC_PUBLIC_URL"],
+        ).preferences_url(member.public_id),
+    )
 
 
 def _member_from(token: str, reader: Any) -> tuple[Member | None, Any]:
@@ -67,7 +76,7 @@ def _member_from(token: str, reader: Any) -> tuple[Member | None, Any]:
         return None, problem
     member = preferences.member_by_public_id(public_id)
     if member is None:
-        problem = links.LinkError("This link is not valid.")
-        problem.http_status = 404
-        return None, problem
+        missing = links.LinkError("This link is not valid.")
+        missing.http_status = 404
+        return None, missing
     return member, None

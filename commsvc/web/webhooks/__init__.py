@@ -43,19 +43,23 @@ def _payload() -> dict[str, Any] | None:
 def sms_status() -> Any:
     data = _payload()
     if data is None or not isinstance(data.get("status"), str):
-        return jsonify(error="bad_request", detail='Expected JSON {"id", "reference", '
-                                                   '"status"}.'), 400
+        return jsonify(
+            error="bad_request", detail='Expected JSON {"id", "reference", "status"}.'
+        ), 400
     moved = receipts.apply_sms_receipt(
-        _str(data.get("id")), _str(data.get("reference")), data["status"],
-        _str(data.get("error")))
+        _str(data.get("id")), _str(data.get("reference")), data["status"], _str(data.get("error"))
+    )
     return jsonify(ok=True, changed=moved)
 
 
 @bp.post("/sms/inbound")
 def sms_inbound() -> Any:
     data = _payload()
-    if data is None or not isinstance(data.get("from"), str) or not isinstance(
-            data.get("body"), str):
+    if (
+        data is None
+        or not isinstance(data.get("from"), str)
+        or not isinstance(data.get("body"), str)
+    ):
         return jsonify(error="bad_request", detail='Expected JSON {"from", "body"}.'), 400
     action = preferences.apply_sms_keyword(data["from"].strip(), data["body"])
     return jsonify(ok=True, action=action)
