@@ -73,6 +73,8 @@ def compile_bulletin(
     subject: str, email_body: str, sms_body: str, sample: dict[str, Any] | None = None
 ) -> CompiledBulletin:
     """Compile and check all templates of a bulletin; raise TemplateError naming the line."""
+    for source, label in ((subject, "subject"), (email_body, "email body"), (sms_body, "SMS body")):
+        _compile(_text_env, source, label)  # the organiser's own lines, for exact line numbers
     compiled = CompiledBulletin(
         subject=_compile(_text_env, subject, "subject"),
         email_text=_compile(_text_env, email_body + _TEXT_FOOTER, "email body"),

@@ -64,4 +64,13 @@ def _http_error(error: HTTPException) -> Any:
     ), error.code
 
 
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _unrouted(error: HTTPException) -> Any:
+    """Unknown URLs under /api/ answer in JSON too; elsewhere Flask's page stands."""
+    if request.path.startswith(str(bp.url_prefix)):
+        return _http_error(error)
+    return error
+
+
 from commsvc.web.api import bulletins, members, openapi, partnerships  # noqa: E402,F401
