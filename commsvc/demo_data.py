@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import unicodedata
 
 from commsvc.services.members import FIELDS
 
@@ -111,7 +112,7 @@ def members_csv(count: int, seed: int = 31) -> bytes:
         pick = n % 4 // 2  # alternate between the two partnerships' employers
         first, last = chooser.choice(FIRST), chooser.choice(LAST)
         channel_mix = n % 5
-        local = f"{first.lower()}.{last.lower().replace(chr(39), '')}{n}"
+        local = _ascii(f"{first.lower()}.{last.lower().replace(chr(39), '')}{n}")
         email = f"{local}@example.org"
         mobile = f"07911 {100000 + n:06d}"
         channels = {0: "email;sms", 1: "email", 2: "sms", 3: "", 4: "email"}[channel_mix]
@@ -135,3 +136,7 @@ def members_csv(count: int, seed: int = 31) -> bytes:
             ]
         )
     return out.getvalue().encode()
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

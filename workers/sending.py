@@ -31,6 +31,7 @@ from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 
 log = logging.getLogger(__name__)
 PAUSE_CHECK_EVERY = 10
+CRASH_REQUEUE_SECONDS = 5
 
 
 @dataclass
@@ -58,6 +59,7 @@ def send_batch(
     summary.claimed = len(claimed)
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     attempted: set[int] = set()
+    crashed = False
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
         messages = _messages(
@@ -72,6 +74,11 @@ def send_batch(
                 summary.failed += 1
                 if status == DeliveryStatus.TEMPORARY_FAILURE and _retry_due(result, claimed):
                     summary.retry_ids.append(result.delivery_id)
+    except Exception:
+        # A bug or an unexpected reply must not strand the rest of the batch: the
+        # message in flight waits for the stuck sweep, the others go straight back.
+        log.exception("batch of bulletin %s stopped early", bulletin_id)
+        crashed = True
     finally:
         gateway.close()
         unattempted = [i for i in claimed if i not in attempted]
@@ -79,6 +86,14 @@ def send_batch(
         summary.released = len(unattempted)
         moves.extend((DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in unattempted)
         tracking.record_moves(bulletin_id, moves)
+    if crashed and unattempted:
+        queueing.enqueue(
+            SEND_TASK_FOR_CHANNEL[channel],
+            bulletin_id,
+            unattempted,
+            countdown=CRASH_REQUEUE_SECONDS,
+            queue=Queues.RETRY,
+        )
     if summary.retry_ids:
         delay = sending.retry_delay(max(claimed[i] for i in summary.retry_ids))
         queueing.enqueue(

@@ -41,7 +41,11 @@ class EmailSink:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self._lock = threading.Lock()
         self._controller = Controller(
-            _Handler(self), hostname="127.0.0.1", port=port, data_size_limit=10 * 1024 * 1024
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=port,
+            data_size_limit=10 * 1024 * 1024,
+            enable_SMTPUTF8=True,
         )
         if folder:
             folder.mkdir(parents=True, exist_ok=True)

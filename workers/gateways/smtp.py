@@ -44,7 +44,19 @@ class SmtpGateway:
         for attempt in (1, 2):
             try:
                 connection = self._connect()
-                connection.sendmail(envelope.sender, [envelope.recipient], envelope.data)
+                options: list[str] = []
+                if not envelope.recipient.isascii():
+                    if not connection.has_extn("smtputf8"):
+                        return Result(
+                            envelope.delivery_id,
+                            Outcome.PERMANENT,
+                            reason="the address has non-ASCII characters and the "
+                            "SMTP server does not accept SMTPUTF8",
+                        )
+                    options = ["SMTPUTF8"]
+                connection.sendmail(
+                    envelope.sender, [envelope.recipient], envelope.data, mail_options=options
+                )
                 return Result(envelope.delivery_id, Outcome.ACCEPTED)
             except smtplib.SMTPRecipientsRefused as error:
                 code, message = next(iter(error.recipients.values()))
