@@ -208,9 +208,7 @@ def _render(template: Template, context: dict[str, Any]) -> str:
     for chunk in template.generate(context):
         size += len(chunk)
         if size > MAX_RENDERED_CHARS:
-            raise TemplateError(
-                f"the message would be longer than {MAX_RENDERED_CHARS} characters"
-            )
+            raise TemplateError(f"the message would be longer than {MAX_RENDERED_CHARS} characters")
         chunks.append(chunk)
     return "".join(chunks)
 

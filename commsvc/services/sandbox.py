@@ -23,7 +23,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from commsvc.errors import TemplateError
 
-MAX_SEQUENCE = 1_000  # longest string or list `*` and `+` may build
+MAX_SEQUENCE = 1_000  # longest string or list `*` may build
+MAX_JOINED = 100_000  # longest string or list `+` may build
 MAX_POWER_BITS = 256  # largest number `**` may build
 MAX_LOOP_DEPTH = 1
 
@@ -164,8 +165,7 @@ def check(template: nodes.Template, label: str) -> None:
             raise _error(
                 label,
                 line,
-                f"there is no variable called {node.name!r}; you can use "
-                + ", ".join(VARIABLES),
+                f"there is no variable called {node.name!r}; you can use " + ", ".join(VARIABLES),
             )
         if isinstance(node, nodes.Getattr | nodes.Getitem):
             _check_field(node, label, line)
@@ -210,14 +210,21 @@ def _check_field(node: nodes.Getattr | nodes.Getitem, label: str, line: int | No
 
 
 def _check_size(operator_name: str, left: Any, right: Any) -> None:
+    sequences = (str, list, tuple)
     if operator_name == "*":
-        for sequence, count in ((left, right), (right, left)):
-            if isinstance(sequence, str | list | tuple) and isinstance(count, int):
-                if len(sequence) * max(count, 0) > MAX_SEQUENCE:
-                    raise SecurityError(f"'*' would build more than {MAX_SEQUENCE} items")
-    elif isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
-        if len(left) + len(right) > MAX_SEQUENCE:
-            raise SecurityError(f"'+' would build more than {MAX_SEQUENCE} items")
+        for sequence, times in ((left, right), (right, left)):
+            if (
+                isinstance(sequence, sequences)
+                and isinstance(times, int)
+                and len(sequence) * max(times, 0) > MAX_SEQUENCE
+            ):
+                raise SecurityError(f"'*' would build more than {MAX_SEQUENCE} items")
+    elif (
+        isinstance(left, sequences)
+        and isinstance(right, sequences)
+        and len(left) + len(right) > MAX_JOINED
+    ):
+        raise SecurityError(f"'+' would build more than {MAX_JOINED} items")
 
 
 def _check_power(base: Any, exponent: Any) -> None:

@@ -73,7 +73,11 @@ def check_limit(text: str) -> SmsCount:
         raise ValidationError(
             f"The SMS would take {counted.segments} segments ({counted.encoding}); "
             f"the limit is {MAX_SEGMENTS}. Shorten it"
-            + (" or avoid characters outside the GSM alphabet." if counted.encoding == "UCS-2" else ".")
+            + (
+                " or avoid characters outside the GSM alphabet."
+                if counted.encoding == "UCS-2"
+                else "."
+            )
         )
     return counted
 

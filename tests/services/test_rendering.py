@@ -115,6 +115,8 @@ def test_member_name_with_newline_cannot_add_email_headers():
 
 
 def test_rendered_output_is_capped_even_when_the_sample_was_small():
-    compiled = rendering.compile_bulletin("Hi", "{% for c in member.first_name %}{{ 'y' * 1000 }}{% endfor %}", "x")
+    compiled = rendering.compile_bulletin(
+        "Hi", "{% for c in member.first_name %}{{ 'y' * 1000 }}{% endfor %}", "x"
+    )
     with pytest.raises(TemplateError, match="longer than"):
         compiled.render_email(context(first_name="z" * 300))
