@@ -195,7 +195,7 @@ def _check_field(node: nodes.Getattr | nodes.Getitem, label: str, line: int | No
     else:
         return  # an index computed at run time: the sandbox guards it
     if isinstance(field, str) and field.startswith("_"):
-        raise _error(label, line, f"{field!r} is internal and not available in templates")
+        raise _error(label, line, f"{field!r} is internal and not allowed in templates")
     target = node.node
     if isinstance(target, nodes.Name) and target.name in VARIABLES:
         fields = VARIABLES[target.name]
@@ -204,7 +204,7 @@ def _check_field(node: nodes.Getattr | nodes.Getitem, label: str, line: int | No
             raise _error(
                 label,
                 line,
-                f"{target.name} has no field {field!r}"
+                f"{target.name} has no attribute {field!r}"
                 + (f"; you can use {offered}" if offered else ""),
             )
 

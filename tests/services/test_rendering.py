@@ -41,7 +41,7 @@ def context(**member: str) -> dict:
             "loops inside loops",
         ),
         ("{% for c in 'x' * 1000 %}{{ 'y' * 999 }}{% endfor %}", None, "longer than"),
-        ("Hi {{ member.nickname }}", 1, "member has no field 'nickname'"),
+        ("Hi {{ member.nickname }}", 1, "member has no attribute 'nickname'"),
         ("Hi\n\n{{ membr.first_name }}", 3, "no variable called 'membr'"),
         ("{{ member.first_name|safe }}", 1, "|safe is not available"),
         ("x\n{% autoescape false %}{{ member.first_name }}{% endautoescape %}", 2, "escaping"),
@@ -64,7 +64,7 @@ def test_bad_template_is_rejected_with_its_line(source, line, reason):
 def test_error_in_sms_or_email_body_names_that_part():
     with pytest.raises(TemplateError, match="^SMS body, line 2: there is no variable"):
         rendering.compile_bulletin("Subject", "Body", "Hi\n{{ nobody }}")
-    with pytest.raises(TemplateError, match="^email body, line 3: member has no field"):
+    with pytest.raises(TemplateError, match="^email body, line 3: member has no attribute"):
         rendering.compile_bulletin("Subject", "# Title\n\n{{ member.age }}", "Text")
 
 
