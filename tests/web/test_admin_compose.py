@@ -212,7 +212,9 @@ def test_test_send_reaches_the_organisers_own_inbox_and_phone(
         data={"csrf_token": csrf(page), "email": AUTHOR, "mobile": "07911 123456"},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "Test sent to author@union.example and +447911123456" in done, re.findall(r"flash[^<]*", done)
+    assert "Test sent to author@union.example and +447911123456" in done, re.findall(
+        r"flash[^<]*", done
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (email_sink.messages and sms_sink.messages):
         time.sleep(0.2)
