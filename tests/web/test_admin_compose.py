@@ -117,13 +117,15 @@ def test_an_sms_over_the_hard_limit_cannot_be_saved(setup, client):
 
 
 def test_preview_shows_a_member_of_each_service_group_on_both_channels(setup, client):
-    page = compose(client, setup).get_data(as_text=True)
+    saved = compose(client, setup).get_data(as_text=True)
+    assert "Preview, approve, test or schedule" in saved
+    bulletin = db.session.query(Bulletin).one()
+    page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
     assert "Pay update" in page and "audience <strong>2</strong>" in page
     assert "Health member: Hana" in page and "Local government member: Lee" in page
     assert "Pay news for Hana" in page and "Pay news for Lee" in page
     assert "Hi Lee, vote by Friday\nReply STOP to opt out" in page
     assert "GSM-7 · 1 segment" in page
-    bulletin = db.session.query(Bulletin).one()
     frame = client.get(f"/admin/bulletins/{bulletin.id}/preview/1/email.html")
     assert "Dear Lee" in frame.get_data(as_text=True)
     assert "default-src 'none'" in frame.headers["Content-Security-Policy"]
@@ -152,8 +154,11 @@ def test_save_as_template_then_compose_from_it_records_the_version(setup, client
     assert "Pay round" in listing and "v1" in listing and "v2" in listing
     page = client.get(f"/admin/partnerships/{setup.id}/compose?template={versions[0].id}")
     assert "Pay news for {{ member.first_name }}" in page.get_data(as_text=True)
-    response = compose(client, setup, template=str(versions[0].id), title="From the template")
-    assert "from template Pay round version 1" in response.get_data(as_text=True)
+    compose(client, setup, template=str(versions[0].id), title="From the template")
+    latest = db.session.query(Bulletin).order_by(Bulletin.id.desc()).first()
+    assert latest.template_id == versions[0].id
+    page = client.get(f"/admin/bulletins/{latest.id}/preview").get_data(as_text=True)
+    assert "from template Pay round version 1" in page
 
 
 def test_two_person_approval_in_the_admin(setup, client):

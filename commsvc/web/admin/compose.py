@@ -64,8 +64,8 @@ def compose(partnership_id: int) -> Any:
             db.session.rollback()
             flash(error.detail, "error")
         else:
-            flash("Draft saved. Check how it looks for members, then approve or send.", "success")
-            return redirect(url_for("admin.preview", bulletin_id=bulletin.id))
+            flash("Draft saved. Preview it to check how it looks for members.", "success")
+            return redirect(url_for("admin.bulletin", bulletin_id=bulletin.id))
     return render_template(
         "admin/compose.html",
         partnership=partnership,
