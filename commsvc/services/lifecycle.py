@@ -176,14 +176,7 @@ def cancel(actor: Actor, bulletin: Bulletin) -> None:
     """Stop, and mark every delivery that was still waiting as skipped."""
     ensure_can_write(actor)
     move(bulletin, BulletinStatus.CANCELLED, actor.label)
-    db.session.execute(
-        update(Delivery)
-        .where(
-            Delivery.bulletin_id == bulletin.id,
-            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
-        )
-        .values(status=DeliveryStatus.SKIPPED, last_error="bulletin cancelled", updated_at=utcnow())
-    )
+    _skip_waiting(bulletin.id)
     db.session.execute(
         update(Delivery)
         .where(
@@ -202,3 +195,37 @@ def cancel(actor: Actor, bulletin: Bulletin) -> None:
     db.session.commit()
     tracking.set_state(bulletin.id, bulletin.status)
     tracking.rebuild(bulletin.id)
+
+
+def skip_cancelled_leftovers() -> int:
+    """Skip what a batch gave back after its bulletin was cancelled under it.
+
+    A batch mid-send when a cancel lands releases its unsent deliveries to `queued`
+    a moment later; the beat sweep calls this so they end `skipped`, not waiting forever.
+    """
+    bulletin_ids = db.session.scalars(
+        select(Delivery.bulletin_id)
+        .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
+        .where(
+            Bulletin.status == BulletinStatus.CANCELLED,
+            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
+        )
+        .distinct()
+    ).all()
+    for bulletin_id in bulletin_ids:
+        _skip_waiting(bulletin_id)
+        db.session.commit()
+        tracking.rebuild(bulletin_id)
+    return len(bulletin_ids)
+
+
+def _skip_waiting(bulletin_id: int) -> None:
+    db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.bulletin_id == bulletin_id,
+            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
+        )
+        .values(status=DeliveryStatus.SKIPPED, last_error="bulletin cancelled", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

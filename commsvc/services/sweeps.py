@@ -24,7 +24,9 @@ LATE_AFTER = timedelta(minutes=2)
 
 
 def start_due_bulletins() -> int:
-    """Start every scheduled bulletin whose time has come (late ones too, noted as late)."""
+    """Start every scheduled bulletin whose time has come (late ones too, noted as late),
+    and finish off cancelled ones (deliveries released after the cancel become skipped)."""
+    lifecycle.skip_cancelled_leftovers()
     now = utcnow()
     started = 0
     due = db.session.execute(

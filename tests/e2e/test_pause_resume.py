@@ -121,3 +121,20 @@ def test_cancel_stops_sending_and_the_rest_are_skipped(audience, client, worker,
     status = client.get(f"/api/v1/bulletins/{bulletin_id}", headers=headers).get_json()
     assert status["counts"] == {"sent": sent, "skipped": MEMBERS - sent}
     assert len({m["to"] for m in sms_sink.messages}) == sent
+
+
+def test_cancel_mid_send_ends_with_everyone_sent_or_skipped(audience, client, worker, sms_sink):
+    from commsvc.services import sweeps
+
+    sms_sink.delay = 0.01
+    headers = factories.api_key()
+    bulletin_id = start(client, headers, audience)
+    wait_for(lambda: len(sms_sink.messages) >= 50, "the first texts")
+    cancelled = client.post(f"/api/v1/bulletins/{bulletin_id}/cancel", headers=headers)
+    assert cancelled.get_json()["status"] == "cancelled"
+    sent = settled_count(sms_sink.messages)
+    wait_for(lambda: in_flight(bulletin_id) == 0, "the batch in flight to stop")
+    sweeps.start_due_bulletins()  # beat's sweep: what the batch gave back becomes skipped
+    status = client.get(f"/api/v1/bulletins/{bulletin_id}", headers=headers).get_json()
+    assert status["counts"] == {"sent": sent, "skipped": MEMBERS - sent}
+    assert sent < MEMBERS and len({m["to"] for m in sms_sink.messages}) == sent

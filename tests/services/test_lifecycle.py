@@ -154,3 +154,16 @@ def test_transitions_are_kept_in_order(draft):
     steps = [(t.from_status, t.to_status) for t in lifecycle.history(draft.id)]
     assert steps == [("draft", "sending"), ("sending", "paused"), ("paused", "sending")]
     assert BulletinTransition.query.count() == 3
+
+
+def test_deliveries_given_back_after_a_cancel_end_skipped(app, draft):
+    factories.import_rows([factories.member_row(channels="sms") for _ in range(3)])
+    lifecycle.send(factories.organiser(), draft)
+    fanout.fan_out(draft.id)
+    lifecycle.cancel(factories.organiser(), draft)
+    # A batch that was mid-send releases what it had not sent yet.
+    Delivery.query.filter_by(bulletin_id=draft.id).update({"status": "queued"})
+    db.session.commit()
+    assert lifecycle.skip_cancelled_leftovers() == 1
+    assert {d.status for d in Delivery.query.filter_by(bulletin_id=draft.id)} == {"skipped"}
+    assert lifecycle.skip_cancelled_leftovers() == 0

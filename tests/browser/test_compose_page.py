@@ -1,0 +1,50 @@
+"""The compose page in a real browser: the SMS counter updates while the organiser types."""
+
+from __future__ import annotations
+
+import pytest
+
+from commsvc import auth
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+
+def test_sms_counter_updates_live_while_typing(app, browser, live_server):
+    partnership = factories.partnership()
+    factories.topics()
+    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    page = browser.new_page()
+    try:
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=email]", "organiser@union.example")
+        page.fill("input[name=password]", "a long enough password")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server}/admin/partnerships/{partnership.id}/compose")
+        counter = page.locator("#sms-count")
+
+        page.fill("#sms_body", "")
+        page.type("#sms_body", "Hi {{ member.first_name }}, vote now")
+        page.wait_for_function(
+            "document.getElementById('sms-count').textContent.includes('GSM-7')", timeout=10000
+        )
+        assert "1 segment" in counter.text_content()
+
+        page.type("#sms_body", " — dŵr")
+        page.wait_for_function(
+            "document.getElementById('sms-count').textContent.includes('UCS-2')", timeout=10000
+        )
+        page.fill("#sms_body", "ŵ" * 300)
+        page.wait_for_function(
+            "document.getElementById('sms-count').textContent.includes('5 segments')",
+            timeout=10000,
+        )
+        assert "billed 5 times" in counter.text_content()
+
+        page.fill("#sms_body", "{{ nobody }}")
+        page.wait_for_function(
+            "document.getElementById('sms-count').textContent.includes('no variable')",
+            timeout=10000,
+        )
+    finally:
+        page.close()
