@@ -48,3 +48,24 @@ def test_sms_counter_updates_live_while_typing(app, browser, live_server):
         )
     finally:
         page.close()
+
+
+def test_preview_page_shows_the_members_email_in_its_frame(app, browser, live_server):
+    partnership = factories.partnership()
+    factories.import_rows([factories.member_row(first_name="Hana", service_group="health")])
+    bulletin = factories.bulletin(partnership.id)
+    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    page = browser.new_page()
+    try:
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=email]", "organiser@union.example")
+        page.fill("input[name=password]", "a long enough password")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server}/admin/bulletins/{bulletin.id}/preview")
+        assert "Pay offer: have your say, Hana" in page.locator(".inbox .subject").text_content()
+        assert "Reply STOP to opt out" in page.locator(".phone .bubble").text_content()
+        frame = page.frame_locator("iframe.email-frame").first
+        frame.locator("text=Dear Hana").wait_for(timeout=10000)
+        assert "Choose what you receive" in frame.locator("body").text_content()
+    finally:
+        page.close()
