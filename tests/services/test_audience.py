@@ -51,7 +51,7 @@ def population(app):
     for member in members[::11]:
         if member.email:
             suppression.suppress("email", member.email, "hard_bounce")
-    for member in members[::13]:
+    for member in members[1::5]:
         if member.mobile:
             suppression.suppress("sms", member.mobile, "stop")
     db.session.commit()
