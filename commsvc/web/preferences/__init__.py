@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError as FormError
 
 from commsvc.extensions import csrf, db
 from commsvc.models import Member, Topic
@@ -25,6 +27,13 @@ ONE_CLICK = "One-Click"
 __all__ = ["bp", "select_locale"]
 
 
+@bp.before_request
+def _fresh_language() -> None:
+    # The locale is cached per app context, which a test client may share across requests.
+    g.pop("member_language", None)
+    refresh()
+
+
 @bp.after_request
 def _no_store(response: Any) -> Any:
     # Pages behind a member's link are theirs alone: never cache or leak the URL.
@@ -34,12 +43,18 @@ def _no_store(response: Any) -> Any:
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
+@csrf.exempt  # checked below, after the link, so a bad link gets the bad-link page
 def preference_centre(token: str) -> Any:
     member, problem = _member_from(token)
     if member is None:
         return _bad_link(problem)
     saved = False
     if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (CSRFError, FormError):
+            stale = links.LinkError(_("This page was open too long. Reload it and try again."))
+            return _bad_link(stale)
         topics_on = {int(v) for v in request.form.getlist("topic") if v.isdigit()}
         preferences.update_choices(
             member,
@@ -110,15 +125,13 @@ def _missing() -> links.LinkError:
 
 
 def _bad_link(problem: links.LinkError) -> Any:
+    # links.py speaks English; say its two sentences in the page's language.
     detail = {
-        "expired_link": _("This link has expired."),
-        "bad_link": _("This link is not valid."),
-    }.get(problem.code, problem.detail)
-    if problem.code == "bad_link" and problem.detail not in ("This link is not valid.",):
-        detail = problem.detail
-    return render_template(
-        "preferences/bad_link.html", detail=detail, **_language_switch()
-    ), problem.http_status
+        "This link has expired.": _("This link has expired."),
+        "This link is not valid.": _("This link is not valid."),
+    }.get(problem.detail, problem.detail)
+    page = render_template("preferences/bad_link.html", detail=detail, **_language_switch())
+    return page, problem.http_status
 
 
 def _language_switch() -> dict[str, Any]:
