@@ -157,3 +157,29 @@ def test_preview_of_an_empty_audience_is_all_zero(population):
         "channels": {"sms": {"will_receive": 0, "skipped": 0, "suppressed": 0, "no_address": 0}},
         "excluded": {"skipped": 0, "suppressed": 0},
     }
+
+
+def _someone(**overrides):
+    values = {
+        "id": 1,
+        "public_id": "p",
+        "email": "a@example.org",
+        "mobile": "+447800300001",
+        "email_enabled": True,
+        "sms_enabled": True,
+        "opted_out": False,
+        "subscribed": True,
+    }
+    return audience.AudienceMember(**{**values, **overrides})
+
+
+def test_member_who_stopped_everything_gets_service_messages_but_not_campaigns():
+    stopped = _someone(opted_out=True)
+    assert audience.decide(stopped, "email", "campaign", suppressed=False) == "skipped"
+    assert audience.decide(stopped, "email", "service", suppressed=False) == "queued"
+
+
+def test_service_messages_still_respect_channel_topic_and_suppression():
+    assert audience.decide(_someone(sms_enabled=False), "sms", "service", False) == "skipped"
+    assert audience.decide(_someone(subscribed=False), "email", "service", False) == "skipped"
+    assert audience.decide(_someone(opted_out=True), "email", "service", True) == "suppressed"
