@@ -65,11 +65,16 @@ def test_a_members_own_choice_is_never_overwritten_by_an_import(app):
     member = db.session.query(Member).one()
     campaigns = db.session.query(Topic).filter_by(name="campaigns").one()
     preferences.update_choices(
-        member, {campaigns.id}, email=True, sms=False, stop_everything=False,
+        member,
+        {campaigns.id},
+        email=True,
+        sms=False,
+        stop_everything=False,
         source="preference_centre",
     )
-    report = factories.import_rows([{**row, "first_name": "Renamed", "topics": "bargaining",
-                                     "channels": "email;sms"}])
+    report = factories.import_rows(
+        [{**row, "first_name": "Renamed", "topics": "bargaining", "channels": "email;sms"}]
+    )
     assert (report.updated, report.errors) == (1, [])
     member = fresh(member.id)
     assert member.first_name == "Renamed"  # details follow the file
@@ -92,8 +97,9 @@ def test_an_import_sets_choices_while_the_member_has_made_none(app):
 def test_every_preference_centre_change_is_recorded_with_its_wording(app):
     member = factories.member()
     for stop in (True, False):
-        preferences.update_choices(member, set(), email=True, sms=True, stop_everything=stop,
-                                   source="preference_centre")
+        preferences.update_choices(
+            member, set(), email=True, sms=True, stop_everything=stop, source="preference_centre"
+        )
     records = db.session.query(ConsentRecord).filter_by(source="preference_centre").all()
     assert [r.change["stop_everything"] for r in records] == [True, False]
     assert {r.wording_version for r in records} == {preferences.WORDING_VERSION}

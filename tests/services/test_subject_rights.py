@@ -24,8 +24,11 @@ def delivered_bulletin(member, partnership):
     db.session.add(bulletin)
     db.session.flush()
     for channel in ("email", "sms"):
-        db.session.add(Delivery(bulletin_id=bulletin.id, member_id=member.id, channel=channel,
-                                status="delivered"))
+        db.session.add(
+            Delivery(
+                bulletin_id=bulletin.id, member_id=member.id, channel=channel, status="delivered"
+            )
+        )
     db.session.commit()
     return bulletin
 
@@ -34,18 +37,23 @@ def test_export_holds_profile_preferences_consent_and_deliveries(app):
     partnership = factories.partnership()
     factories.topics("bargaining", "campaigns")
     member = factories.member(first_name="Dai", topics="bargaining")
-    preferences.update_choices(member, set(), email=True, sms=False, stop_everything=False,
-                               source="preference_centre")
+    preferences.update_choices(
+        member, set(), email=True, sms=False, stop_everything=False, source="preference_centre"
+    )
     delivered_bulletin(member, partnership)
     data = subject_rights.export_member(member)
     assert data["profile"]["first_name"] == "Dai"
     assert data["profile"]["email"] == member.email
     assert data["preferences"]["sms"] is False
     assert {t["name"]: t["subscribed"] for t in data["preferences"]["topics"]} == {
-        "bargaining": False, "campaigns": False}
+        "bargaining": False,
+        "campaigns": False,
+    }
     assert [c["source"] for c in data["consent_history"]] == ["preference_centre", "import"]
     assert sorted((d["bulletin"], d["channel"]) for d in data["deliveries"]) == [
-        ("Pay offer", "email"), ("Pay offer", "sms")]
+        ("Pay offer", "email"),
+        ("Pay offer", "sms"),
+    ]
 
 
 def test_erasure_wipes_personal_data_keeps_suppression_and_delivery_counts(app):

@@ -8,8 +8,9 @@ from tests import factories
 def test_export_returns_the_members_data_as_json(app, client):
     factories.topics()
     member = factories.member(first_name="Eira")
-    response = client.get(f"/api/v1/members/{member.membership_number}/export",
-                          headers=factories.api_key())
+    response = client.get(
+        f"/api/v1/members/{member.membership_number}/export", headers=factories.api_key()
+    )
     assert response.status_code == 200
     data = response.get_json()
     assert data["profile"]["first_name"] == "Eira"
@@ -43,14 +44,22 @@ def test_audience_preview_answers_counts_and_saves_nothing(app, client):
     factories.topics()
     for channels in ("email", "email;sms", "sms"):
         factories.member(channels=channels)
-    body = {"partnership": partnership.id, "topic": "bargaining", "channels": ["email", "sms"],
-            "audience": {"service_groups": ["health"]}}
+    body = {
+        "partnership": partnership.id,
+        "topic": "bargaining",
+        "channels": ["email", "sms"],
+        "audience": {"service_groups": ["health"]},
+    }
     response = client.post("/api/v1/audience/preview", json=body, headers=factories.api_key())
     assert response.status_code == 200, response.get_json()
     data = response.get_json()
     assert data["audience_size"] == 3 and data["reached"] == 3
-    assert data["channels"]["email"] == {"will_receive": 2, "skipped": 1, "suppressed": 0,
-                                         "no_address": 0}
+    assert data["channels"]["email"] == {
+        "will_receive": 2,
+        "skipped": 1,
+        "suppressed": 0,
+        "no_address": 0,
+    }
     from commsvc.models import Bulletin
 
     assert Bulletin.query.count() == 0

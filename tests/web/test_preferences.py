@@ -54,8 +54,9 @@ def test_stop_everything_says_service_messages_still_arrive(client, member):
     url = factories.member_links().preferences_url(member.public_id)
     page = client.get(url).get_data(as_text=True)
     assert "Service messages, such as ballots" in page
-    saved = client.post(url, data={"csrf_token": csrf(page), "stop_everything": "on",
-                                   "email": "on", "sms": "on"})
+    saved = client.post(
+        url, data={"csrf_token": csrf(page), "stop_everything": "on", "email": "on", "sms": "on"}
+    )
     assert "Service messages still reach you" in saved.get_data(as_text=True)
     assert choices(member.id)[2] is True
 
@@ -115,8 +116,9 @@ def test_link_of_an_erased_member_is_not_found(client, member):
 def test_one_click_post_unsubscribes_with_no_cookie_and_no_redirect(app, member):
     url = factories.member_links().unsubscribe_url(member.public_id, topic_id("bargaining"))
     fresh = app.test_client(use_cookies=False)
-    response = fresh.post(url, data="List-Unsubscribe=One-Click",
-                          content_type="application/x-www-form-urlencoded")
+    response = fresh.post(
+        url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 200 and "Location" not in response.headers
     assert "You are unsubscribed" in response.get_data(as_text=True)
     assert choices(member.id)[4] == {topic_id("bargaining"): False}
@@ -144,16 +146,21 @@ def test_unsubscribe_post_without_the_one_click_body_changes_nothing(client, mem
 def test_tampered_unsubscribe_link_changes_nothing(client, member):
     url = factories.member_links().unsubscribe_url(member.public_id, topic_id("bargaining"))
     before = choices(member.id)
-    response = client.post(url + "x", data="List-Unsubscribe=One-Click",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        url + "x",
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400 and "This link does not work" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert choices(member.id) == before
 
 
 def test_member_page_is_readable_on_a_phone_and_labelled(client, member):
     page = client.get(factories.member_links().preferences_url(member.public_id)).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert 'name="viewport" content="width=device-width' in page
     ids = re.findall(r'<input type="checkbox" id="([^"]+)"', page)
     assert ids and all(f'<label for="{i}">' in page for i in ids)

@@ -34,6 +34,7 @@ from commsvc.web.admin import (  # noqa: E402,F401
     bulletins,
     compose,
     dashboard,
+    members,
     outbox,
     sessions,
 )
