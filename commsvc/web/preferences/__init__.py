@@ -90,8 +90,8 @@ def unsubscribe(token: str) -> Any:
     g.member_language = member.language
     if request.method == "POST":
         if request.form.get("List-Unsubscribe") != ONE_CLICK:
-            problem = links.LinkError(_("Send List-Unsubscribe=One-Click to unsubscribe."))
-            return _bad_link(problem)
+            refused = links.LinkError(_("Send List-Unsubscribe=One-Click to unsubscribe."))
+            return _bad_link(refused)
         preferences.unsubscribe_topic(member, topic.id, source="one_click")
         return render_template("preferences/unsubscribed.html", topic=topic)
     return render_template(
