@@ -164,3 +164,17 @@ def test_member_page_is_readable_on_a_phone_and_labelled(client, member):
     assert 'name="viewport" content="width=device-width' in page
     ids = re.findall(r'<input type="checkbox" id="([^"]+)"', page)
     assert ids and all(f'<label for="{i}">' in page for i in ids)
+
+
+def test_every_member_page_sentence_has_a_welsh_translation():
+    from pathlib import Path
+
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    folder = Path(__file__).resolve().parents[2] / "translations" / "cy" / "LC_MESSAGES"
+    with (folder / "messages.po").open("rb") as po, (folder / "messages.mo").open("rb") as mo:
+        source, compiled = read_po(po), read_mo(mo)
+    wanted = {m.id: m.string for m in source if m.id}
+    assert wanted and all(wanted.values())
+    assert {m.id: m.string for m in compiled if m.id} == wanted  # the .mo is up to date
