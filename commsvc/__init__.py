@@ -36,8 +36,8 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
             else embedded_redis.running_url(instance_path) or embedded_redis.NOT_STARTED_URL
         )
 
-    from commsvc import auth, extensions, queueing, tracking
-    from commsvc.web import admin, api, preferences, webhooks
+    from commsvc import auth, extensions, logs, metrics, queueing, security, tracking
+    from commsvc.web import admin, api, ops, preferences, webhooks
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -47,15 +47,19 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
         render_as_batch=is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
     extensions.csrf.init_app(app)
+    security.init_app(app)
+    logs.init_app(app)
     auth.init_app(app)
     tracking.init_app(app)
     queueing.celery_init_app(app)
+    metrics.init_app(app)
     _tune_sqlite(app)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(preferences.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(ops.bp)
     extensions.csrf.exempt(api.bp)
     extensions.csrf.exempt(webhooks.bp)
 

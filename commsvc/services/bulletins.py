@@ -11,7 +11,7 @@ from commsvc.auth import Actor, can_see_region, ensure_can_write
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Topic
-from commsvc.services import audience, organisation, rendering
+from commsvc.services import audience, audit, organisation, rendering
 from commsvc.statuses import Channel, DeliveryStatus
 
 TITLE_LIMIT = 200
@@ -63,6 +63,14 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
         audience_size=audience.audience_size(partnership.id, filters),
     )
     db.session.add(bulletin)
+    db.session.flush()
+    audit.record(
+        actor.label,
+        "bulletin.create",
+        f"bulletin {bulletin.id}",
+        title=title,
+        partnership=partnership.id,
+    )
     db.session.commit()
     return bulletin
 

@@ -285,9 +285,9 @@ def _checked_mobile(value: str, problems: list[str]) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def erase_member(member: Member) -> None:
+def erase_member(member: Member, actor_label: str = "system") -> None:
     """Wipe personal data, keep hashed suppressions and the delivery counts."""
-    from commsvc.services import suppression
+    from commsvc.services import audit, suppression
 
     if member.email:
         suppression.suppress("email", member.email, "erasure")
@@ -302,4 +302,5 @@ def erase_member(member: Member) -> None:
     member.partnerships = []
     member.topic_preferences = []
     db.session.execute(delete(ConsentRecord).where(ConsentRecord.member_id == member.id))
+    audit.record(actor_label, "member.erase", f"member {member.id}")
     db.session.commit()

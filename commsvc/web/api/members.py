@@ -41,7 +41,7 @@ def get_member(membership_number: str) -> Any:
 @bp.delete("/members/<membership_number>")
 def erase_member(membership_number: str) -> Any:
     ensure_can_write(current_actor())
-    members.erase_member(_visible_member(membership_number))
+    members.erase_member(_visible_member(membership_number), current_actor().label)
     return jsonify(erased=True, membership_number=membership_number)
 
 
