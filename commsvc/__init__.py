@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from commsvc import embedded_redis, processes
 from commsvc.config import is_sqlite, load_settings
+
+MAX_ID = 2**31 - 1
 
 
 def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bool = True) -> Flask:
@@ -24,6 +27,8 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
         instance_relative_config=True,
         template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
     )
+    # Ids beyond a 32-bit column cannot exist: such URLs are 404s, not database errors.
+    app.url_map.converters["int"] = _IdConverter
     settings = load_settings(Path(app.instance_path))
     app.config.from_mapping(settings.as_flask_config())
     if overrides:
@@ -67,6 +72,14 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
 
     cli.init_app(app)
     return app
+
+
+class _IdConverter(IntegerConverter):
+    """`<int:...>` bounded to what an INTEGER primary key can hold."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _tune_sqlite(app: Flask) -> None:

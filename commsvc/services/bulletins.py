@@ -76,7 +76,7 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
 
 
 def get_bulletin(actor: Actor, bulletin_id: int) -> Bulletin:
-    bulletin = db.session.get(Bulletin, bulletin_id)
+    bulletin = db.session.get(Bulletin, bulletin_id) if 0 < bulletin_id < 2**31 else None
     if bulletin is None or not can_see_region(actor, bulletin.partnership.region_id):
         raise NotFound(f"There is no bulletin {bulletin_id}.")
     return bulletin
