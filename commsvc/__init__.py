@@ -54,6 +54,13 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
     extensions.csrf.init_app(app)
     security.init_app(app)
     logs.init_app(app)
+    extensions.babel.init_app(
+        app,
+        default_translation_directories=str(
+            Path(__file__).resolve().parent.parent / "translations"
+        ),
+        locale_selector=preferences.select_locale,
+    )
     auth.init_app(app)
     tracking.init_app(app)
     queueing.celery_init_app(app)
