@@ -64,8 +64,12 @@ def test_organiser_pages_answer_404_for_another_regions_things(client, regions):
         f"/admin/bulletins/{leeds_bulletin}/report",
         f"/admin/bulletins/{leeds_bulletin}/deliveries.csv",
         f"/admin/partnerships/{regions['leeds']}/compose",
+        "/admin/members/Y000001",
+        "/admin/members/Y000001/export.json",
     ):
         assert client.get(path).status_code == 404, path
+    members_page = client.get("/admin/members?q=Y000001").get_data(as_text=True)
+    assert "Y000001" not in members_page.replace('value="Y000001"', "")
     token = token_from(client, "/admin")
     for action in ("send", "pause", "resume", "cancel"):
         response = client.post(
@@ -110,6 +114,12 @@ def test_organiser_api_key_answers_404_for_another_regions_things(client, region
     )
     assert response.status_code == 404
     assert client.delete("/api/v1/members/Y000001", headers=headers).status_code == 404
+    preview = client.post(
+        "/api/v1/audience/preview",
+        headers=headers,
+        json={"partnership": regions["leeds"], "topic": "bargaining", "channels": ["email"]},
+    )
+    assert preview.status_code == 404
     listed = client.get("/api/v1/partnerships", headers=headers).get_json()["items"]
     assert [p["name"] for p in listed] == [factories.S31]
     bulletins = client.get("/api/v1/bulletins", headers=headers).get_json()["items"]
