@@ -147,7 +147,12 @@ def build_spec() -> dict[str, Any]:
         "required": True,
         "schema": {"type": "string"},
     }
-    bulletin_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    bulletin_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    }
 
     def action(summary: str) -> dict[str, Any]:
         return {
