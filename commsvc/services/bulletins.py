@@ -15,6 +15,7 @@ from commsvc.models import Bulletin, Topic
 from commsvc.models.base import utcnow
 from commsvc.services import (
     audience,
+    audit,
     lifecycle,
     message_templates,
     organisation,
@@ -83,12 +84,20 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
         audience_size=audience.audience_size(partnership.id, filters),
     )
     db.session.add(bulletin)
+    db.session.flush()
+    audit.record(
+        actor.label,
+        "bulletin.create",
+        f"bulletin {bulletin.id}",
+        title=title,
+        partnership=partnership.id,
+    )
     db.session.commit()
     return bulletin
 
 
 def get_bulletin(actor: Actor, bulletin_id: int) -> Bulletin:
-    bulletin = db.session.get(Bulletin, bulletin_id)
+    bulletin = db.session.get(Bulletin, bulletin_id) if 0 < bulletin_id < 2**31 else None
     if bulletin is None or not can_see_region(actor, bulletin.partnership.region_id):
         raise NotFound(f"There is no bulletin {bulletin_id}.")
     return bulletin

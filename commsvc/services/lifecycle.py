@@ -18,6 +18,7 @@ from commsvc.extensions import db
 from commsvc.models import Bulletin, BulletinTransition, Delivery
 from commsvc.models.base import utcnow
 from commsvc.queueing import TaskNames
+from commsvc.services import audit
 from commsvc.statuses import BulletinStatus, DeliveryStatus, check_bulletin_move, delivery_sources
 
 
@@ -103,6 +104,7 @@ def approve(actor: Actor, bulletin: Bulletin) -> None:
         )
     move(bulletin, BulletinStatus.APPROVED, actor.label)
     bulletin.approved_by = actor.label
+    audit.record(actor.label, "bulletin.approve", f"bulletin {bulletin.id}")
     db.session.commit()
     tracking.set_state(bulletin.id, bulletin.status)
 
@@ -124,9 +126,16 @@ def send(actor: Actor, bulletin: Bulletin, scheduled_for: datetime | None = None
             f"for {scheduled_for:%Y-%m-%d %H:%M} UTC",
         )
         bulletin.scheduled_for = scheduled_for
+        audit.record(
+            actor.label,
+            "bulletin.schedule",
+            f"bulletin {bulletin.id}",
+            scheduled_for=scheduled_for.isoformat() + "Z",
+        )
         db.session.commit()
         tracking.set_state(bulletin.id, bulletin.status)
         return
+    audit.record(actor.label, "bulletin.send", f"bulletin {bulletin.id}")
     start_sending(bulletin, actor.label)
 
 
@@ -142,6 +151,7 @@ def unschedule(actor: Actor, bulletin: Bulletin) -> None:
     """scheduled -> draft: take a schedule back to change it (approval is needed again)."""
     ensure_can_write(actor)
     move(bulletin, BulletinStatus.DRAFT, actor.label, "schedule taken back")
+    audit.record(actor.label, "bulletin.unschedule", f"bulletin {bulletin.id}")
     bulletin.scheduled_for = None
     bulletin.approved_by = None
     db.session.commit()
@@ -162,6 +172,7 @@ def history(bulletin_id: int) -> list[BulletinTransition]:
 def pause(actor: Actor, bulletin: Bulletin) -> None:
     ensure_can_write(actor)
     move(bulletin, BulletinStatus.PAUSED, actor.label)
+    audit.record(actor.label, "bulletin.pause", f"bulletin {bulletin.id}")
     db.session.commit()
     tracking.set_state(bulletin.id, bulletin.status)
 
@@ -169,6 +180,7 @@ def pause(actor: Actor, bulletin: Bulletin) -> None:
 def resume(actor: Actor, bulletin: Bulletin) -> None:
     """Carry on: fan-out is idempotent and queues only deliveries not yet sent."""
     ensure_can_write(actor)
+    audit.record(actor.label, "bulletin.resume", f"bulletin {bulletin.id}")
     start_sending(bulletin, actor.label, note="resumed")
 
 
@@ -176,6 +188,7 @@ def cancel(actor: Actor, bulletin: Bulletin) -> None:
     """Stop, and mark every delivery that was still waiting as skipped."""
     ensure_can_write(actor)
     move(bulletin, BulletinStatus.CANCELLED, actor.label)
+    audit.record(actor.label, "bulletin.cancel", f"bulletin {bulletin.id}")
     _skip_waiting(bulletin.id)
     db.session.execute(
         update(Delivery)

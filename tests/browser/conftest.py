@@ -1,7 +1,8 @@
-"""Browser fixtures: Chromium through Playwright, and the app served on loopback.
+"""Browser fixtures: Debian's Chromium driven by Playwright, and the app served on a
+loopback port. Both are always stopped.
 
-Without /usr/bin/chromium the browser tests skip, unless COMMSVC_REQUIRE_BROWSER=1
-(CI), where a missing browser is a failure.
+Without /usr/bin/chromium the browser tests are skipped, unless
+COMMSVC_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from werkzeug.serving import make_server
+
+from commsvc import create_app, embedded_redis
+from commsvc.extensions import db
+from tests.conftest import start_worker, stop_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,29 +33,42 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         if os.environ.get("COMMSVC_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and COMMSVC_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
+            pytest.fail(f"COMMSVC_REQUIRE_BROWSER=1 but there is no browser at {CHROMIUM}")
+        pytest.skip(f"no browser at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The test app on a free loopback port, served from a thread; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True, name="live-server")
+def live_server(env: dict[str, str], app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app on a free loopback port; links in messages sent from now on point at it."""
+    port = embedded_redis.free_port()
+    url = f"http://127.0.0.1:{port}"
+    env["COMMSVC_PUBLIC_URL"] = url
+    monkeypatch.setenv("COMMSVC_PUBLIC_URL", url)
+    served = create_app()
+    server = make_server("127.0.0.1", port, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    yield url
+    server.shutdown()
+    thread.join(timeout=10)
+    with served.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def linked_worker(live_server: str, env: dict[str, str]) -> Iterator[Any]:
+    """A real worker started after the live server, so its links point at that server."""
+    process = start_worker(env)
+    yield process
+    stop_process(process)

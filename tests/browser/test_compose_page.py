@@ -10,11 +10,11 @@ from tests import factories
 pytestmark = pytest.mark.browser
 
 
-def test_sms_counter_updates_live_while_typing(app, browser, live_server):
+def test_sms_counter_updates_live_while_typing(app, chromium, live_server):
     partnership = factories.partnership()
     factories.topics()
     auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
-    page = browser.new_page()
+    page = chromium.new_page()
     try:
         page.goto(f"{live_server}/login")
         page.fill("input[name=email]", "organiser@union.example")
@@ -50,12 +50,12 @@ def test_sms_counter_updates_live_while_typing(app, browser, live_server):
         page.close()
 
 
-def test_preview_page_shows_the_members_email_in_its_frame(app, browser, live_server):
+def test_preview_page_shows_the_members_email_in_its_frame(app, chromium, live_server):
     partnership = factories.partnership()
     factories.import_rows([factories.member_row(first_name="Hana", service_group="health")])
     bulletin = factories.bulletin(partnership.id)
     auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
-    page = browser.new_page()
+    page = chromium.new_page()
     try:
         page.goto(f"{live_server}/login")
         page.fill("input[name=email]", "organiser@union.example")

@@ -24,8 +24,10 @@ from commsvc.services import (
 )
 from commsvc.web.admin import bp, current_actor, or_404
 
-# The email preview is the member's HTML, shown in a sandboxed frame with no scripts.
-_EMAIL_FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
+# The member's email HTML, in a sandboxed frame (no scripts), framed by the preview page only.
+_EMAIL_FRAME_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'"
+)
 
 
 @bp.route("/admin/partnerships/<int:partnership_id>/compose", methods=["GET", "POST"])
@@ -129,6 +131,7 @@ def preview_email(bulletin_id: int, index: int) -> Any:
     html = chosen.email.html if chosen and chosen.email else "<p>No email for this bulletin.</p>"
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = _EMAIL_FRAME_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
 

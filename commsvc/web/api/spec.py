@@ -8,6 +8,28 @@ from commsvc.statuses import DeliveryStatus
 
 _names = {"type": "array", "items": {"type": "string"}}
 _error = {"$ref": "#/components/schemas/Error"}
+_count = {"type": "integer", "minimum": 0}
+_PREVIEW = {
+    "type": "object",
+    "properties": {
+        "audience_size": _count,
+        "reached": _count,
+        "not_reached": _count,
+        "channels": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    name: _count for name in ("will_receive", "skipped", "suppressed", "no_address")
+                },
+            },
+        },
+        "excluded": {
+            "type": "object",
+            "properties": {"skipped": _count, "suppressed": _count},
+        },
+    },
+}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +147,12 @@ def build_spec() -> dict[str, Any]:
         "required": True,
         "schema": {"type": "string"},
     }
-    bulletin_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    bulletin_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    }
 
     def action(summary: str) -> dict[str, Any]:
         return {
@@ -176,6 +203,20 @@ def build_spec() -> dict[str, Any]:
                     "parameters": [number],
                     "responses": _responses("200", {"type": "object"}, "404"),
                 },
+            },
+            "/members/{membership_number}/export": {
+                "get": {
+                    "summary": "A member's data (profile, preferences, consent, deliveries)",
+                    "parameters": [number],
+                    "responses": _responses("200", {"type": "object"}, "404"),
+                }
+            },
+            "/audience/preview": {
+                "post": {
+                    "summary": "Audience size, split by channel, exclusions; saves nothing",
+                    "requestBody": {"required": True, **_json(new_bulletin)},
+                    "responses": _responses("200", _PREVIEW, "400", "404", "422"),
+                }
             },
             "/partnerships": {
                 "get": {
