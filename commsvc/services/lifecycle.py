@@ -112,9 +112,7 @@ def approve(actor: Actor, bulletin: Bulletin) -> None:
 def send(actor: Actor, bulletin: Bulletin, scheduled_for: datetime | None = None) -> None:
     """Send now, or schedule; a beat sweep picks schedules up from the database."""
     ensure_can_write(actor)
-    if bulletin.partnership.requires_approval and not (
-        bulletin.approved_by and bulletin.status == BulletinStatus.APPROVED
-    ):
+    if bulletin.partnership.requires_approval and not bulletin.approved_by:
         raise ValidationError(
             "This partnership needs a second organiser to approve bulletins before they are sent."
         )

@@ -146,6 +146,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
             _check_size(operator_name, left, right)
         if operator_name == "**":
             _check_power(left, right)
+        if operator_name == "%" and isinstance(left, str):
+            # printf-style widths ('%999999999d' % 1) would build any size of text.
+            raise SecurityError("'%' formatting of text is not available; join text with ~")
         return _BINOPS[operator_name](left, right)
 
 

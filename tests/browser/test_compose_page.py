@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from commsvc import auth
 from tests import factories
@@ -25,27 +26,17 @@ def test_sms_counter_updates_live_while_typing(app, chromium, live_server):
 
         page.fill("#sms_body", "")
         page.type("#sms_body", "Hi {{ member.first_name }}, vote now")
-        page.wait_for_function(
-            "document.getElementById('sms-count').textContent.includes('GSM-7')", timeout=10000
-        )
+        expect(counter).to_contain_text("GSM-7", timeout=10000)
         assert "1 segment" in counter.text_content()
 
         page.type("#sms_body", " — dŵr")
-        page.wait_for_function(
-            "document.getElementById('sms-count').textContent.includes('UCS-2')", timeout=10000
-        )
+        expect(counter).to_contain_text("UCS-2", timeout=10000)
         page.fill("#sms_body", "ŵ" * 300)
-        page.wait_for_function(
-            "document.getElementById('sms-count').textContent.includes('5 segments')",
-            timeout=10000,
-        )
+        expect(counter).to_contain_text("5 segments", timeout=10000)
         assert "billed 5 times" in counter.text_content()
 
         page.fill("#sms_body", "{{ nobody }}")
-        page.wait_for_function(
-            "document.getElementById('sms-count').textContent.includes('no variable')",
-            timeout=10000,
-        )
+        expect(counter).to_contain_text("no variable", timeout=10000)
     finally:
         page.close()
 

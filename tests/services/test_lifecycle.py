@@ -167,3 +167,23 @@ def test_deliveries_given_back_after_a_cancel_end_skipped(app, draft):
     assert lifecycle.skip_cancelled_leftovers() == 1
     assert {d.status for d in Delivery.query.filter_by(bulletin_id=draft.id)} == {"skipped"}
     assert lifecycle.skip_cancelled_leftovers() == 0
+
+
+def test_an_approved_schedule_can_still_be_sent_now(draft):
+    draft.partnership.requires_approval = True
+    db.session.commit()
+    lifecycle.approve(factories.organiser("second@union.example"), draft)
+    lifecycle.send(factories.organiser(), draft, utcnow() + timedelta(days=1))
+    assert draft.status == "scheduled"
+    lifecycle.send(factories.organiser(), draft)
+    assert draft.status == "sending"
+
+
+def test_taking_a_schedule_back_needs_approval_again(draft):
+    draft.partnership.requires_approval = True
+    db.session.commit()
+    lifecycle.approve(factories.organiser("second@union.example"), draft)
+    lifecycle.send(factories.organiser(), draft, utcnow() + timedelta(days=1))
+    lifecycle.unschedule(factories.organiser(), draft)
+    with pytest.raises(ValidationError, match="approve"):
+        lifecycle.send(factories.organiser(), draft)

@@ -51,6 +51,7 @@ def context(**member: str) -> dict:
         ("Hello\n{% if member.first_name %}", 2, "end of template"),
         ("Hello {{ member.first_name", 1, "unexpected end of template"),
         ("{{ 1 / 0 }}", 1, "division by zero"),
+        ("x\n{{ '%999999999d' % 1 }}", 2, "formatting of text is not available"),
     ],
 )
 def test_bad_template_is_rejected_with_its_line(source, line, reason):

@@ -51,6 +51,7 @@ def test_the_document_lists_every_api_route(app):
             rule.rule.removeprefix("/api/v1")
             .replace("<int:bulletin_id>", "{id}")
             .replace("<int:partnership_id>", "{id}")
+            .replace("<int:template_id>", "{id}")
             .replace("<membership_number>", "{membership_number}"),
             method.lower(),
         )

@@ -459,7 +459,7 @@ def _compose_paths(
             "get": {
                 "summary": "Latest version of each template (all versions with ?name=)",
                 "parameters": [{"name": "name", "in": "query", "schema": {"type": "string"}}],
-                "responses": _responses("200", listing),
+                "responses": _responses("200", listing, "422"),
             },
             "post": {
                 "summary": "Save a template; an existing name gets its next version",
@@ -467,7 +467,7 @@ def _compose_paths(
                     "required": True,
                     **_json({**template, "required": ["name"]}),
                 },
-                "responses": _responses("201", template, "403", "422"),
+                "responses": _responses("201", template, "400", "403", "422"),
             },
         },
         "/templates/{id}": {
