@@ -1,10 +1,11 @@
 """Turning an organiser's words into each member's message, safely and once.
 
-Organisers write Jinja2 in a sandbox: templates are checked when a bulletin is saved
-(syntax, unknown variables, sandbox escapes), so a broken template never reaches a
-worker. Email bodies are Markdown. The Markdown, the sanitising (nh3), the layout and
-the CSS inlining run once per bulletin, leaving a compiled template whose only
-per-member work is filling in variables, with HTML escaping on.
+Organisers write Jinja2 in a sandbox (what it allows: `sandbox.py`): templates are
+checked when a bulletin is saved (syntax, unknown variables, sandbox escapes), so a
+broken template never reaches a worker. Email bodies are Markdown. The Markdown, the
+sanitising (nh3), the layout and the CSS inlining run once per bulletin, leaving a
+compiled template whose only per-member work is filling in variables, with HTML
+escaping on.
 """
 
 from __future__ import annotations
@@ -121,20 +122,9 @@ def sample_context() -> dict[str, Any]:
 
 
 def member_context_values(**values: str) -> dict[str, str]:
-    return {
-        key: values.get(key, "")
-        for key in (
-            "first_name",
-            "last_name",
-            "membership_number",
-            "branch",
-            "employer",
-            "workplace",
-            "job_title",
-            "service_group",
-            "region",
-        )
-    }
+    """A member as templates see it: exactly the documented fields, as text."""
+    fields = sandbox.VARIABLES["member"] or ()
+    return {key: values.get(key) or "" for key in fields}
 
 
 _TEXT_FOOTER = (
