@@ -32,6 +32,7 @@ from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 log = logging.getLogger(__name__)
 PAUSE_CHECK_EVERY = 10
 CRASH_REQUEUE_SECONDS = 5
+THROTTLED_REQUEUE_SECONDS = 10
 
 
 @dataclass
@@ -59,6 +60,7 @@ def send_batch(
     summary.claimed = len(claimed)
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     attempted: set[int] = set()
+    throttled: list[int] = []
     crashed = False
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
@@ -66,13 +68,18 @@ def send_batch(
             bulletin, channel, sorted(claimed), compiled, attempted, summary, moves
         )
         for result in gateway.send(messages):
+            if result.outcome is Outcome.THROTTLED:
+                throttled.append(result.delivery_id)  # not a failure: back to the queue
+                continue
             status = _record(result, gateway.name, claimed[result.delivery_id])
             moves.append((DeliveryStatus.SENDING, status))
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
             else:
                 summary.failed += 1
-                if status == DeliveryStatus.TEMPORARY_FAILURE and _retry_due(result, claimed):
+                if status == DeliveryStatus.TEMPORARY_FAILURE and sending.will_retry(
+                    result.delivery_id
+                ):
                     summary.retry_ids.append(result.delivery_id)
     except Exception:
         # A bug or an unexpected reply must not strand the rest of the batch: the
@@ -82,9 +89,11 @@ def send_batch(
     finally:
         gateway.close()
         unattempted = [i for i in claimed if i not in attempted]
-        sending.release(unattempted)
-        summary.released = len(unattempted)
-        moves.extend((DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in unattempted)
+        sending.release(unattempted + throttled)
+        summary.released = len(unattempted) + len(throttled)
+        moves.extend(
+            (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in range(summary.released)
+        )
         tracking.record_moves(bulletin_id, moves)
     if crashed and unattempted:
         queueing.enqueue(
@@ -92,6 +101,14 @@ def send_batch(
             bulletin_id,
             unattempted,
             countdown=CRASH_REQUEUE_SECONDS,
+            queue=Queues.RETRY,
+        )
+    if throttled:
+        queueing.enqueue(
+            SEND_TASK_FOR_CHANNEL[channel],
+            bulletin_id,
+            throttled,
+            countdown=THROTTLED_REQUEUE_SECONDS,
             queue=Queues.RETRY,
         )
     if summary.retry_ids:
@@ -107,7 +124,8 @@ def send_batch(
     return summary
 
 
-def _record(result: Result, provider: str, attempts: int) -> str:
+def _record(result: Result, channel: str, attempts: int) -> str:
+    provider = result.provider or channel
     if result.outcome is Outcome.ACCEPTED:
         sending.record_accepted(result.delivery_id, provider, result.provider_id)
         return DeliveryStatus.SENT
@@ -117,11 +135,10 @@ def _record(result: Result, provider: str, attempts: int) -> str:
         result.reason or "no reason given",
         provider,
     )
-    return sending.record_failure(failure, attempts, current_app.config["COMMSVC_MAX_ATTEMPTS"])
-
-
-def _retry_due(result: Result, claimed: dict[int, int]) -> bool:
-    return claimed[result.delivery_id] < current_app.config["COMMSVC_MAX_ATTEMPTS"]
+    config = current_app.config
+    return sending.record_failure(
+        failure, attempts, config["COMMSVC_MAX_ATTEMPTS"], config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
+    )
 
 
 def _messages(

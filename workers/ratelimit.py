@@ -1,0 +1,163 @@
+"""Rate limits and provider health, kept in Redis so every worker on every machine shares them.
+
+- A token bucket per provider (a Lua script, so taking a token is one atomic step,
+  timed by the Redis server's clock rather than by each machine's).
+- A concurrency limit per provider: leases in a sorted set; a lease of a killed
+  worker expires on its own.
+- A throttling reply (429) halves the bucket's rate for a while instead of failing
+  the message; the message waits for a token and goes again.
+- Health: each temporary failure of a provider lowers its share of traffic for
+  COMMSVC_PROVIDER_PENALTY_SECONDS, so a provider that keeps failing is used less.
+
+If Redis is unreachable the limits are skipped, not the sending: a lost Redis
+must not stop a bulletin (the broker has then stopped delivering tasks anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+
+import redis
+
+_BUCKET = "commsvc:ratelimit:{name}"
+_SLOWDOWN = "commsvc:ratelimit:{name}:slowdown"
+_INFLIGHT = "commsvc:inflight:{name}"
+_FAILURES = "commsvc:provider:{name}:failures"
+SLOWDOWN_SECONDS = 30
+MAX_SLOWDOWN = 64
+LEASE_SECONDS = 120
+
+_BUCKET_SCRIPT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local slowdown = tonumber(redis.call('GET', KEYS[2]) or '1')
+local rate = tonumber(ARGV[1]) / slowdown
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], 3600)
+return tostring(wait)
+"""
+
+_SLOW_DOWN = """
+local slowdown = tonumber(redis.call('GET', KEYS[2]) or '1')
+slowdown = math.min(slowdown * 2, tonumber(ARGV[1]))
+redis.call('SET', KEYS[2], tostring(slowdown), 'EX', tonumber(ARGV[2]))
+local now_parts = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'tokens', '0', 'at', tostring(tonumber(now_parts[1])))
+return tostring(slowdown)
+"""
+
+_LEASE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+  return 1
+end
+return 0
+"""
+
+
+class Limiter:
+    """One provider's shared rate, concurrency and health."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str,
+        rate: float,
+        concurrency: int,
+        penalty_seconds: int = 300,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.rate = rate
+        self.burst = max(1.0, rate)  # at most one second's worth at once
+        self.concurrency = concurrency
+        self.penalty_seconds = penalty_seconds
+        self._take = client.register_script(_BUCKET_SCRIPT)
+        self._slow = client.register_script(_SLOW_DOWN)
+        self._lease = client.register_script(_LEASE)
+
+    def wait_for_token(self, deadline: float) -> bool:
+        """Block until the bucket gives a token (True) or the deadline passes (False)."""
+        keys = [_BUCKET.format(name=self.name), _SLOWDOWN.format(name=self.name)]
+        while True:
+            try:
+                wait = float(self._take(keys=keys, args=[self.rate, self.burst]))
+            except redis.RedisError:
+                return True
+            if wait <= 0:
+                return True
+            if time.monotonic() + wait > deadline:
+                return False
+            time.sleep(min(wait, 1.0))
+
+    @contextlib.contextmanager
+    def slot(self, deadline: float) -> Iterator[bool]:
+        """Hold one of the provider's concurrent slots while a request is in flight."""
+        key = _INFLIGHT.format(name=self.name)
+        token = uuid.uuid4().hex
+        held = False
+        try:
+            while not held:
+                try:
+                    held = bool(
+                        self._lease(keys=[key], args=[self.concurrency, LEASE_SECONDS, token])
+                    )
+                except redis.RedisError:
+                    break  # no Redis: no shared limit
+                if not held:
+                    if time.monotonic() > deadline:
+                        yield False
+                        return
+                    time.sleep(0.05)
+            yield True
+        finally:
+            if held:
+                with contextlib.suppress(redis.RedisError):
+                    self.client.zrem(key, token)
+
+    def throttled(self) -> float:
+        """The provider said "too many": halve its rate for a while; returns the slowdown."""
+        keys = [_BUCKET.format(name=self.name), _SLOWDOWN.format(name=self.name)]
+        try:
+            return float(self._slow(keys=keys, args=[MAX_SLOWDOWN, SLOWDOWN_SECONDS]))
+        except redis.RedisError:
+            return 1.0
+
+    def failed(self) -> None:
+        """A temporary failure: the provider loses weight for `penalty_seconds`."""
+        key = _FAILURES.format(name=self.name)
+        with contextlib.suppress(redis.RedisError):
+            pipe = self.client.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, self.penalty_seconds)
+            pipe.execute()
+
+    def succeeded(self) -> None:
+        """Each success earns back a little of the lost weight."""
+        key = _FAILURES.format(name=self.name)
+        with contextlib.suppress(redis.RedisError):
+            if int(self.client.get(key) or 0) > 0:
+                self.client.decr(key)
+
+
+def recent_failures(client: redis.Redis, names: list[str]) -> list[int]:
+    """Recent failures of each provider, in one round trip (zeros without Redis)."""
+    try:
+        values = client.mget([_FAILURES.format(name=n) for n in names])
+    except redis.RedisError:
+        return [0] * len(names)
+    return [max(0, int(v or 0)) for v in values]
