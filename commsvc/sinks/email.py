@@ -1,11 +1,14 @@
 """An SMTP server (aiosmtpd) that keeps every message it accepts.
 
 Recipients can be told to answer with an SMTP code (`reject`), to test how the
-sender treats 4xx and 5xx replies.
+sender treats 4xx and 5xx replies. For fault tests it can also be slow
+(`delay_seconds` per message) and drop the connection instead of answering DATA
+(`drop_next`: how many times), keeping nothing for a dropped message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -29,6 +32,11 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.delay_seconds:
+            await asyncio.sleep(self.sink.delay_seconds)
+        if self.sink.take_drop():
+            server.transport.close()
+            return "421 closing"
         self.sink.keep(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         return "250 Message accepted for delivery"
 
@@ -39,6 +47,8 @@ class EmailSink:
         self.folder = folder
         self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.delay_seconds = 0.0
+        self.drop_next = 0
         self._lock = threading.Lock()
         self._controller = Controller(
             _Handler(self),
@@ -67,6 +77,13 @@ class EmailSink:
             number = len(self.messages)
         if self.folder:
             (self.folder / f"{number:07d}.eml").write_bytes(content)
+
+    def take_drop(self) -> bool:
+        with self._lock:
+            if self.drop_next > 0:
+                self.drop_next -= 1
+                return True
+            return False
 
     def parsed(self) -> list[EmailMessage]:
         with self._lock:

@@ -1,7 +1,9 @@
 """An HTTP SMS gateway speaking the generic JSON protocol of DESIGN.md.
 
 It answers `{"id": ...}` for each accepted message and keeps it. For fault tests it
-can answer with a chosen status for a share of requests (`fail_every`).
+can answer with a chosen status for a share of requests (`fail_every`), hang past
+the client's timeout on a share (`hang_every`, keeping nothing), answer 429 to
+requests beyond `burst_limit` a second, and be slow (`delay_seconds`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import itertools
 import json
 import queue
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,12 @@ class SmsSink:
         self.fail_every = 0  # answer `fail_status` to every n-th request; 0: never
         self.fail_status = 500
         self.reject_numbers: dict[str, int] = {}  # number -> 4xx status to answer
+        self.hang_every = 0  # hang `hang_seconds` then answer 503 on every n-th request
+        self.hang_seconds = 2.0
+        self.burst_limit = 0  # answer 429 beyond this many requests in one second; 0: no limit
+        self.delay_seconds = 0.0
+        self.throttled = 0  # how many 429s it answered
+        self._window = (0, 0)  # (second, requests in it)
         # When set, each accepted message is followed by a signed "delivered" receipt.
         self.callback_url: str | None = None
         self.callback_secret = ""
@@ -64,8 +73,20 @@ class SmsSink:
     def answer(self, payload: Any) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests += 1
+            second = int(time.monotonic())
+            in_window = self._window[1] + 1 if self._window[0] == second else 1
+            self._window = (second, in_window)
+            if self.burst_limit and in_window > self.burst_limit:
+                self.throttled += 1
+                return 429, {"error": "too many requests"}
+            hang = self.hang_every and self.requests % self.hang_every == 0
             if self.fail_every and self.requests % self.fail_every == 0:
                 return self.fail_status, {"error": "simulated failure"}
+        if hang:
+            time.sleep(self.hang_seconds)
+            return 503, {"error": "simulated timeout"}
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
         if not isinstance(payload, dict) or not all(
             isinstance(payload.get(k), str) for k in ("to", "from", "body", "reference")
         ):
