@@ -102,3 +102,46 @@ def bulletin_body(partnership_id: int, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def sending_bulletin(count: int = 3, channels: str = "email;sms", **body: Any) -> Any:
+    """A bulletin already `sending`, fanned out into queued deliveries for `count` members.
+
+    Members get numbered addresses (`m{n}@example.org`, `+4479112{n:05d}`). The fan-out's
+    batch tasks go to the broker; tests that call `send_batch` themselves ignore them.
+    """
+    from commsvc.extensions import db
+    from commsvc.models import Delivery
+    from commsvc.services import bulletins, fanout, lifecycle
+
+    first = next(_numbers) * 1000
+    rows = [
+        member_row(
+            email=f"m{first + n}@example.org",
+            mobile=f"07911 2{(first + n) % 100000:05d}",
+            channels=channels,
+        )
+        for n in range(count)
+    ]
+    import_rows(rows)
+    partnership_id = db.session.query(Partnership.id).filter_by(name=S31).scalar()
+    if partnership_id is None:
+        partnership_id = partnership().id
+    topics()
+    chosen = [c for c in ("email", "sms") if c in channels.split(";")]
+    bulletin = bulletins.create_bulletin(
+        auth.SYSTEM, bulletin_body(partnership_id, channels=chosen, **body)
+    )
+    lifecycle.start_sending(bulletin, "test")
+    fanout.fan_out(bulletin.id)
+    db.session.expire_all()
+    bulletin.deliveries_by_channel = {  # type: ignore[attr-defined]
+        channel: [
+            d.id
+            for d in db.session.query(Delivery)
+            .filter_by(bulletin_id=bulletin.id, channel=channel)
+            .order_by(Delivery.id)
+        ]
+        for channel in chosen
+    }
+    return bulletin

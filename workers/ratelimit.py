@@ -52,7 +52,8 @@ local slowdown = tonumber(redis.call('GET', KEYS[2]) or '1')
 slowdown = math.min(slowdown * 2, tonumber(ARGV[1]))
 redis.call('SET', KEYS[2], tostring(slowdown), 'EX', tonumber(ARGV[2]))
 local now_parts = redis.call('TIME')
-redis.call('HSET', KEYS[1], 'tokens', '0', 'at', tostring(tonumber(now_parts[1])))
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+redis.call('HSET', KEYS[1], 'tokens', '0', 'at', tostring(now))
 return tostring(slowdown)
 """
 

@@ -122,6 +122,7 @@ class SmsSink:
 def _handler_for(sink: SmsSink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes
 
         def do_POST(self) -> None:  # noqa: N802 (the http.server API)
             length = int(self.headers.get("Content-Length") or 0)
