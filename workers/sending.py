@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from commsvc import queueing, tracking
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
+from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
 from commsvc.services import rendering, sending
 from commsvc.services.email_message import EmailEnvelope, build_email
@@ -33,6 +35,14 @@ log = logging.getLogger(__name__)
 PAUSE_CHECK_EVERY = 10
 CRASH_REQUEUE_SECONDS = 5
 THROTTLED_REQUEUE_SECONDS = 10
+
+
+@dataclass
+class BatchClaim:
+    """The batch's claim token, and each attempted delivery's renewed one."""
+
+    claimed_at: datetime
+    renewed: dict[int, datetime | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,17 +66,15 @@ def send_batch(
             select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
         ).all()
     )
-    claimed = sending.claim(bulletin_id, delivery_ids)
+    claim = BatchClaim(utcnow())
+    claimed = sending.claim(bulletin_id, delivery_ids, claim.claimed_at)
     summary.claimed = len(claimed)
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
-    attempted: set[int] = set()
     throttled: list[int] = []
     crashed = False
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
-        messages = _messages(
-            bulletin, channel, sorted(claimed), compiled, attempted, summary, moves
-        )
+        messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
         for result in gateway.send(messages):
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
@@ -88,8 +96,10 @@ def send_batch(
         crashed = True
     finally:
         gateway.close()
-        unattempted = [i for i in claimed if i not in attempted]
-        sending.release(unattempted + throttled)
+        unattempted = [i for i in claimed if i not in claim.renewed]
+        sending.release(unattempted, claim.claimed_at)
+        for delivery_id in throttled:
+            sending.release([delivery_id], claim.renewed[delivery_id])
         summary.released = len(unattempted) + len(throttled)
         moves.extend(
             (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in range(summary.released)
@@ -146,7 +156,7 @@ def _messages(
     channel: str,
     ids: list[int],
     compiled: rendering.CompiledBulletin,
-    attempted: set[int],
+    claim: BatchClaim,
     summary: BatchSummary,
     moves: list[tuple[str | None, str]],
 ) -> Iterator[EmailEnvelope | SmsMessage]:
@@ -164,7 +174,9 @@ def _messages(
             log.info("bulletin %s paused; releasing the rest of the batch", bulletin.id)
             return
         delivery_id, public_id, address = row["delivery_id"], row["public_id"], row["address"]
-        attempted.add(delivery_id)
+        renewed = claim.renewed[delivery_id] = sending.still_claimed(delivery_id, claim.claimed_at)
+        if renewed is None:  # the stuck sweep gave it to another worker: not ours to send
+            continue
         if not address:  # erased or changed since fan-out
             sending.record_failure(sending.Failure(delivery_id, True, "no address any more"), 1, 1)
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))

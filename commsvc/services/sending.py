@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
@@ -32,11 +32,18 @@ class Failure:
     provider: str | None = None
 
 
-def claim(bulletin_id: int, delivery_ids: list[int]) -> dict[int, int]:
-    """Move the given deliveries to `sending` if still waiting; return {id: attempts}."""
+def claim(
+    bulletin_id: int, delivery_ids: list[int], claimed_at: datetime | None = None
+) -> dict[int, int]:
+    """Move the given deliveries to `sending` if still waiting; return {id: attempts}.
+
+    `claimed_at` doubles as the claim's token: `still_claimed` and `release` only act
+    on rows that still carry it, so a batch never sends or releases a delivery that the
+    stuck sweep has meanwhile handed to another worker.
+    """
     if not delivery_ids:
         return {}
-    now = utcnow()
+    now = claimed_at or utcnow()
     claimable = or_(
         Delivery.status == DeliveryStatus.QUEUED,
         and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE, Delivery.retry_at.is_not(None)),
@@ -131,14 +138,35 @@ def will_retry(delivery_id: int) -> bool:
     )
 
 
-def release(delivery_ids: list[int]) -> None:
+def still_claimed(delivery_id: int, claimed_at: datetime) -> datetime | None:
+    """Just before sending: is this delivery still ours? Renews the claim's clock, so
+    the stuck sweep only takes back a delivery whose own send has stalled; returns
+    the renewed claim (the token from now on), or None if the delivery is not ours."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_at == claimed_at,
+        )
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return now if result.rowcount else None  # type: ignore[attr-defined]
+
+
+def release(delivery_ids: list[int], claimed_at: datetime | None = None) -> None:
     """Give back claimed deliveries that were not attempted (a pause mid-batch, or a
-    provider that throttled us): back to `queued`, the attempt not counted."""
+    provider that throttled us): back to `queued`, the attempt not counted. With
+    `claimed_at`, only rows still under that claim (see `claim`)."""
     if not delivery_ids:
         return
+    ours = [Delivery.claimed_at == claimed_at] if claimed_at is not None else []
     db.session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING)
+        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING, *ours)
         .values(status=DeliveryStatus.QUEUED, attempts=Delivery.attempts - 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

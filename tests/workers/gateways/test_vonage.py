@@ -41,8 +41,7 @@ def test_message_carries_key_secret_reference_and_callback(loopback):
 def test_status_in_the_body_decides_the_outcome(loopback):
     server = loopback(vonage)
     outcomes = [
-        gateway(server).send_one(SmsMessage(n, f"+44770090000{n}", "UNION", "x"))
-        for n in (1, 2, 3)
+        gateway(server).send_one(SmsMessage(n, f"+44770090000{n}", "UNION", "x")) for n in (1, 2, 3)
     ]
     assert [o.outcome for o in outcomes] == [
         Outcome.PERMANENT,
