@@ -145,3 +145,37 @@ def sending_bulletin(count: int = 3, channels: str = "email;sms", **body: Any) -
         for channel in chosen
     }
     return bulletin
+
+
+def bulk_members(count: int, channels: str = "email", prefix: str = "bulk") -> list[str]:
+    """Insert `count` members in one statement (the importer is too slow for thousands);
+    they get the region, branch and employer of one imported member. Returns addresses."""
+    from sqlalchemy import insert
+
+    from commsvc.extensions import db
+    from commsvc.models import Member
+    from commsvc.models.member import new_public_id
+
+    import_rows([member_row(channels=channels)])
+    template = db.session.query(Member).order_by(Member.id.desc()).first()
+    assert template is not None
+    rows = [
+        {
+            "membership_number": f"B{prefix}{n:07d}",
+            "public_id": new_public_id(),
+            "first_name": f"Bulk{n}",
+            "last_name": "Member",
+            "email": f"{prefix}{n}@example.org" if "email" in channels else None,
+            "mobile": f"+4479112{n:05d}" if "sms" in channels else None,
+            "region_id": template.region_id,
+            "branch_id": template.branch_id,
+            "employer_id": template.employer_id,
+            "service_group": template.service_group,
+        }
+        for n in range(count)
+    ]
+    db.session.execute(insert(Member), rows)
+    db.session.commit()
+    if "email" in channels:
+        return [str(r["email"]) for r in rows] + [str(template.email)]
+    return [str(r["mobile"]) for r in rows] + [str(template.mobile)]

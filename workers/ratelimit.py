@@ -4,8 +4,9 @@
   timed by the Redis server's clock rather than by each machine's).
 - A concurrency limit per provider: leases in a sorted set; a lease of a killed
   worker expires on its own.
-- A throttling reply (429) halves the bucket's rate for a while instead of failing
-  the message; the message waits for a token and goes again.
+- A throttling reply (429) empties the bucket and halves its rate (at most once a
+  second) for SLOWDOWN_SECONDS instead of failing the message; the message waits
+  for a token and goes again.
 - Health: each temporary failure of a provider lowers its share of traffic for
   COMMSVC_PROVIDER_PENALTY_SECONDS, so a provider that keeps failing is used less.
 
@@ -26,14 +27,15 @@ _BUCKET = "commsvc:ratelimit:{name}"
 _SLOWDOWN = "commsvc:ratelimit:{name}:slowdown"
 _INFLIGHT = "commsvc:inflight:{name}"
 _FAILURES = "commsvc:provider:{name}:failures"
-SLOWDOWN_SECONDS = 30
+SLOWDOWN_SECONDS = 10  # how long a 429 keeps the rate down
+SLOWDOWN_EVERY_SECONDS = 1.0  # at most one halving per this, however many 429s
 MAX_SLOWDOWN = 64
 LEASE_SECONDS = 120
 
 _BUCKET_SCRIPT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local slowdown = tonumber(redis.call('GET', KEYS[2]) or '1')
+local slowdown = tonumber(redis.call('HGET', KEYS[2], 'factor') or '1')
 local rate = tonumber(ARGV[1]) / slowdown
 local burst = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -48,11 +50,16 @@ return tostring(wait)
 """
 
 _SLOW_DOWN = """
-local slowdown = tonumber(redis.call('GET', KEYS[2]) or '1')
-slowdown = math.min(slowdown * 2, tonumber(ARGV[1]))
-redis.call('SET', KEYS[2], tostring(slowdown), 'EX', tonumber(ARGV[2]))
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local state = redis.call('HMGET', KEYS[2], 'factor', 'raised')
+local slowdown = tonumber(state[1]) or 1
+-- Requests already in flight all come back 429 together: that is one signal, not many.
+if now - (tonumber(state[2]) or 0) >= tonumber(ARGV[3]) then
+  slowdown = math.min(slowdown * 2, tonumber(ARGV[1]))
+  redis.call('HSET', KEYS[2], 'factor', tostring(slowdown), 'raised', tostring(now))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[2]))
+end
 redis.call('HSET', KEYS[1], 'tokens', '0', 'at', tostring(now))
 return tostring(slowdown)
 """
@@ -134,7 +141,9 @@ class Limiter:
         """The provider said "too many": halve its rate for a while; returns the slowdown."""
         keys = [_BUCKET.format(name=self.name), _SLOWDOWN.format(name=self.name)]
         try:
-            return float(self._slow(keys=keys, args=[MAX_SLOWDOWN, SLOWDOWN_SECONDS]))
+            return float(
+                self._slow(keys=keys, args=[MAX_SLOWDOWN, SLOWDOWN_SECONDS, SLOWDOWN_EVERY_SECONDS])
+            )
         except redis.RedisError:
             return 1.0
 

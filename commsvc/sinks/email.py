@@ -27,6 +27,7 @@ class _Handler:
     ) -> str:
         reply = self.sink.reject.get(address.lower())
         if reply:
+            self.sink.refused.append(address)
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -47,6 +48,7 @@ class EmailSink:
         self.folder = folder
         self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refused: list[str] = []  # every refused recipient, once per attempt
         self.delay_seconds = 0.0
         self.drop_next = 0
         self._lock = threading.Lock()

@@ -43,6 +43,7 @@ class SmsSink:
         self.callback_secret = ""
         self._receipts: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._ids = itertools.count(1)
+        self._receipts_started = False
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
@@ -60,8 +61,14 @@ class SmsSink:
         )
         self._thread.start()
         if self.callback_url:
-            threading.Thread(target=self._send_receipts, daemon=True, name="sms-receipts").start()
+            self.start_receipts()
         return self
+
+    def start_receipts(self) -> None:
+        """Start sending receipts to `callback_url` (set after `start`, e.g. in tests)."""
+        if not self._receipts_started:
+            self._receipts_started = True
+            threading.Thread(target=self._send_receipts, daemon=True, name="sms-receipts").start()
 
     def stop(self) -> None:
         self._receipts.put(None)

@@ -24,7 +24,7 @@ def test_bucket_is_shared_by_every_limiter_of_a_provider(app):
 def test_throttling_reply_slows_the_bucket_down(app):
     bucket = limiter(rate=10)
     assert bucket.throttled() == 2
-    assert bucket.throttled() == 4
+    assert bucket.throttled() == 2  # a volley of 429s at once counts as one
     assert not bucket.wait_for_token(time.monotonic())  # drained by the 429
     assert limiter(rate=10).wait_for_token(time.monotonic() + 5)  # comes back with waiting
 
