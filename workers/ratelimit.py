@@ -32,9 +32,14 @@ SLOWDOWN_EVERY_SECONDS = 1.0  # at most one halving per this, however many 429s
 MAX_SLOWDOWN = 64
 LEASE_SECONDS = 120
 
-_BUCKET_SCRIPT = """
+# One round trip per message: a concurrency slot and a token, both or neither.
+# Returns "-1" when every slot is taken, "0" when both were granted (the lease is
+# then held under ARGV[5]), or the seconds until the next token.
+_ACQUIRE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[4]))
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return '-1' end
 local slowdown = tonumber(redis.call('HGET', KEYS[2], 'factor') or '1')
 local rate = tonumber(ARGV[1]) / slowdown
 local burst = tonumber(ARGV[2])
@@ -43,7 +48,13 @@ local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+if tokens >= 1 then
+  tokens = tokens - 1
+  redis.call('ZADD', KEYS[3], now, ARGV[5])
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+else
+  wait = (1 - tokens) / rate
+end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], 3600)
 return tostring(wait)
@@ -64,18 +75,6 @@ redis.call('HSET', KEYS[1], 'tokens', '0', 'at', tostring(now))
 return tostring(slowdown)
 """
 
-_LEASE = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
-  return 1
-end
-return 0
-"""
-
 
 class Limiter:
     """One provider's shared rate, concurrency and health."""
@@ -94,48 +93,43 @@ class Limiter:
         self.burst = max(1.0, rate)  # at most one second's worth at once
         self.concurrency = concurrency
         self.penalty_seconds = penalty_seconds
-        self._take = client.register_script(_BUCKET_SCRIPT)
+        self._acquire = client.register_script(_ACQUIRE)
         self._slow = client.register_script(_SLOW_DOWN)
-        self._lease = client.register_script(_LEASE)
-
-    def wait_for_token(self, deadline: float) -> bool:
-        """Block until the bucket gives a token (True) or the deadline passes (False)."""
-        keys = [_BUCKET.format(name=self.name), _SLOWDOWN.format(name=self.name)]
-        while True:
-            try:
-                wait = float(self._take(keys=keys, args=[self.rate, self.burst]))
-            except redis.RedisError:
-                return True
-            if wait <= 0:
-                return True
-            if time.monotonic() + wait > deadline:
-                return False
-            time.sleep(min(wait, 1.0))
+        self._failures_seen = 0
 
     @contextlib.contextmanager
-    def slot(self, deadline: float) -> Iterator[bool]:
-        """Hold one of the provider's concurrent slots while a request is in flight."""
-        key = _INFLIGHT.format(name=self.name)
-        token = uuid.uuid4().hex
+    def acquire(self, deadline: float) -> Iterator[bool]:
+        """Wait for a token and a concurrency slot; hold the slot while the request runs.
+
+        Yields False if the deadline passed first (the caller hands the message back).
+        """
+        keys = [
+            _BUCKET.format(name=self.name),
+            _SLOWDOWN.format(name=self.name),
+            _INFLIGHT.format(name=self.name),
+        ]
+        lease = uuid.uuid4().hex
+        args: list[str | float] = [self.rate, self.burst, self.concurrency, LEASE_SECONDS, lease]
         held = False
+        while True:
+            try:
+                wait = float(self._acquire(keys=keys, args=args))
+            except redis.RedisError:
+                break  # no Redis: no shared limits, but the sending goes on
+            if wait == 0:
+                held = True
+                break
+            pause = 0.05 if wait < 0 else min(wait, 1.0)
+            if time.monotonic() + pause > deadline:
+                yield False
+                return
+            time.sleep(pause)
         try:
-            while not held:
-                try:
-                    held = bool(
-                        self._lease(keys=[key], args=[self.concurrency, LEASE_SECONDS, token])
-                    )
-                except redis.RedisError:
-                    break  # no Redis: no shared limit
-                if not held:
-                    if time.monotonic() > deadline:
-                        yield False
-                        return
-                    time.sleep(0.05)
             yield True
         finally:
             if held:
                 with contextlib.suppress(redis.RedisError):
-                    self.client.zrem(key, token)
+                    self.client.zrem(keys[2], lease)
 
     def throttled(self) -> float:
         """The provider said "too many": halve its rate for a while; returns the slowdown."""
@@ -149,6 +143,7 @@ class Limiter:
 
     def failed(self) -> None:
         """A temporary failure: the provider loses weight for `penalty_seconds`."""
+        self._failures_seen += 1
         key = _FAILURES.format(name=self.name)
         with contextlib.suppress(redis.RedisError):
             pipe = self.client.pipeline()
@@ -157,7 +152,11 @@ class Limiter:
             pipe.execute()
 
     def succeeded(self) -> None:
-        """Each success earns back a little of the lost weight."""
+        """Each success earns back a little of the weight this worker's failures cost
+        (no round trip at all while this worker has seen none)."""
+        if not self._failures_seen:
+            return
+        self._failures_seen -= 1
         key = _FAILURES.format(name=self.name)
         with contextlib.suppress(redis.RedisError):
             if int(self.client.get(key) or 0) > 0:

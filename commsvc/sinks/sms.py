@@ -14,6 +14,7 @@ import hmac
 import itertools
 import json
 import queue
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,10 @@ class SmsSink:
         self.reject_numbers: dict[str, int] = {}  # number -> 4xx status to answer
         self.hang_every = 0  # hang `hang_seconds` then answer 503 on every n-th request
         self.hang_seconds = 2.0
+        # Or by chance, each request on its own (seeded, so a run can be repeated):
+        self.fail_rate = 0.0  # share of requests answered `fail_status`
+        self.hang_rate = 0.0  # share of requests that hang
+        self._chance = random.Random(5)
         self.burst_limit = 0  # answer 429 beyond this many requests in one second; 0: no limit
         self.delay_seconds = 0.0
         self.throttled = 0  # how many 429s it answered
@@ -86,8 +91,14 @@ class SmsSink:
             if self.burst_limit and in_window > self.burst_limit:
                 self.throttled += 1
                 return 429, {"error": "too many requests"}
-            hang = self.hang_every and self.requests % self.hang_every == 0
-            if self.fail_every and self.requests % self.fail_every == 0:
+            draw = self._chance.random()
+            hang = (self.hang_every and self.requests % self.hang_every == 0) or (
+                draw < self.hang_rate
+            )
+            fail = (self.fail_every and self.requests % self.fail_every == 0) or (
+                self.hang_rate <= draw < self.hang_rate + self.fail_rate
+            )
+            if fail and not hang:
                 return self.fail_status, {"error": "simulated failure"}
         if hang:
             time.sleep(self.hang_seconds)
@@ -145,6 +156,10 @@ def _handler_for(sink: SmsSink) -> type[BaseHTTPRequestHandler]:
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
+            with contextlib.suppress(OSError):  # the client gave up waiting (a hang)
+                self._write(status, data)
+
+        def _write(self, status: int, data: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

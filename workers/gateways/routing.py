@@ -71,16 +71,12 @@ class RoutedGateway:
 
     def _try(self, route: Route, message: Any, deadline: float) -> Result:
         name = route.provider.name
-        if not route.limiter.wait_for_token(deadline):
-            return Result(
-                message.delivery_id, Outcome.THROTTLED, reason="rate limit", provider=name
-            )
-        with route.limiter.slot(deadline) as held:
-            if not held:
+        with route.limiter.acquire(deadline) as allowed:
+            if not allowed:
                 return Result(
                     message.delivery_id,
                     Outcome.THROTTLED,
-                    reason="too many in flight",
+                    reason="rate or concurrency limit",
                     provider=name,
                 )
             result = route.adapter.send_one(message)
