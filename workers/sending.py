@@ -8,6 +8,7 @@ pause between messages. Deliveries claimed but not attempted are released.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,10 +40,27 @@ THROTTLED_REQUEUE_SECONDS = 10
 
 @dataclass
 class BatchClaim:
-    """The batch's claim token, and each attempted delivery's renewed one."""
+    """The batch's claim on its deliveries, renewed as the batch goes.
+
+    The stuck sweep takes back deliveries whose claim is older than
+    COMMSVC_STUCK_AFTER_SECONDS. Before each message the claim is renewed if a
+    quarter of that has passed, and only deliveries still under it are sent, so a
+    slow batch never sends what the sweep handed to another worker; only a single
+    send stalled that long can be in doubt (the in-flight message).
+    """
 
     claimed_at: datetime
-    renewed: dict[int, datetime | None] = field(default_factory=dict)
+    ours: set[int]
+    stuck_after: float
+    renewed: float = field(default_factory=time.monotonic)
+    attempted: set[int] = field(default_factory=set)
+
+    def still_ours(self, delivery_id: int) -> bool:
+        if time.monotonic() - self.renewed > self.stuck_after / 4:
+            self.claimed_at, self.ours = sending.renew_claim(list(self.ours), self.claimed_at)
+            self.renewed = time.monotonic()
+        self.attempted.add(delivery_id)
+        return delivery_id in self.ours
 
 
 @dataclass
@@ -66,8 +84,10 @@ def send_batch(
             select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
         ).all()
     )
-    claim = BatchClaim(utcnow())
-    claimed = sending.claim(bulletin_id, delivery_ids, claim.claimed_at)
+    claimed_at = utcnow()
+    claimed = sending.claim(bulletin_id, delivery_ids, claimed_at)
+    stuck_after = float(current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
+    claim = BatchClaim(claimed_at, set(claimed), stuck_after)
     summary.claimed = len(claimed)
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     throttled: list[int] = []
@@ -96,10 +116,8 @@ def send_batch(
         crashed = True
     finally:
         gateway.close()
-        unattempted = [i for i in claimed if i not in claim.renewed]
-        sending.release(unattempted, claim.claimed_at)
-        for delivery_id in throttled:
-            sending.release([delivery_id], claim.renewed[delivery_id])
+        unattempted = [i for i in claimed if i not in claim.attempted]
+        sending.release(unattempted + throttled, claim.claimed_at)
         summary.released = len(unattempted) + len(throttled)
         moves.extend(
             (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in range(summary.released)
@@ -174,8 +192,7 @@ def _messages(
             log.info("bulletin %s paused; releasing the rest of the batch", bulletin.id)
             return
         delivery_id, public_id, address = row["delivery_id"], row["public_id"], row["address"]
-        renewed = claim.renewed[delivery_id] = sending.still_claimed(delivery_id, claim.claimed_at)
-        if renewed is None:  # the stuck sweep gave it to another worker: not ours to send
+        if not claim.still_ours(delivery_id):  # the sweep gave it to another worker
             continue
         if not address:  # erased or changed since fan-out
             sending.record_failure(sending.Failure(delivery_id, True, "no address any more"), 1, 1)

@@ -37,7 +37,7 @@ def claim(
 ) -> dict[int, int]:
     """Move the given deliveries to `sending` if still waiting; return {id: attempts}.
 
-    `claimed_at` doubles as the claim's token: `still_claimed` and `release` only act
+    `claimed_at` doubles as the claim's token: `renew_claim` and `release` only act
     on rows that still carry it, so a batch never sends or releases a delivery that the
     stuck sweep has meanwhile handed to another worker.
     """
@@ -138,15 +138,16 @@ def will_retry(delivery_id: int) -> bool:
     )
 
 
-def still_claimed(delivery_id: int, claimed_at: datetime) -> datetime | None:
-    """Just before sending: is this delivery still ours? Renews the claim's clock, so
-    the stuck sweep only takes back a delivery whose own send has stalled; returns
-    the renewed claim (the token from now on), or None if the delivery is not ours."""
+def renew_claim(delivery_ids: list[int], claimed_at: datetime) -> tuple[datetime, set[int]]:
+    """Renew a batch's claim on those of its deliveries still under it; return the new
+    claim and which deliveries it holds (the stuck sweep may have taken some back)."""
     now = utcnow()
-    result = db.session.execute(
+    if not delivery_ids:
+        return now, set()
+    db.session.execute(
         update(Delivery)
         .where(
-            Delivery.id == delivery_id,
+            Delivery.id.in_(delivery_ids),
             Delivery.status == DeliveryStatus.SENDING,
             Delivery.claimed_at == claimed_at,
         )
@@ -154,7 +155,14 @@ def still_claimed(delivery_id: int, claimed_at: datetime) -> datetime | None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return now if result.rowcount else None  # type: ignore[attr-defined]
+    held = db.session.scalars(
+        select(Delivery.id).where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_at == now,
+        )
+    )
+    return now, set(held)
 
 
 def release(delivery_ids: list[int], claimed_at: datetime | None = None) -> None:

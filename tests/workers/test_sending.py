@@ -103,3 +103,34 @@ def test_throttled_message_goes_back_to_the_queue_without_counting_an_attempt(ap
         routing.MAX_WAIT_SECONDS = saved
     assert summary.failed == 0 and summary.released == 2
     assert {(d.status, d.attempts, d.last_error) for d in deliveries(ids)} == {("queued", 0, None)}
+
+
+def test_slow_batch_does_not_send_what_the_sweep_gave_to_another_worker(app, sms_sink):
+    """Mid-batch, the sweep takes the rest back and another worker claims it."""
+    import time
+
+    from commsvc.services import sending, sweeps
+
+    app.config["COMMSVC_STUCK_AFTER_SECONDS"] = 1
+    bulletin = factories.sending_bulletin(4, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    real = sms_gateway()
+
+    class StalledAfterFirst:
+        name = "sms"
+
+        def send(self, messages):
+            for n, message in enumerate(messages):
+                yield real.send_one(message)
+                if n == 0:
+                    time.sleep(1.2)  # stalled past the stuck timeout
+                    sweeps.requeue_stuck()
+                    assert sending.claim(bulletin.id, ids)  # another worker's claim
+
+        def close(self):
+            real.close()
+
+    summary = send_batch(bulletin.id, ids, "sms", StalledAfterFirst())
+    assert summary.accepted == 1
+    assert [m["reference"] for m in sms_sink.messages] == [str(ids[0])]
+    assert [d.status for d in deliveries(ids)] == ["sent", "sending", "sending", "sending"]
