@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
 
 import redis
 
@@ -32,12 +31,14 @@ SLOWDOWN_EVERY_SECONDS = 1.0  # at most one halving per this, however many 429s
 MAX_SLOWDOWN = 64
 LEASE_SECONDS = 120
 
-# One round trip per message: a concurrency slot and a token, both or neither.
-# Returns "-1" when every slot is taken, "0" when both were granted (the lease is
-# then held under ARGV[5]), or the seconds until the next token.
+# One round trip per message: give back the previous message's slot (ARGV[6]), then
+# take a concurrency slot and a token, both or neither. Returns "-1" when every slot
+# is taken, "0" when both were granted (the slot is then held under ARGV[5]), or
+# the seconds until the next token.
 _ACQUIRE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+if ARGV[6] ~= '' then redis.call('ZREM', KEYS[3], ARGV[6]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[4]))
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return '-1' end
 local slowdown = tonumber(redis.call('HGET', KEYS[2], 'factor') or '1')
@@ -96,12 +97,13 @@ class Limiter:
         self._acquire = client.register_script(_ACQUIRE)
         self._slow = client.register_script(_SLOW_DOWN)
         self._failures_seen = 0
+        self._held: str | None = None  # the slot taken by the last acquire
 
-    @contextlib.contextmanager
-    def acquire(self, deadline: float) -> Iterator[bool]:
-        """Wait for a token and a concurrency slot; hold the slot while the request runs.
+    def acquire(self, deadline: float) -> bool:
+        """Wait for a token and a concurrency slot; False if the deadline passed first.
 
-        Yields False if the deadline passed first (the caller hands the message back).
+        The slot is held until the next `acquire` (which gives it back in the same
+        round trip) or `release`; a killed worker's slot expires after LEASE_SECONDS.
         """
         keys = [
             _BUCKET.format(name=self.name),
@@ -109,27 +111,34 @@ class Limiter:
             _INFLIGHT.format(name=self.name),
         ]
         lease = uuid.uuid4().hex
-        args: list[str | float] = [self.rate, self.burst, self.concurrency, LEASE_SECONDS, lease]
-        held = False
         while True:
+            args: list[str | float] = [
+                self.rate,
+                self.burst,
+                self.concurrency,
+                LEASE_SECONDS,
+                lease,
+                self._held or "",
+            ]
             try:
                 wait = float(self._acquire(keys=keys, args=args))
             except redis.RedisError:
-                break  # no Redis: no shared limits, but the sending goes on
+                return True  # no Redis: no shared limits, but the sending goes on
+            self._held = None
             if wait == 0:
-                held = True
-                break
+                self._held = lease
+                return True
             pause = 0.05 if wait < 0 else min(wait, 1.0)
             if time.monotonic() + pause > deadline:
-                yield False
-                return
+                return False
             time.sleep(pause)
-        try:
-            yield True
-        finally:
-            if held:
-                with contextlib.suppress(redis.RedisError):
-                    self.client.zrem(keys[2], lease)
+
+    def release(self) -> None:
+        """Give back the slot held since the last `acquire` (at the end of a batch)."""
+        if self._held:
+            with contextlib.suppress(redis.RedisError):
+                self.client.zrem(_INFLIGHT.format(name=self.name), self._held)
+            self._held = None
 
     def throttled(self) -> float:
         """The provider said "too many": halve its rate for a while; returns the slowdown."""

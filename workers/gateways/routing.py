@@ -67,19 +67,19 @@ class RoutedGateway:
 
     def close(self) -> None:
         for route in self.routes:
+            route.limiter.release()
             route.adapter.close()
 
     def _try(self, route: Route, message: Any, deadline: float) -> Result:
         name = route.provider.name
-        with route.limiter.acquire(deadline) as allowed:
-            if not allowed:
-                return Result(
-                    message.delivery_id,
-                    Outcome.THROTTLED,
-                    reason="rate or concurrency limit",
-                    provider=name,
-                )
-            result = route.adapter.send_one(message)
+        if not route.limiter.acquire(deadline):
+            return Result(
+                message.delivery_id,
+                Outcome.THROTTLED,
+                reason="rate or concurrency limit",
+                provider=name,
+            )
+        result = route.adapter.send_one(message)
         return dataclasses.replace(result, provider=name)
 
     def _choose(self, tried: set[str]) -> Route | None:
