@@ -2,7 +2,7 @@
 
 Recipients can be told to answer with an SMTP code (`reject`), to test how the
 sender treats 4xx and 5xx replies. For fault tests it can also be slow
-(`delay_seconds` per message) and drop the connection instead of answering DATA
+(`delay` per message) and drop the connection instead of answering DATA
 (`drop_next`: how many times), keeping nothing for a dropped message.
 """
 
@@ -33,8 +33,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.sink.delay_seconds:
-            await asyncio.sleep(self.sink.delay_seconds)
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         if self.sink.take_drop():
             server.transport.close()
             return "421 closing"
@@ -47,9 +47,9 @@ class EmailSink:
         self.port = port
         self.folder = folder
         self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
+        self.delay = 0.0  # seconds to wait before accepting each message
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refused: list[str] = []  # every refused recipient, once per attempt
-        self.delay_seconds = 0.0
         self.drop_next = 0
         self._lock = threading.Lock()
         self._controller = Controller(

@@ -3,7 +3,7 @@
 It answers `{"id": ...}` for each accepted message and keeps it. For fault tests it
 can answer with a chosen status for a share of requests (`fail_every`), hang past
 the client's timeout on a share (`hang_every`, keeping nothing), answer 429 to
-requests beyond `burst_limit` a second, and be slow (`delay_seconds`).
+requests beyond `burst_limit` a second, and be slow (`delay`).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ class SmsSink:
         self.hang_rate = 0.0  # share of requests that hang
         self._chance = random.Random(5)
         self.burst_limit = 0  # answer 429 beyond this many requests in one second; 0: no limit
-        self.delay_seconds = 0.0
         self.throttled = 0  # how many 429s it answered
         self._window = (0, 0)  # (second, requests in it)
+        self.delay = 0.0  # seconds to wait before each answer, to make a send take a while
         # When set, each accepted message is followed by a signed "delivered" receipt.
         self.callback_url: str | None = None
         self.callback_secret = ""
@@ -83,6 +83,8 @@ class SmsSink:
             self._thread.join(timeout=5)
 
     def answer(self, payload: Any) -> tuple[int, dict[str, Any]]:
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             self.requests += 1
             second = int(time.monotonic())
@@ -103,8 +105,6 @@ class SmsSink:
         if hang:
             time.sleep(self.hang_seconds)
             return 503, {"error": "simulated timeout"}
-        if self.delay_seconds:
-            time.sleep(self.delay_seconds)
         if not isinstance(payload, dict) or not all(
             isinstance(payload.get(k), str) for k in ("to", "from", "body", "reference")
         ):

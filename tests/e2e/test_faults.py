@@ -202,7 +202,7 @@ def test_worker_killed_mid_send_loses_nobody_and_resends_only_what_was_in_flight
     app, client, env, email_sink
 ):
     addresses = email_setup(5000)
-    email_sink.delay_seconds = 0.001  # slow enough that the kill lands mid-send
+    email_sink.delay = 0.001  # slow enough that the kill lands mid-send
     headers = factories.api_key()
     with worker_group(env) as workers:
         bulletin_id = send(client, headers, ["email"])
@@ -226,7 +226,7 @@ def test_redis_restarted_mid_send_loses_nobody_and_sends_nobody_twice(
     app, client, env, email_sink, own_redis
 ):
     addresses = email_setup(5000)
-    email_sink.delay_seconds = 0.001
+    email_sink.delay = 0.001
     headers = factories.api_key()
     with worker_group(env):
         bulletin_id = send(client, headers, ["email"])
