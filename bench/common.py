@@ -51,11 +51,20 @@ class Stack:
 
     env: dict[str, str]
     workdir: Path
+    redis: subprocess.Popen[bytes]
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def restart_redis(self) -> None:
+        """Stop Redis and start an empty one on the same port: queues and counters gone."""
+        port = int(self.env["COMMSVC_REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+        stop(self.redis)
+        self.redis, _url = embedded_redis.start_server(self.workdir, port)
 
 
 @contextlib.contextmanager
-def stack(email_url: str = "", sms_url: str = "", batch_size: int = 200) -> Iterator[Stack]:
+def stack(
+    email_url: str = "", sms_url: str = "", batch_size: int = 200, **extra: str
+) -> Iterator[Stack]:
     """A fresh PostgreSQL database and a private Redis; both gone afterwards."""
     with tempfile.TemporaryDirectory(prefix="commsvc-bench-") as tmp, _database() as db_url:
         workdir = Path(tmp)
@@ -71,25 +80,33 @@ def stack(email_url: str = "", sms_url: str = "", batch_size: int = 200) -> Iter
             "COMMSVC_EMAIL_URL": email_url or "smtp://127.0.0.1:1",
             "COMMSVC_SMS_URL": sms_url or "http://127.0.0.1:1/send",
             "COMMSVC_BATCH_SIZE": str(batch_size),
+            **extra,
         }
         os.environ.update(env)
-        running = Stack(env=env, workdir=workdir)
+        running = Stack(env=env, workdir=workdir, redis=redis_process)
         try:
             _run_cli(env, "init-db")
             yield running
         finally:
             for worker in running.workers:
                 stop(worker)
-            redis_process.terminate()
-            redis_process.wait(timeout=10)
+            stop(running.redis)
 
 
 def start_worker(running: Stack, concurrency: int = CORES, log_name: str = "worker") -> Any:
     """A real `commsvc worker` process; its log (INFO) goes to a file in the workdir."""
+    return _start(running, ["worker", "--concurrency", str(concurrency)], log_name, "ready.")
+
+
+def start_beat(running: Stack) -> Any:
+    """`commsvc beat`, for the sweeps that repair what a crash left behind."""
+    return _start(running, ["beat"], "beat", "beat: Starting")
+
+
+def _start(running: Stack, args: list[str], log_name: str, ready: str) -> Any:
     log = open(running.workdir / f"{log_name}.log", "ab")  # noqa: SIM115 (closed with the process)
     process = subprocess.Popen(
-        [sys.executable, "-m", "commsvc", "worker", "--concurrency", str(concurrency)]
-        + ["--loglevel", "info"],
+        [sys.executable, "-m", "commsvc", *args, "--loglevel", "info"],
         env={**os.environ, **running.env},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -98,11 +115,11 @@ def start_worker(running: Stack, concurrency: int = CORES, log_name: str = "work
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the worker exited with status {process.returncode}")
-        if "ready." in (running.workdir / f"{log_name}.log").read_text(errors="replace"):
+            raise RuntimeError(f"commsvc {args[0]} exited with status {process.returncode}")
+        if ready in (running.workdir / f"{log_name}.log").read_text(errors="replace"):
             return process
         time.sleep(0.2)
-    raise RuntimeError("the worker did not start within 60 s")
+    raise RuntimeError(f"commsvc {args[0]} did not start within 60 s")
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -332,3 +349,65 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
 
 def fmt(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+@contextlib.contextmanager
+def profiled(process: subprocess.Popen[bytes], out: Path | None) -> Iterator[None]:
+    """Sample a worker and its children with py-spy (collapsed stacks) while it runs."""
+    if out is None:
+        yield
+        return
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(process.pid),
+            "--subprocesses",
+            "--format",
+            "raw",
+        ]
+        + ["--rate", "200", "--nonblocking", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait(timeout=10)
+
+
+def summarise_profile(path: Path, top: int = 20) -> list[tuple[str, float, float]]:
+    """(function, % self, % inclusive) of busy samples, from py-spy's raw output.
+
+    Idle frames (waiting for a task or a reply) are left out, so the shares say where
+    the CPU goes; frames outside commsvc, workers, the database, SMTP and Redis
+    clients are folded into their callers.
+    """
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    busy = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        frames = [f for f in stack.split(";")[1:] if _interesting(f)]
+        if not frames or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        busy += count
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    ranked = sorted(inclusive, key=lambda f: -inclusive[f])[:top]
+    return [(f, 100 * leaf.get(f, 0) / busy, 100 * inclusive[f] / busy) for f in ranked]
+
+
+_INTERESTING = ("commsvc/", "workers/", "sqlalchemy/", "psycopg/", "smtplib", "redis/", "jinja2/")
+
+
+def _interesting(frame: str) -> bool:
+    return any(part in frame for part in _INTERESTING) and "celery/" not in frame

@@ -40,9 +40,12 @@ def main() -> None:
         default=NAIVE_SAMPLE_DEFAULT,
         help="messages the naive loop sends (its rate is per message, so a sample will do)",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the workers with py-spy while they send"
+    )
     args = parser.parse_args()
     with smtp_sink() as (sink_port, sink_url):
-        ours = run_ours(args.members, args.concurrency, sink_url)
+        ours = run_ours(args.members, args.concurrency, sink_url, args.profile)
         naive = run_naive(min(args.naive_sample, args.members), sink_port)
         floor = run_floor(args.members, args.concurrency, sink_port)
     print_table(args, ours, naive, floor)
@@ -75,7 +78,7 @@ def smtp_sink() -> Iterator[tuple[int, str]]:
         common.stop(process)
 
 
-def run_ours(members: int, concurrency: int, sink_url: str) -> dict[str, Any]:
+def run_ours(members: int, concurrency: int, sink_url: str, profile: bool) -> dict[str, Any]:
     from commsvc import create_app
 
     with common.stack(email_url=sink_url) as running:
@@ -87,16 +90,23 @@ def run_ours(members: int, concurrency: int, sink_url: str) -> dict[str, Any]:
             bulletin_id = common.create_bulletin(partnership_id, ["email"])
             worker = common.start_worker(running, concurrency)
             watch = common.RssWatch([worker])
-            sent_at = common.send_now(bulletin_id)
-            clock = time.monotonic()
-            counts = common.wait_until_done(
-                bulletin_id, members, on_tick=lambda _counts: watch.sample()
-            )
+            common.RESULTS_DIR.mkdir(exist_ok=True)
+            profile_path = common.RESULTS_DIR / f"send-{members}-profile.txt" if profile else None
+            with common.profiled(worker, profile_path):
+                sent_at = common.send_now(bulletin_id)
+                clock = time.monotonic()
+                counts = common.wait_until_done(
+                    bulletin_id, members, on_tick=lambda _counts: watch.sample()
+                )
             wall = time.monotonic() - clock
             watch.sample()
             first, last, fanned = common.sent_times(bulletin_id)
             common.stop(worker)
             fanout_seconds = common.fanout_task_seconds(running)
+            if profile_path and profile_path.exists():
+                print(f"\nprofile of the workers ({profile_path}); % self, % inclusive:")
+                for frame, own, share in common.summarise_profile(profile_path):
+                    print(f"{own:5.1f}% {share:5.1f}%  {frame}")
     sent = counts.get("sent", 0)
     span = (last - sent_at).total_seconds() if last else wall
     return {
@@ -142,16 +152,21 @@ def run_floor(count: int, connections: int, port: int) -> dict[str, Any]:
     """Pre-built messages over one persistent connection per process, nothing else."""
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(connections)
+    results = context.Queue()
     shares = [count // connections + (i < count % connections) for i in range(connections)]
-    with context.Pool(connections) as pool:
-        results = pool.starmap(
-            _floor_worker, [(i, share, port, barrier) for i, share in enumerate(shares)]
-        )
-    seconds = max(results)
+    processes = [
+        context.Process(target=_floor_worker, args=(i, share, port, barrier, results))
+        for i, share in enumerate(shares)
+    ]
+    for process in processes:
+        process.start()
+    seconds = max(results.get(timeout=common.SEND_TIMEOUT_SECONDS) for _ in processes)
+    for process in processes:
+        process.join(timeout=30)
     return {"sent": count, "connections": connections, "seconds": seconds, "rate": count / seconds}
 
 
-def _floor_worker(index: int, share: int, port: int, barrier: Any) -> float:
+def _floor_worker(index: int, share: int, port: int, barrier: Any, results: Any) -> None:
     from commsvc.services.email_message import build_email
     from commsvc.services.rendering import RenderedEmail
 
@@ -178,7 +193,7 @@ def _floor_worker(index: int, share: int, port: int, barrier: Any) -> float:
         connection.sendmail(envelope.sender, [envelope.recipient], envelope.data)
     seconds = time.monotonic() - started
     connection.quit()
-    return seconds
+    results.put(seconds)
 
 
 def print_table(

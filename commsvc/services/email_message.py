@@ -53,7 +53,7 @@ class EmailSkeleton:
         )
         self._from = _line("From", _display_address(self.sender))
         part_headers = (
-            b"Content-Type: text/%s; charset=\"utf-8\"\r\n"
+            b'Content-Type: text/%s; charset="utf-8"\r\n'
             b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         )
         separator = CRLF + b"--" + self.boundary + CRLF

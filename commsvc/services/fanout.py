@@ -4,10 +4,15 @@ Idempotent by construction: rows are inserted with ON CONFLICT DO NOTHING on the
 unique (bulletin, member, channel), and batches are made from the rows still queued.
 Running it again after a crash or a resume finishes the job and sends nobody twice
 (the batch claim is the second guard).
+
+Batches are enqueued as their rows are committed, chunk by chunk, so the first
+message leaves while the rest of a large audience is still being written; the
+counters are kept by adding each chunk's new rows, not by a recount at the end.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -34,15 +39,19 @@ def fan_out(bulletin_id: int) -> int:
     if bulletin is None or bulletin.status != "sending":
         return 0
     if bulletin.fanned_out_at is None:
-        _create_deliveries(bulletin)
+        interrupted = _has_deliveries(bulletin_id)  # an earlier run died part-way
+        tracking.rebuild(bulletin_id)
+        batches = _create_deliveries(bulletin, enqueue=not interrupted)
         bulletin.fanned_out_at = utcnow()
         db.session.commit()
-        tracking.rebuild(bulletin_id)
-    batches = enqueue_queued(bulletin_id, bulletin.channels)
-    if batches == 0:
-        from commsvc.services.sending import finish_if_done
+        if interrupted:  # its rows may never have reached a batch: queue all that wait
+            batches = enqueue_queued(bulletin_id, bulletin.channels)
+    else:  # a resume: queue what is still waiting
+        batches = enqueue_queued(bulletin_id, bulletin.channels)
+    from commsvc.services.sending import finish_if_done
 
-        finish_if_done(bulletin_id)
+    # Batches may all have finished before fanned_out_at was set; then nobody else will.
+    finish_if_done(bulletin_id)
     return batches
 
 
@@ -70,41 +79,83 @@ def _enqueue(bulletin_id: int, channels: list[str], condition: ColumnElement[boo
     return batches
 
 
-def _create_deliveries(bulletin: Bulletin) -> None:
-    insert = _insert_ignoring_duplicates()
-    now = utcnow()
+def _create_deliveries(bulletin: Bulletin, enqueue: bool) -> int:
+    """Insert rows chunk by chunk, enqueueing full batches of new queued rows as we go."""
+    insert = _insert_ignoring_duplicates().returning(Delivery.id, Delivery.channel, Delivery.status)
+    # Without enqueueing, batches never fill: the caller queues from the database.
+    size = current_app.config["COMMSVC_BATCH_SIZE"] if enqueue else sys.maxsize
+    pending: dict[str, list[int]] = {channel: [] for channel in bulletin.channels}
+    batches = 0
     rows: list[dict[str, Any]] = []
-    for chunk in audience.stream_audience(
-        bulletin.partnership_id, bulletin.audience, bulletin.topic_id
-    ):
-        for channel in bulletin.channels:
-            addresses = [a for m in chunk if (a := audience.address_for(m, channel))]
-            suppressed = suppression.suppressed_among(channel, addresses)
-            for member in chunk:
-                address = audience.address_for(member, channel)
-                if not address:
-                    continue
-                status = audience.decide(
-                    member, channel, bulletin.topic.kind, address in suppressed
-                )
-                rows.append(
-                    {
-                        "bulletin_id": bulletin.id,
-                        "member_id": member.id,
-                        "channel": channel,
-                        "status": str(status),
-                        "attempts": 0,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
+    chunks = audience.stream_audience(bulletin.partnership_id, bulletin.audience, bulletin.topic_id)
+    for chunk in chunks:
+        rows.extend(_rows_for(bulletin, chunk))
         if len(rows) >= INSERT_CHUNK:
-            db.session.execute(insert, rows)
-            db.session.commit()
+            batches += _insert_and_enqueue(bulletin.id, insert, rows, pending, size)
             rows = []
     if rows:
-        db.session.execute(insert, rows)
-        db.session.commit()
+        batches += _insert_and_enqueue(bulletin.id, insert, rows, pending, size)
+    for channel, ids in pending.items():  # the last, partial batch of each channel
+        if ids and enqueue:
+            queueing.enqueue(SEND_TASK_FOR_CHANNEL[channel], bulletin.id, ids)
+            batches += 1
+    return batches
+
+
+def _rows_for(bulletin: Bulletin, chunk: list[audience.AudienceMember]) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    topic_kind = bulletin.topic.kind
+    for channel in bulletin.channels:
+        addresses = [a for m in chunk if (a := audience.address_for(m, channel))]
+        suppressed = suppression.suppressed_among(channel, addresses)
+        for member in chunk:
+            address = audience.address_for(member, channel)
+            if not address:
+                continue
+            status = audience.decide(member, channel, topic_kind, address in suppressed)
+            rows.append(
+                {
+                    "bulletin_id": bulletin.id,
+                    "member_id": member.id,
+                    "channel": channel,
+                    "status": str(status),
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    return rows
+
+
+def _insert_and_enqueue(
+    bulletin_id: int,
+    insert: Any,
+    rows: list[dict[str, Any]],
+    pending: dict[str, list[int]],
+    size: int,
+) -> int:
+    """Commit one chunk of rows, count them, and enqueue every batch now full."""
+    created = db.session.execute(insert, rows).all()
+    db.session.commit()
+    tracking.record_moves(bulletin_id, [(None, status) for _id, _channel, status in created])
+    batches = 0
+    for delivery_id, channel, status in sorted(created):
+        if status != DeliveryStatus.QUEUED:
+            continue
+        pending[channel].append(delivery_id)
+        if len(pending[channel]) >= size:
+            queueing.enqueue(SEND_TASK_FOR_CHANNEL[channel], bulletin_id, pending[channel])
+            pending[channel] = []
+            batches += 1
+    return batches
+
+
+def _has_deliveries(bulletin_id: int) -> bool:
+    return (
+        db.session.scalar(select(Delivery.id).where(Delivery.bulletin_id == bulletin_id).limit(1))
+        is not None
+    )
 
 
 def _insert_ignoring_duplicates() -> Any:

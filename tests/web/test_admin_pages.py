@@ -16,8 +16,9 @@ def csrf(html: str) -> str:
 
 def log_in(client, email="organiser@union.example", password="a long enough password"):
     page = client.get("/login").get_data(as_text=True)
-    return client.post("/login", data={"csrf_token": csrf(page), "email": email,
-                                       "password": password})
+    return client.post(
+        "/login", data={"csrf_token": csrf(page), "email": email, "password": password}
+    )
 
 
 def test_organiser_logs_in_composes_and_sees_the_draft(app, client):
@@ -29,10 +30,19 @@ def test_organiser_logs_in_composes_and_sees_the_draft(app, client):
     dashboard = client.get("/admin").get_data(as_text=True)
     assert partnership.name in dashboard
     form = client.get(f"/admin/partnerships/{partnership.id}/compose").get_data(as_text=True)
-    response = client.post(f"/admin/partnerships/{partnership.id}/compose", data={
-        "csrf_token": csrf(form), "title": "Joint working group meeting", "topic": "campaigns",
-        "channels": ["email"], "subject": "Meeting", "email_body": "Hello {{ member.first_name }}",
-        "sms_body": ""}, follow_redirects=True)
+    response = client.post(
+        f"/admin/partnerships/{partnership.id}/compose",
+        data={
+            "csrf_token": csrf(form),
+            "title": "Joint working group meeting",
+            "topic": "campaigns",
+            "channels": ["email"],
+            "subject": "Meeting",
+            "email_body": "Hello {{ member.first_name }}",
+            "sms_body": "",
+        },
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "Joint working group meeting" in page and "audience <strong>4</strong>" in page
     assert db.session.query(Bulletin).count() == 1
@@ -48,6 +58,7 @@ def test_wrong_password_is_refused_with_a_clear_message(app, client):
 
 def test_post_without_csrf_token_is_refused(app, client):
     auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
-    response = client.post("/login", data={"email": "organiser@union.example",
-                                           "password": "a long enough password"})
+    response = client.post(
+        "/login", data={"email": "organiser@union.example", "password": "a long enough password"}
+    )
     assert response.status_code == 400
