@@ -147,16 +147,36 @@ def peak_rss_mb(process: subprocess.Popen[bytes]) -> dict[int, float]:
 
 
 class RssWatch:
-    """Keeps the highest VmHWM seen per worker process (children can be replaced)."""
+    """Keeps the highest VmHWM and the CPU time seen per worker process.
+
+    CPU seconds per message is the figure that survives a busy machine: wall-clock
+    rates move with whatever else the cores are doing, CPU cost per message does not.
+    """
 
     def __init__(self, processes: list[subprocess.Popen[bytes]]) -> None:
         self.processes = processes
         self.peaks: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
+        self._baseline: dict[int, float] = {}
+
+    def start(self) -> None:
+        """Remember the CPU spent so far (start-up), to leave it out."""
+        self.sample()
+        self._baseline = dict(self.cpu)
 
     def sample(self) -> None:
         for process in self.processes:
             for pid, mb in peak_rss_mb(process).items():
                 self.peaks[pid] = max(mb, self.peaks.get(pid, 0.0))
+            with contextlib.suppress(psutil.NoSuchProcess):
+                parent = psutil.Process(process.pid)
+                for proc in [parent, *parent.children(recursive=True)]:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        times = proc.cpu_times()
+                        self.cpu[proc.pid] = times.user + times.system
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu - self._baseline.get(pid, 0.0) for pid, cpu in self.cpu.items())
 
 
 def seed(members: int, *, with_mobile: bool = False) -> int:

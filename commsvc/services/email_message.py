@@ -133,9 +133,15 @@ def _subject_line(subject: str) -> bytes:
     return _line("Subject", encoded)
 
 
-@lru_cache(maxsize=64)
 def _display_address(value: str) -> str:
     """An address, with a non-ASCII display name as an encoded word."""
+    if "<" not in value:  # a bare address (every member's): nothing to encode
+        return value
+    return _named_address(value)
+
+
+@lru_cache(maxsize=64)
+def _named_address(value: str) -> str:
     name, address = parseaddr(value)
     if not name or name.isascii():
         return value
