@@ -25,9 +25,9 @@ from typing import Any
 import psutil
 
 from bench import common
+from bench.sms_gateway import FastSmsGateway
 from commsvc import embedded_redis
 from commsvc.sinks.email import EmailSink
-from commsvc.sinks.sms import SmsSink
 
 STUCK_AFTER_SECONDS = "15"
 DRILL_TIMEOUT_SECONDS = 900
@@ -64,8 +64,7 @@ def run(name: str, members: int, concurrency: int) -> dict[str, Any]:
 
     channel, fault, fail_every = SCENARIOS[name]
     email_sink = EmailSink(embedded_redis.free_port()).start()
-    sms_sink = SmsSink(embedded_redis.free_port()).start()
-    sms_sink.fail_every = fail_every
+    sms_sink = FastSmsGateway(embedded_redis.free_port(), fail_every).start()
     killed = 0
     try:
         with common.stack(
@@ -98,7 +97,7 @@ def run(name: str, members: int, concurrency: int) -> dict[str, Any]:
             if m
         ]
     else:
-        received = [int(m["reference"]) for m in sms_sink.messages]
+        received = [int(reference) for reference in sms_sink.references]
     times = collections.Counter(received)
     return {
         "members": members,

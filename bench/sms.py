@@ -1,5 +1,5 @@
 """`python -m bench.sms --members 20000`: one bulletin by SMS to N members against a
-local HTTP SMS gateway (commsvc's own sink, in its own process), side by side with
+fast local HTTP SMS gateway (bench/sms_gateway.py, in its own process), side by side with
 
 - naive: `requests.post` per message without a session (a new connection each time);
 - floor: the same requests over one pooled `requests.Session` per core, nothing else.
@@ -17,8 +17,8 @@ from typing import Any
 import requests
 
 from bench import common
+from bench.sms_gateway import FastSmsGateway
 from commsvc import embedded_redis
-from commsvc.sinks.sms import SmsSink
 
 NAIVE_SAMPLE_DEFAULT = 2000
 
@@ -45,6 +45,7 @@ def main() -> None:
         (f"floor: messages/s ({floor['connections']} sessions)", fmt(floor["rate"], 0), ""),
         ("ours / naive", fmt(ours["rate"] / naive["rate"], 2), ">= 10 (email's target)"),
         ("ours / floor", fmt(ours["rate"] / floor["rate"], 2), ">= 0.5 (email's target)"),
+        ("ours: worker CPU ms per message", fmt(ours["cpu_ms_per_message"], 3), ""),
         ("time to first message (s)", fmt(ours["first_message_s"], 2), "< 2"),
         ("fan-out task incl. enqueue (s)", fmt(ours["fanout_task_s"], 2), ""),
     ]
@@ -61,7 +62,7 @@ def main() -> None:
 
 @contextlib.contextmanager
 def sms_gateway() -> Iterator[str]:
-    """commsvc's SMS sink in a process of its own, so it does not share our GIL."""
+    """The fast gateway in a process of its own, so it does not share our GIL."""
     port = embedded_redis.free_port()
     context = multiprocessing.get_context("fork")
     stop = context.Event()
@@ -84,9 +85,9 @@ def sms_gateway() -> Iterator[str]:
 
 
 def _serve(port: int, stop: Any) -> None:
-    sink = SmsSink(port).start()
+    gateway = FastSmsGateway(port).start()
     stop.wait()
-    sink.stop()
+    gateway.stop()
 
 
 def run_ours(members: int, concurrency: int, url: str, profile: bool) -> dict[str, Any]:
@@ -99,6 +100,7 @@ def run_ours(members: int, concurrency: int, url: str, profile: bool) -> dict[st
             bulletin_id = common.create_bulletin(partnership_id, ["sms"])
             worker = common.start_worker(running, concurrency)
             watch = common.RssWatch([worker])
+            watch.start()
             common.RESULTS_DIR.mkdir(exist_ok=True)
             profile_path = common.RESULTS_DIR / f"sms-{members}-profile.txt" if profile else None
             with common.profiled(worker, profile_path):
@@ -125,6 +127,7 @@ def run_ours(members: int, concurrency: int, url: str, profile: bool) -> dict[st
         "first_message_s": (first - sent_at).total_seconds(),
         "fanout_task_s": fanout_seconds,
         "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in watch.peaks.items()},
+        "cpu_ms_per_message": 1000 * watch.cpu_seconds() / sent if sent else None,
     }
 
 
