@@ -4,6 +4,7 @@ COPY pyproject.toml README.md ./
 COPY commsvc ./commsvc
 COPY workers ./workers
 COPY templates ./templates
+COPY translations ./translations
 COPY migrations ./migrations
 COPY bench ./bench
 RUN pip install --no-cache-dir -e . && useradd --create-home commsvc && mkdir -p /app/instance \

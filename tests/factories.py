@@ -102,3 +102,38 @@ def bulletin_body(partnership_id: int, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def member(**overrides: Any) -> Any:
+    """One imported member (through the CSV rules), returned as a Member."""
+    from commsvc.extensions import db
+    from commsvc.models import Member
+
+    row = member_row(**overrides)
+    report = import_rows([row])
+    assert report.ok, report.errors
+    return db.session.query(Member).filter_by(membership_number=row["membership_number"]).one()
+
+
+def member_links() -> Any:
+    """The link maker the app uses, so tests open the same URLs a member gets."""
+    from flask import current_app
+
+    from commsvc.services.links import MemberLinks
+
+    return MemberLinks(current_app.config["SECRET_KEY"], "")
+
+
+def organiser(label: str = "author@union.example", role: str = "organiser") -> auth.Actor:
+    """An actor acting across every region, named by its label (who did what)."""
+    return auth.Actor(label=label, role=role, region_ids=None)
+
+
+def bulletin(partnership_id: int, actor: auth.Actor | None = None, **overrides: Any) -> Any:
+    """A saved draft bulletin (topics are created when missing)."""
+    from commsvc.services import bulletins
+
+    topics()
+    return bulletins.create_bulletin(
+        actor or organiser(), bulletin_body(partnership_id, **overrides)
+    )

@@ -3,7 +3,8 @@
 A member belongs to a partnership through their employer (one of the partnership's
 member organisations) or explicitly. The audience is a SELECT streamed in chunks;
 it never loads all members into memory. `decide` says, per member and channel,
-whether a delivery is queued, skipped (the member's choice) or suppressed.
+whether a delivery is queued, skipped (the member's choice) or suppressed;
+`audience_preview` (in audience_preview.py) counts the same decisions before sending.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from typing import IO
 
 from commsvc.errors import CommsvcError, ValidationError
 from commsvc.extensions import db
-from commsvc.services.members import FIELDS, MemberInput, upsert_member, validate_member
+from commsvc.services.member_upsert import Lookups, upsert_chunk
+from commsvc.services.members import FIELDS, MemberInput, validate_member
 
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 500
@@ -66,6 +67,7 @@ def import_members(
             + ",".join(FIELDS)
         )
     seen: set[str] = set()
+    lookups = Lookups()
     chunk: list[tuple[int, MemberInput]] = []
     for line, values in _rows(reader, report):
         report.rows += 1
@@ -90,11 +92,11 @@ def import_members(
         seen.add(member.membership_number)
         chunk.append((line, member))
         if len(chunk) >= CHUNK_ROWS:
-            _land(chunk, report, dry_run)
+            _land(chunk, report, dry_run, lookups)
             chunk = []
             if progress:
                 progress(report.rows)
-    _land(chunk, report, dry_run)
+    _land(chunk, report, dry_run, lookups)
     if progress:
         progress(report.rows)
     report.errors.sort(key=lambda e: e.line)
@@ -124,35 +126,29 @@ def _rows(reader: Iterator[list[str]], report: ImportReport) -> Iterator[tuple[i
         yield line, values
 
 
-def _land(chunk: list[tuple[int, MemberInput]], report: ImportReport, dry_run: bool) -> None:
+def _land(
+    chunk: list[tuple[int, MemberInput]], report: ImportReport, dry_run: bool, lookups: Lookups
+) -> None:
     """Upsert one chunk in one transaction; a row the database refuses is reported alone."""
     if not chunk:
         return
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
     try:
-        for _line, data in chunk:
-            existed = _exists(data.membership_number)
-            _member, changed = upsert_member(data, source="import")
-            counts["updated" if existed and changed else "created" if changed else "unchanged"] += 1
+        outcomes = upsert_chunk([data for _line, data in chunk], lookups, source="import")
         if dry_run:
             db.session.rollback()
+            lookups.reset()  # names created inside the rolled-back chunk are gone again
         else:
             db.session.commit()
     except Exception:
         db.session.rollback()
+        lookups.reset()
         log.exception("import chunk refused; retrying its rows one by one")
         if len(chunk) == 1:
             report.errors.append(RowError(chunk[0][0], "the database refused this row"))
             return
         for item in chunk:  # find the row the database refused; keep the others
-            _land([item], report, dry_run)
+            _land([item], report, dry_run, lookups)
         return
-    report.created += counts["created"]
-    report.updated += counts["updated"]
-    report.unchanged += counts["unchanged"]
-
-
-def _exists(membership_number: str) -> bool:
-    from commsvc.services.members import get_member
-
-    return get_member(membership_number) is not None
+    report.created += outcomes.count("created")
+    report.updated += outcomes.count("updated")
+    report.unchanged += outcomes.count("unchanged")

@@ -13,8 +13,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from commsvc.errors import CommsvcError
 
 LINK_MAX_AGE_SECONDS = 90 * 24 * 3600
-_PREFERENCES_SALT = "commsvc.preferences"
-_UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
+PREFERENCES_SALT = "commsvc.preferences"
+UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
 
 
 class LinkError(CommsvcError):
@@ -35,23 +35,23 @@ class MemberLinks:
     public_url: str
 
     def preferences_url(self, public_id: str) -> str:
-        token = _serializer(self.secret_key, _PREFERENCES_SALT).dumps(public_id)
+        token = _serializer(self.secret_key, PREFERENCES_SALT).dumps(public_id)
         return f"{self.public_url}/p/{token}"
 
     def unsubscribe_url(self, public_id: str, topic_id: int) -> str:
-        token = _serializer(self.secret_key, _UNSUBSCRIBE_SALT).dumps([public_id, topic_id])
+        token = _serializer(self.secret_key, UNSUBSCRIBE_SALT).dumps([public_id, topic_id])
         return f"{self.public_url}/u/{token}"
 
 
 def read_preferences_token(secret_key: str, token: str) -> str:
-    value = _load(secret_key, _PREFERENCES_SALT, token)
+    value = _load(secret_key, PREFERENCES_SALT, token)
     if not isinstance(value, str):
         raise LinkError("This link is not valid.")
     return value
 
 
 def read_unsubscribe_token(secret_key: str, token: str) -> tuple[str, int]:
-    value = _load(secret_key, _UNSUBSCRIBE_SALT, token)
+    value = _load(secret_key, UNSUBSCRIBE_SALT, token)
     if not (
         isinstance(value, list)
         and len(value) == 2

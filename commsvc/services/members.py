@@ -13,12 +13,11 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from commsvc.errors import ValidationError
 from commsvc.extensions import db
 from commsvc.models import ConsentRecord, Member, Topic, TopicPreference
-from commsvc.models.base import utcnow
 from commsvc.models.organisation import SERVICE_GROUPS
 from commsvc.services import organisation
 
@@ -283,23 +282,3 @@ def _checked_mobile(value: str, problems: list[str]) -> str | None:
         problems.append(f"mobile {value!r} is not a valid phone number")
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def erase_member(member: Member) -> None:
-    """Wipe personal data, keep hashed suppressions and the delivery counts."""
-    from commsvc.services import suppression
-
-    if member.email:
-        suppression.suppress("email", member.email, "erasure")
-    if member.mobile:
-        suppression.suppress("sms", member.mobile, "erasure")
-    member.membership_number = f"erased-{member.public_id}"
-    member.first_name = member.last_name = member.workplace = member.job_title = ""
-    member.email = member.mobile = None
-    member.email_enabled = member.sms_enabled = False
-    member.opted_out = True
-    member.erased_at = utcnow()
-    member.partnerships = []
-    member.topic_preferences = []
-    db.session.execute(delete(ConsentRecord).where(ConsentRecord.member_id == member.id))
-    db.session.commit()

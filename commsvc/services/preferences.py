@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import select
 
 from commsvc.extensions import db
 from commsvc.models import ConsentRecord, Member, Topic, TopicPreference
 from commsvc.services import suppression
 
+LANGUAGES = ("en", "cy")
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT"}
 START_WORDS = {"START", "UNSTOP", "SUBSCRIBE"}
 WORDING_VERSION = "2026-1"
@@ -40,9 +42,17 @@ def topic_choices(member: Member) -> list[dict[str, Any]]:
 
 
 def update_choices(
-    member: Member, topics_on: set[int], email: bool, sms: bool, stop_everything: bool, source: str
+    member: Member,
+    topics_on: set[int],
+    email: bool,
+    sms: bool,
+    stop_everything: bool,
+    source: str,
+    language: str | None = None,
 ) -> None:
     """Apply a member's answers from the preference page."""
+    if language in LANGUAGES:
+        member.language = language
     choices = topic_choices(member)
     by_topic = {p.topic_id: p for p in member.topic_preferences}
     for choice in choices:
@@ -82,10 +92,15 @@ def unsubscribe_topic(member: Member, topic_id: int, source: str) -> None:
 
 
 def apply_sms_keyword(number: str, body: str) -> str | None:
-    """STOP turns SMS off and suppresses the number; START turns it back on."""
-    word = "".join(body.split()).upper()
+    """STOP turns SMS off and suppresses the number; START turns it back on.
+
+    The number is matched in E.164, as members' mobiles are stored, whatever form
+    the gateway reports it in ("07911 123456", "447911123456", "+44 7911 123456").
+    """
+    word = "".join(body.split()).upper().rstrip(".!")
     if word not in STOP_WORDS | START_WORDS:
         return None
+    number = e164(number)
     members = db.session.scalars(select(Member).where(Member.mobile == number)).all()
     if word in STOP_WORDS:
         suppression.suppress("sms", number, "stop")
@@ -100,6 +115,20 @@ def apply_sms_keyword(number: str, body: str) -> str | None:
         _record(member, "sms_keyword", {"sms": True, "keyword": word})
     db.session.commit()
     return "start"
+
+
+def e164(number: str) -> str:
+    """A phone number in E.164 (UK numbers may come without their country code)."""
+    raw = number.strip()
+    if raw.isdigit() and raw.startswith("44"):
+        raw = "+" + raw
+    try:
+        parsed = phonenumbers.parse(raw, "GB")
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(parsed):
+        return raw
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _record(member: Member, source: str, change: dict[str, Any]) -> None:

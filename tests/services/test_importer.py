@@ -102,3 +102,42 @@ def test_empty_topics_mean_every_topic_and_listed_topics_mean_only_those(app):
     chosen = by_number[some["membership_number"]]
     assert chosen.all_topics is False
     assert [p.subscribed for p in chosen.topic_preferences] == [True]
+
+
+def test_many_chunks_with_bad_rows_land_every_good_row_and_a_second_run_changes_nothing(
+    app, monkeypatch
+):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 40)  # many chunks from a small file
+    rows = [
+        factories.member_row(
+            region=f"Region {n % 3}",
+            branch=f"Branch {n % 5}",
+            employer=f"Employer {n % 4}",
+            partnerships=f"Partnership {n % 2}",
+            topics="bargaining;campaigns" if n % 2 else "",
+            channels="email" if n % 3 else "",
+            email="bad@" if n % 50 == 49 else f"chunk{n}@example.org",
+        )
+        for n in range(300)
+    ]
+    first = run(rows)
+    assert [e.line for e in first.errors] == [n + 2 for n in range(49, 300, 50)]
+    assert (first.created, first.updated) == (294, 0)
+    second = run(rows)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 294)
+    changed = [{**row, "first_name": "Changed"} if n < 100 else row for n, row in enumerate(rows)]
+    third = run(changed)
+    assert (third.created, third.updated, third.unchanged) == (0, 98, 196)
+    member = db.session.query(Member).filter_by(email="chunk1@example.org").one()
+    assert [p.name for p in member.partnerships] == ["Partnership 1"]
+    assert member.email_enabled and not member.sms_enabled and not member.all_topics
+
+
+def test_dry_run_over_many_chunks_creates_no_names_or_members(app, monkeypatch):
+    from commsvc.models import Region
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 10)
+    report = run([factories.member_row(region="Wales") for _ in range(35)], dry_run=True)
+    assert (report.created, report.errors) == (35, [])
+    assert db.session.query(Member).count() == 0
+    assert db.session.query(Region).filter_by(name="Wales").count() == 0

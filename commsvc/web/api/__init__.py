@@ -73,4 +73,10 @@ def _unrouted(error: HTTPException) -> Any:
     return error
 
 
-from commsvc.web.api import bulletins, members, openapi, partnerships  # noqa: E402,F401
+from commsvc.web.api import (  # noqa: E402,F401
+    audience,
+    bulletins,
+    members,
+    openapi,
+    partnerships,
+)

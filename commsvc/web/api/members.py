@@ -1,4 +1,4 @@
-"""Members by membership number: upsert, read, erase."""
+"""Members by membership number: upsert, read, export, erase."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from commsvc.auth import can_see_region, ensure_can_write
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Member, Region
-from commsvc.services import members
+from commsvc.services import members, subject_rights
 from commsvc.web.api import bp, current_actor, json_body
 
 
@@ -38,10 +38,16 @@ def get_member(membership_number: str) -> Any:
     return jsonify(members.member_json(_visible_member(membership_number)))
 
 
+@bp.get("/members/<membership_number>/export")
+def export_member(membership_number: str) -> Any:
+    """Everything held about one member (a subject access request)."""
+    return jsonify(subject_rights.export_member(_visible_member(membership_number)))
+
+
 @bp.delete("/members/<membership_number>")
 def erase_member(membership_number: str) -> Any:
     ensure_can_write(current_actor())
-    members.erase_member(_visible_member(membership_number))
+    subject_rights.erase_member(_visible_member(membership_number), current_actor().label)
     return jsonify(erased=True, membership_number=membership_number)
 
 

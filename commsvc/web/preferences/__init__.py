@@ -1,29 +1,60 @@
 """The member preference centre, reached only through signed links in messages.
 
 GET never changes anything (mail scanners prefetch links); a one-click POST to the
-unsubscribe URL (RFC 8058) works with no cookie, login or CSRF token.
+unsubscribe URL (RFC 8058, body `List-Unsubscribe=One-Click`) works with no cookie,
+login or CSRF token, and answers directly, with no redirect. A bad, tampered or
+expired link gets a page that says so, a 4xx status, and changes nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError as FormError
 
 from commsvc.extensions import csrf, db
 from commsvc.models import Member, Topic
 from commsvc.services import links, preferences
+from commsvc.web.preferences.language import select_locale
 
 bp = Blueprint("preferences", __name__)
+ONE_CLICK = "One-Click"
+
+__all__ = ["bp", "select_locale"]
+
+
+@bp.before_request
+def _fresh_language() -> None:
+    # The locale is cached per app context, which a test client may share across requests.
+    g.pop("member_language", None)
+    refresh()
+
+
+@bp.after_request
+def _no_store(response: Any) -> Any:
+    # Pages behind a member's link are theirs alone: never cache or leak the URL.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
+@csrf.exempt  # checked below, after the link, so a bad link gets the bad-link page
 def preference_centre(token: str) -> Any:
-    member, problem = _member_from(token, links.read_preferences_token)
+    member, problem = _member_from(token)
     if member is None:
-        return render_template("preferences/bad_link.html", problem=problem), problem.http_status
+        return _bad_link(problem)
     saved = False
     if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (CSRFError, FormError):
+            stale = links.LinkError(_("This page was open too long. Reload it and try again."))
+            return _bad_link(stale)
         topics_on = {int(v) for v in request.form.getlist("topic") if v.isdigit()}
         preferences.update_choices(
             member,
@@ -32,6 +63,7 @@ def preference_centre(token: str) -> Any:
             sms=request.form.get("sms") == "on",
             stop_everything=request.form.get("stop_everything") == "on",
             source="preference_centre",
+            language=str(get_locale()),
         )
         saved = True
     return render_template(
@@ -40,6 +72,7 @@ def preference_centre(token: str) -> Any:
         token=token,
         topics=preferences.topic_choices(member),
         saved=saved,
+        **_language_switch(),
     )
 
 
@@ -49,34 +82,65 @@ def unsubscribe(token: str) -> Any:
     try:
         public_id, topic_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
     except links.LinkError as problem:
-        return render_template("preferences/bad_link.html", problem=problem), problem.http_status
+        return _bad_link(problem)
     member = preferences.member_by_public_id(public_id)
     topic = db.session.get(Topic, topic_id)
     if member is None or topic is None:
-        missing = links.LinkError("This link is not valid.")
-        return render_template("preferences/bad_link.html", problem=missing), 404
+        return _bad_link(_missing())
+    g.member_language = member.language
     if request.method == "POST":
+        if request.form.get("List-Unsubscribe") != ONE_CLICK:
+            refused = links.LinkError(_("Send List-Unsubscribe=One-Click to unsubscribe."))
+            return _bad_link(refused)
         preferences.unsubscribe_topic(member, topic.id, source="one_click")
         return render_template("preferences/unsubscribed.html", topic=topic)
     return render_template(
         "preferences/unsubscribe.html",
         topic=topic,
         token=token,
+        one_click=ONE_CLICK,
         preferences_url=links.MemberLinks(
-            current_app.config["SECRET_KEY"],
-            current_app.config["COMMSVC_PUBLIC_URL"],
+            current_app.config["SECRET_KEY"], current_app.config["COMMSVC_PUBLIC_URL"]
         ).preferences_url(member.public_id),
+        **_language_switch(),
     )
 
 
-def _member_from(token: str, reader: Any) -> tuple[Member | None, Any]:
+def _member_from(token: str) -> tuple[Member | None, Any]:
     try:
-        public_id = reader(current_app.config["SECRET_KEY"], token)
+        public_id = links.read_preferences_token(current_app.config["SECRET_KEY"], token)
     except links.LinkError as problem:
         return None, problem
     member = preferences.member_by_public_id(public_id)
     if member is None:
-        missing = links.LinkError("This link is not valid.")
-        missing.http_status = 404
-        return None, missing
+        return None, _missing()
+    g.member_language = member.language
     return member, None
+
+
+def _missing() -> links.LinkError:
+    missing = links.LinkError("This link is not valid.")
+    missing.http_status = 404
+    return missing
+
+
+def _bad_link(problem: links.LinkError) -> Any:
+    # links.py speaks English; say its two sentences in the page's language.
+    detail = {
+        "This link has expired.": _("This link has expired."),
+        "This link is not valid.": _("This link is not valid."),
+    }.get(problem.detail, problem.detail)
+    page = render_template("preferences/bad_link.html", detail=detail, **_language_switch())
+    return page, problem.http_status
+
+
+def _language_switch() -> dict[str, Any]:
+    """The current language, and the other one with the link to switch to it."""
+    current = str(get_locale())
+    other = "en" if current == "cy" else "cy"
+    return {
+        "lang": current,
+        "other_lang": other,
+        "other_lang_name": "English" if other == "en" else "Cymraeg",
+        "switch_url": request.base_url + f"?lang={other}",
+    }
