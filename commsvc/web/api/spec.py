@@ -467,7 +467,7 @@ def _compose_paths(
                     "required": True,
                     **_json({**template, "required": ["name"]}),
                 },
-                "responses": _responses("201", template, "403", "422"),
+                "responses": _responses("201", template, "400", "403", "422"),
             },
         },
         "/templates/{id}": {
