@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask
+from flask import Flask, session
+from flask_login import login_user
 from sqlalchemy import select
 
 from commsvc.errors import Forbidden, ValidationError
@@ -23,6 +24,7 @@ from commsvc.models.base import utcnow
 
 _hasher = PasswordHasher()
 API_KEY_PREFIX = "csk_"
+_PASSWORD_MARK = "_password_mark"  # noqa: S105 (a session key name, not a secret)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,23 @@ def init_app(app: Flask) -> None:
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # A session opened before the password changed (a reset) no longer counts.
+    if session.get(_PASSWORD_MARK) != password_mark(user):
+        return None
+    return user
+
+
+def start_session(user: User) -> None:
+    """Log a person in, tying the session to their current password."""
+    login_user(user)
+    session[_PASSWORD_MARK] = password_mark(user)
+
+
+def password_mark(user: User) -> str:
+    """A short fingerprint of the password hash: changes whenever the password does."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def actor_for(account: User | ApiKey) -> Actor:

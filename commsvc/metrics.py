@@ -78,7 +78,7 @@ def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[s
     for delivery_id, channel, provider, status, created_at, sent_at, reason in rows:
         outcome = OUTCOMES[DeliveryStatus(status)]
         totals[outcome] = totals.get(outcome, 0) + 1
-        pipe.hincrby(MESSAGES_KEY, f"{channel}|{provider or 'none'}|{outcome}", 1)
+        pipe.hincrby(MESSAGES_KEY, f"{channel}|{_provider_kind(provider)}|{outcome}", 1)
         if outcome == "sent" and sent_at is not None:
             _observe(pipe, channel, max((sent_at - created_at).total_seconds(), 0.0))
         else:
@@ -153,6 +153,11 @@ def _observe(pipe: Any, channel: str, seconds: float) -> None:
             pipe.hincrby(LATENCY_KEY, f"{channel}|{_le(bucket)}", 1)
     pipe.hincrby(LATENCY_KEY, f"{channel}|count", 1)
     pipe.hincrbyfloat(LATENCY_KEY, f"{channel}|sum", seconds)
+
+
+def _provider_kind(provider: str | None) -> str:
+    """ "smtp:host:port#0" -> "smtp": one series per kind of provider, not per endpoint."""
+    return (provider or "none").split(":", 1)[0] or "none"
 
 
 def _le(bucket: float) -> str:

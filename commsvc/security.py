@@ -59,6 +59,8 @@ def init_app(app: Flask) -> None:
 
 
 def _add_headers(response: Response) -> Response:
+    if "frame-ancestors 'self'" in response.headers.get("Content-Security-Policy", ""):
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if response.mimetype == "text/html":

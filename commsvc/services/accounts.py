@@ -8,7 +8,6 @@ addresses look exactly like requests for known ones.
 
 from __future__ import annotations
 
-import hashlib
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -99,7 +98,7 @@ def request_password_reset(email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.active:
         return
-    token = _serializer().dumps({"u": user.id, "h": _fingerprint(user)})
+    token = _serializer().dumps({"u": user.id, "h": auth.password_mark(user)})
     link = f"{current_app.config['COMMSVC_PUBLIC_URL']}/password-reset/{token}"
     audit.record(user.email, "password.reset_requested", f"user {user.id}")
     db.session.commit()
@@ -121,7 +120,7 @@ def user_for_reset_token(token: str) -> User:
             "This reset link is not valid or has expired. Ask for a new one."
         ) from None
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
-    if user is None or not user.active or data.get("h") != _fingerprint(user):
+    if user is None or not user.active or data.get("h") != auth.password_mark(user):
         raise ValidationError("This reset link has been used already. Ask for a new one.")
     return user
 
@@ -163,7 +162,3 @@ def send_account_email(to: str, subject: str, text: str) -> None:
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
-
-
-def _fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]

@@ -190,3 +190,34 @@ def test_a_forged_reset_token_is_refused(app, client):
     auth.create_user(EMAIL, PASSWORD, "organiser", [])
     page = client.get("/password-reset/not-a-real-token", follow_redirects=True)
     assert "not valid or has expired" in page.get_data(as_text=True)
+
+
+def test_a_password_reset_ends_sessions_opened_with_the_old_password(app, client, email_sink):
+    auth.create_user(EMAIL, PASSWORD, "organiser", [])
+    stolen = app.test_client()
+    # Each client in its own app context: the fixture's context would share `g` (and with
+    # it the logged-in user) between the two browsers.
+    with app.app_context():
+        log_in(stolen, EMAIL)
+    with app.app_context():
+        assert stolen.get("/admin").status_code == 200
+    with app.app_context():
+        client.post(
+            "/password-reset",
+            data={"csrf_token": token_from(client, "/password-reset"), "email": EMAIL},
+        )
+    [message] = email_sink.parsed()
+    link = re.search(r"http://127\.0\.0\.1:5000(/password-reset/\S+)", message.get_content()).group(
+        1
+    )
+    with app.app_context():
+        client.post(
+            link,
+            data={
+                "csrf_token": token_from(client, link),
+                "password": "a brand new passphrase",
+                "confirm": "a brand new passphrase",
+            },
+        )
+    with app.app_context():
+        assert stolen.get("/admin").status_code == 302  # back to the login page

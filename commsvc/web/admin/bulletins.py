@@ -10,6 +10,7 @@ from flask_login import login_required
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.services import bulletins, lifecycle, reports
+from commsvc.statuses import BULLETIN_MOVES, BulletinStatus
 from commsvc.web.admin import bp, current_actor, or_404
 
 ACTIONS = {
@@ -18,14 +19,33 @@ ACTIONS = {
     "resume": lifecycle.resume,
     "cancel": lifecycle.cancel,
 }
+LABELS = {"send": "Send now", "pause": "Pause", "resume": "Resume", "cancel": "Cancel"}
+# What each action moves a bulletin to, so a page offers only the moves allowed now.
+TARGETS = {
+    "send": BulletinStatus.SENDING,
+    "pause": BulletinStatus.PAUSED,
+    "resume": BulletinStatus.SENDING,
+    "cancel": BulletinStatus.CANCELLED,
+}
 
 
 @bp.get("/admin/bulletins/<int:bulletin_id>")
 @login_required
 def bulletin(bulletin_id: int) -> Any:
     found = or_404(lambda: bulletins.get_bulletin(current_actor(), bulletin_id))
+    current = BulletinStatus(found.status)
+    allowed = [
+        (action, LABELS[action])
+        for action, target in TARGETS.items()
+        if target in BULLETIN_MOVES[current]
+        and (action != "resume" or current == BulletinStatus.PAUSED)
+        and (action != "send" or current != BulletinStatus.PAUSED)
+    ]
     return render_template(
-        "admin/bulletin.html", bulletin=found, status=bulletins.bulletin_json(found)
+        "admin/bulletin.html",
+        bulletin=found,
+        status=bulletins.bulletin_json(found),
+        actions=allowed,
     )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
+from commsvc import auth
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db, limiter
 from commsvc.services import accounts, audit
@@ -40,7 +41,7 @@ def login() -> Any:
             request.remote_addr or "",
         )
         if user is not None:
-            login_user(user)
+            auth.start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         flash("That email and password do not match an account.", "error")
     return render_template("admin/login.html")

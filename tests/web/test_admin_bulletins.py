@@ -1,5 +1,6 @@
-"""A bulletin's report: counts per channel and status, a chart of sending over time,
-failures with their reasons, and a CSV of every delivery."""
+"""A bulletin's page and report: the moves its status allows, counts per channel and
+status, a chart of sending over time, failures with their reasons, and a CSV of every
+delivery."""
 
 from __future__ import annotations
 
@@ -77,3 +78,19 @@ def test_dashboard_shows_members_per_partnership_and_recent_results(app, client)
     page = client.get("/admin").get_data(as_text=True)
     assert f"/admin/bulletins/{bulletin_id}/status.json" in page  # in flight, polled live
     assert f"<td>{factories.S31}</td>" in page and "<td>5</td>" in page
+
+
+def test_bulletin_page_offers_only_the_moves_its_status_allows(app, client):
+    partnership = factories.partnership()
+    factories.topics()
+    headers = factories.api_key()
+    bulletin_id = client.post(
+        "/api/v1/bulletins", headers=headers, json=factories.bulletin_body(partnership.id)
+    ).get_json()["id"]
+    auth.create_user(ADMIN, PASSWORD, "admin", [])
+    log_in(client, ADMIN)
+    draft = client.get(f"/admin/bulletins/{bulletin_id}").get_data(as_text=True)
+    assert "Send now" in draft and "Cancel" in draft and "Pause" not in draft
+    client.post(f"/api/v1/bulletins/{bulletin_id}/cancel", headers=headers)
+    cancelled = client.get(f"/admin/bulletins/{bulletin_id}").get_data(as_text=True)
+    assert "Send now" not in cancelled and "Resume" not in cancelled
