@@ -52,3 +52,27 @@ def test_failed_delivery_does_not_become_delivered(app):
     assert receipts.apply_sms_receipt("p-3", None, "delivered", None) is False
     db.session.refresh(row)
     assert row.status == "permanent_failure"
+
+
+def test_receipt_arriving_before_the_acceptance_is_committed_waits_for_it(app):
+    import threading
+    import time
+
+    from commsvc.services import sending
+
+    row = delivery("sms", "sending", "p-4")
+    row_id = row.id
+
+    def accept_a_moment_later() -> None:
+        with app.app_context():
+            time.sleep(0.3)
+            sending.record_accepted(row_id, "sms_generic", "p-4")
+
+    worker = threading.Thread(target=accept_a_moment_later)
+    worker.start()
+    try:
+        assert receipts.apply_sms_receipt(None, str(row_id), "delivered", None) is True
+    finally:
+        worker.join(timeout=10)
+    db.session.expire_all()
+    assert db.session.get(Delivery, row_id).status == "delivered"
