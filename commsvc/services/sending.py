@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 
+from commsvc import tracking
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery, DeliveryAttempt
 from commsvc.models.base import utcnow
@@ -263,4 +264,8 @@ def finish_if_done(bulletin_id: int) -> bool:
         return False
     from commsvc.services.lifecycle import mark_sent
 
-    return mark_sent(bulletin_id)
+    finished = mark_sent(bulletin_id)
+    if finished:
+        # Counters a lost Redis or a killed worker left adrift are exact from here on.
+        tracking.rebuild(bulletin_id)
+    return finished
