@@ -34,7 +34,7 @@ class Provider:
     channel: str
     kind: str
     url: str  # the URL to speak to, without the kind prefix or options
-    name: str  # stable and unique per channel: the key of its Redis state
+    name: str  # unique per channel: recorded on deliveries, the key of its Redis state
     weight: int = 1
     rate: float | None = None
     concurrency: int | None = None
@@ -60,14 +60,17 @@ def parse(channel: str, value: str) -> list[Provider]:
     """Parse a channel's URL setting into providers; raise ConfigError if one cannot work."""
     variable = f"COMMSVC_{channel.upper()}_URL"
     providers: list[Provider] = []
-    for number, item in enumerate(i.strip() for i in value.split(",")):
-        if not item:
-            continue
-        url, *options = (part.strip() for part in item.split(";"))
-        kind, url = _kind(channel, url, variable)
-        settings = _options(options, variable)
-        parts = urlsplit(url)
-        name = f"{kind}:{parts.hostname}:{parts.port or ''}{parts.path}"[:36] + f"#{number}"
+    parsed = []
+    for item in (i.strip() for i in value.split(",")):
+        if item:
+            url, *options = (part.strip() for part in item.split(";"))
+            parsed.append((*_kind(channel, url, variable), _options(options, variable)))
+    kinds = [kind for kind, _url, _settings in parsed]
+    for kind, url, settings in parsed:
+        # The name is what deliveries record as their provider and the key of its
+        # Redis state: the kind, numbered when a channel has several of one kind.
+        seen = sum(1 for p in providers if p.kind == kind)
+        name = kind if kinds.count(kind) == 1 else f"{kind}-{seen + 1}"
         providers.append(
             Provider(
                 channel=channel,

@@ -2,19 +2,30 @@
 
 The web app enqueues work by task name from here and never imports `workers/`.
 
-Reliability, in one place:
+Reliability, in one place (each setting is chosen, not defaulted):
 - `task_acks_late` + `task_reject_on_worker_lost`: a task is acknowledged only after
-  it ran, so a worker killed mid-batch leaves its message to be delivered again.
-  Sending stays safe because every delivery is claimed with a conditional UPDATE and
-  its acceptance is recorded before the next message is sent.
-- `worker_prefetch_multiplier = 1`: a worker holds one batch beyond the one it runs,
-  so a killed worker strands little and batches spread across machines.
-- `visibility_timeout`: how long Redis waits before handing an unacknowledged task
-  to another worker. Countdowns (retries) are kept far below it, and schedules are
-  swept from the database by beat rather than set as long ETAs, which this broker
-  would redeliver after the timeout.
-- The stuck sweep (beat) re-queues deliveries left `queued` or `sending` past
-  COMMSVC_STUCK_AFTER_SECONDS, so a lost broker (Redis restarted) loses no delivery.
+  it ran, and a task whose worker process died is not acknowledged either, so a
+  killed worker's batch is delivered again. That is safe because every delivery is
+  claimed with a conditional UPDATE (`services.sending.claim`), the claim is renewed
+  as the batch goes and checked before each message, and each acceptance is committed
+  before the next message leaves: a redelivered batch finds nothing left to send but
+  what was never accepted. At most the one message in flight at the crash is in doubt.
+- `worker_prefetch_multiplier = 1`: a worker process reserves one batch beyond the one
+  it runs, so a killed worker strands little and batches spread across machines.
+- `visibility_timeout` (VISIBILITY_TIMEOUT_SECONDS): how long Redis waits before
+  handing an unacknowledged task to another worker. Countdowns (retries, throttled
+  messages) are capped at MAX_COUNTDOWN_SECONDS, far below it, because this broker
+  would hand a longer ETA task to a second worker; schedules are swept from the
+  database by beat rather than set as ETAs.
+- Retries go to their own `retry` queue, so a backlog of retries never delays a fresh
+  bulletin's batches; fan-out, email, SMS and sweeps have their own queues too.
+- Nothing depends on the broker keeping a task: the stuck sweep (beat, every 30 s)
+  re-queues deliveries left `queued` or `sending`, and retries left due, past
+  COMMSVC_STUCK_AFTER_SECONDS. A restarted Redis (queues, unacknowledged tasks and
+  countdowns lost) or a task lost until its visibility timeout is recovered from the
+  database, which is the truth.
+- Receipts are applied synchronously by the webhook (one conditional UPDATE each);
+  the `receipts` queue is reserved for when they need to be queued.
 """
 
 from __future__ import annotations

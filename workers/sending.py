@@ -92,6 +92,7 @@ def send_batch(
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     throttled: list[int] = []
     crashed = False
+    recorder = sending.AcceptanceRecorder()
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
         messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
@@ -99,7 +100,7 @@ def send_batch(
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
-            status = _record(result, gateway.name, claimed[result.delivery_id])
+            status = _record(result, gateway.name, claimed[result.delivery_id], recorder)
             moves.append((DeliveryStatus.SENDING, status))
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
@@ -115,6 +116,7 @@ def send_batch(
         log.exception("batch of bulletin %s stopped early", bulletin_id)
         crashed = True
     finally:
+        recorder.close()
         gateway.close()
         unattempted = [i for i in claimed if i not in claim.attempted]
         sending.release(unattempted + throttled, claim.claimed_at)
@@ -152,10 +154,12 @@ def send_batch(
     return summary
 
 
-def _record(result: Result, channel: str, attempts: int) -> str:
+def _record(
+    result: Result, channel: str, attempts: int, recorder: sending.AcceptanceRecorder
+) -> str:
     provider = result.provider or channel
     if result.outcome is Outcome.ACCEPTED:
-        sending.record_accepted(result.delivery_id, provider, result.provider_id)
+        recorder.record(result.delivery_id, provider, result.provider_id)
         return DeliveryStatus.SENT
     failure = sending.Failure(
         result.delivery_id,
@@ -187,9 +191,11 @@ def _messages(
         "organiser": {"email": bulletin.created_by},
     }
     domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
+    # Read once: every commit expires the bulletin, and reading it again is a query.
+    bulletin_id, topic_id = bulletin.id, bulletin.topic_id
     for position, row in enumerate(_recipients(ids)):
-        if position and position % PAUSE_CHECK_EVERY == 0 and _paused(bulletin.id):
-            log.info("bulletin %s paused; releasing the rest of the batch", bulletin.id)
+        if position and position % PAUSE_CHECK_EVERY == 0 and _paused(bulletin_id):
+            log.info("bulletin %s paused; releasing the rest of the batch", bulletin_id)
             return
         delivery_id, public_id, address = row["delivery_id"], row["public_id"], row["address"]
         if not claim.still_ours(delivery_id):  # the sweep gave it to another worker
@@ -203,7 +209,7 @@ def _messages(
             **shared,
             "member": row["member"],
             "preferences_url": links.preferences_url(public_id),
-            "unsubscribe_url": links.unsubscribe_url(public_id, bulletin.topic_id),
+            "unsubscribe_url": links.unsubscribe_url(public_id, topic_id),
         }
         try:
             if channel == "email":

@@ -9,6 +9,8 @@ A hard bounce or a complaint also puts the address on the suppression list.
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import or_, select, update
 
 from commsvc import tracking
@@ -28,6 +30,7 @@ RECEIPT_STATUSES = {
     "expired": DeliveryStatus.PERMANENT_FAILURE,
 }
 EMAIL_EVENTS = ("bounce", "complaint", "delivered")
+EARLY_RECEIPT_WAIT_SECONDS = 3.0
 
 
 def apply_sms_receipt(
@@ -78,6 +81,16 @@ def apply_email_event(
     return newly_suppressed
 
 
+def _wait_while_sending(delivery: Delivery) -> None:
+    """A fast provider's receipt can arrive before the worker has committed the
+    acceptance it answers (a few milliseconds): wait for it, a bounded while."""
+    deadline = time.monotonic() + EARLY_RECEIPT_WAIT_SECONDS
+    while delivery.status == DeliveryStatus.SENDING and time.monotonic() < deadline:
+        time.sleep(0.05)
+        db.session.commit()  # end the read transaction, to see the worker's commit
+        db.session.refresh(delivery)
+
+
 def _find(channel: str, provider_id: str | None, reference: str | None) -> Delivery | None:
     conditions = []
     if provider_id:
@@ -93,6 +106,7 @@ def _find(channel: str, provider_id: str | None, reference: str | None) -> Deliv
 
 def _move(delivery: Delivery, target: DeliveryStatus, error: str | None) -> bool:
     """Move forward if allowed, conditionally on the status just read; record the event."""
+    _wait_while_sending(delivery)
     if delivery.status not in delivery_sources(target):
         return False
     now = utcnow()

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 
+from commsvc import tracking
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery, DeliveryAttempt
 from commsvc.models.base import utcnow
@@ -67,6 +68,45 @@ def claim(
     ).all()
     db.session.commit()
     return {row[0]: row[1] for row in result}
+
+
+_ACCEPT = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("delivery_id"), Delivery.status == DeliveryStatus.SENDING)
+    .values(
+        status=DeliveryStatus.SENT,
+        provider=bindparam("provider"),
+        provider_id=bindparam("provider_id"),
+        sent_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        retry_at=None,
+        last_error=None,
+    )
+)
+
+
+class AcceptanceRecorder:
+    """`record_accepted` for a whole batch: one autocommit connection, so each
+    acceptance is committed in a single round trip (no pool check-out, BEGIN and
+    COMMIT per message). Committed at once all the same: that is the promise."""
+
+    def __init__(self) -> None:
+        self._connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def record(self, delivery_id: int, provider: str, provider_id: str | None) -> bool:
+        result = self._connection.execute(
+            _ACCEPT,
+            {
+                "delivery_id": delivery_id,
+                "provider": provider,
+                "provider_id": provider_id,
+                "now": utcnow(),
+            },
+        )
+        return bool(result.rowcount)
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 def record_accepted(delivery_id: int, provider: str, provider_id: str | None) -> bool:
@@ -224,4 +264,8 @@ def finish_if_done(bulletin_id: int) -> bool:
         return False
     from commsvc.services.lifecycle import mark_sent
 
-    return mark_sent(bulletin_id)
+    finished = mark_sent(bulletin_id)
+    if finished:
+        # Counters a lost Redis or a killed worker left adrift are exact from here on.
+        tracking.rebuild(bulletin_id)
+    return finished

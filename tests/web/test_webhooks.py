@@ -119,3 +119,44 @@ def test_stop_turns_sms_off_and_suppresses_the_number_and_start_turns_it_back_on
     db.session.refresh(member)
     assert member.sms_enabled is True
     assert db.session.query(Suppression).count() == 0
+
+
+@pytest.fixture
+def sent_email(app):
+    bulletin = factories.sending_bulletin(1, channels="email")
+    delivery = db.session.get(Delivery, bulletin.deliveries_by_channel["email"][0])
+    delivery.status = "sent"
+    db.session.commit()
+    return delivery
+
+
+def test_signed_hard_bounce_marks_bounced_and_suppresses(client, sent_email):
+    from commsvc.services import suppression
+
+    email = db.session.get(Member, sent_email.member_id).email
+    response = post(
+        client,
+        "/webhooks/email/events",
+        {"type": "bounce", "reference": str(sent_email.id), "reason": "550 mailbox gone"},
+    )
+    assert response.status_code == 200 and response.get_json()["changed"] is True
+    db.session.refresh(sent_email)
+    assert sent_email.status == "bounced" and sent_email.last_error == "550 mailbox gone"
+    assert suppression.is_suppressed("email", email)
+
+
+def test_soft_bounce_changes_nothing_and_unsigned_events_get_401(client, sent_email):
+    soft = {"type": "bounce", "bounce_type": "soft", "reference": str(sent_email.id)}
+    assert post(client, "/webhooks/email/events", soft).get_json()["changed"] is False
+    hard = {"type": "bounce", "reference": str(sent_email.id)}
+    assert post(client, "/webhooks/email/events", hard, signature="").status_code == 401
+    db.session.refresh(sent_email)
+    assert sent_email.status == "sent"
+    assert db.session.query(Suppression).count() == 0
+
+
+@pytest.mark.parametrize(
+    "payload", [{"type": "opened", "reference": "1"}, {"type": "bounce"}, ["bounce"]]
+)
+def test_malformed_email_event_gets_400(client, sent_email, payload):
+    assert post(client, "/webhooks/email/events", payload).status_code == 400
