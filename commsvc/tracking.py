@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from commsvc.extensions import db
 from commsvc.models import Delivery
 
+_WAITING = ("pending", "queued", "sending")
 _COUNTS_KEY = "commsvc:bulletin:{id}:counts"
 _STATE_KEY = "commsvc:bulletin:{id}:state"
 _COUNTS_TTL_SECONDS = 7 * 24 * 3600
@@ -61,16 +62,22 @@ def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> N
         )
 
 
-def counts(bulletin_id: int) -> dict[str, int]:
-    """The per-status counts of a bulletin, from Redis, rebuilt from the database if lost."""
+def counts(bulletin_id: int, finished: bool = False) -> dict[str, int]:
+    """The per-status counts of a bulletin, from Redis, rebuilt from the database if lost
+    or visibly wrong: a negative count, or work still waiting on a finished bulletin
+    (a batch's late increments can land after the final rebuild)."""
     key = _COUNTS_KEY.format(id=bulletin_id)
     try:
         cached = client().hgetall(key)
     except redis.RedisError:
         return counts_from_database(bulletin_id)
-    if cached:
-        return {str(status): int(n) for status, n in cached.items() if int(n) and status != "_"}
-    return rebuild(bulletin_id)
+    if not cached:
+        return rebuild(bulletin_id)
+    found = {str(status): int(n) for status, n in cached.items() if int(n) and status != "_"}
+    waiting = any(found.get(status) for status in _WAITING)
+    if any(n < 0 for n in found.values()) or (finished and waiting):
+        return rebuild(bulletin_id)
+    return found
 
 
 def rebuild(bulletin_id: int) -> dict[str, int]:

@@ -33,3 +33,17 @@ def test_counts_move_with_each_batch_without_a_database_count(app, sms_sink):
     send_batch(bulletin.id, ids, "sms", sms_gateway())
     assert tracking.client().hget(key, "sent") == "2"
     assert tracking.counts(bulletin.id) == {"sent": 2}
+
+
+def test_counts_that_went_wrong_are_rebuilt_before_an_organiser_sees_them(
+    app, client, sms_sink
+):
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    send_batch(bulletin.id, bulletin.deliveries_by_channel["sms"], "sms", sms_gateway())
+    key = f"commsvc:bulletin:{bulletin.id}:counts"
+    # A straggling batch's late increments: negative and "still sending" on a sent bulletin.
+    tracking.client().hincrby(key, "queued", -2)
+    tracking.client().hincrby(key, "sending", 2)
+    shown = client.get(f"/api/v1/bulletins/{bulletin.id}", headers=factories.api_key())
+    assert shown.get_json()["status"] == "sent"
+    assert shown.get_json()["counts"] == {"sent": 3}

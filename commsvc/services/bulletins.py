@@ -149,7 +149,7 @@ def progress(bulletin: Bulletin, counts: dict[str, int]) -> float:
 
 
 def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
-    counts = tracking.counts(bulletin.id)
+    counts = tracking.counts(bulletin.id, finished=bulletin.status in ("sent", "cancelled"))
     return {
         "id": bulletin.id,
         "status": bulletin.status,
