@@ -223,15 +223,11 @@ def _write(
 ) -> None:
     table = Member.__table__
     if new_rows:
-        db.session.execute(insert(table), new_rows)
-        numbers = [row["membership_number"] for row in new_rows]
-        for start in range(0, len(numbers), LOOKUP_BATCH):
-            for member_id, number in db.session.execute(
-                select(table.c.id, table.c.membership_number).where(
-                    table.c.membership_number.in_(numbers[start : start + LOOKUP_BATCH])
-                )
-            ):
-                existing[number] = {"id": member_id}
+        created = db.session.execute(
+            insert(table).returning(table.c.id, table.c.membership_number), new_rows
+        )
+        for member_id, number in created:
+            existing[number] = {"id": member_id}
     if updates:
         db.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
     id_of = {number: existing[number]["id"] for number in existing}
