@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from commsvc import embedded_redis, processes
 from commsvc.config import is_sqlite, load_settings
+
+MAX_ID = 2**31 - 1
 
 
 def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bool = True) -> Flask:
@@ -24,6 +27,8 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
         instance_relative_config=True,
         template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
     )
+    # Ids beyond a 32-bit column cannot exist: such URLs are 404s, not database errors.
+    app.url_map.converters["int"] = _IdConverter
     settings = load_settings(Path(app.instance_path))
     app.config.from_mapping(settings.as_flask_config())
     if overrides:
@@ -36,8 +41,8 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
             else embedded_redis.running_url(instance_path) or embedded_redis.NOT_STARTED_URL
         )
 
-    from commsvc import auth, extensions, queueing, tracking
-    from commsvc.web import admin, api, preferences, webhooks
+    from commsvc import auth, extensions, logs, metrics, queueing, security, tracking
+    from commsvc.web import admin, api, ops, preferences, webhooks
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -47,6 +52,8 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
         render_as_batch=is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
     extensions.csrf.init_app(app)
+    security.init_app(app)
+    logs.init_app(app)
     extensions.babel.init_app(
         app,
         default_translation_directories=str(
@@ -57,12 +64,14 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
     auth.init_app(app)
     tracking.init_app(app)
     queueing.celery_init_app(app)
+    metrics.init_app(app)
     _tune_sqlite(app)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(preferences.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(ops.bp)
     extensions.csrf.exempt(api.bp)
     extensions.csrf.exempt(webhooks.bp)
 
@@ -70,6 +79,14 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
 
     cli.init_app(app)
     return app
+
+
+class _IdConverter(IntegerConverter):
+    """`<int:...>` bounded to what an INTEGER primary key can hold."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _tune_sqlite(app: Flask) -> None:

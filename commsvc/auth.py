@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
@@ -83,7 +84,9 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
-def create_user(email: str, password: str, role: str, region_names: list[str]) -> User:
+def create_user(
+    email: str, password: str, role: str, region_names: list[str], actor_label: str = "cli"
+) -> User:
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}")
     email = email.strip().lower()
@@ -96,11 +99,15 @@ def create_user(email: str, password: str, role: str, region_names: list[str]) -
         regions=_regions(region_names),
     )
     db.session.add(user)
+    db.session.flush()
+    _audit(actor_label, "user.create", f"user {user.id}", email=email, role=role)
     db.session.commit()
     return user
 
 
-def create_api_key(name: str, role: str, region_names: list[str]) -> tuple[ApiKey, str]:
+def create_api_key(
+    name: str, role: str, region_names: list[str], actor_label: str = "cli"
+) -> tuple[ApiKey, str]:
     """Make a key; the plain key is returned once and only its hash is stored."""
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}")
@@ -113,6 +120,8 @@ def create_api_key(name: str, role: str, region_names: list[str]) -> tuple[ApiKe
         regions=_regions(region_names),
     )
     db.session.add(key)
+    db.session.flush()
+    _audit(actor_label, "api_key.create", f"api key {key.id}", name=name, role=role)
     db.session.commit()
     return key, plain
 
@@ -121,9 +130,18 @@ def authenticate_api_key(plain: str) -> ApiKey | None:
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(plain)))
     if key is None or key.revoked_at is not None:
         return None
-    key.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    # A write per request would be wasteful; a minute's precision is what people read.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        key.last_used_at = now
+        db.session.commit()
     return key
+
+
+def _audit(actor_label: str, action: str, target: str, **detail: str) -> None:
+    from commsvc.services import audit  # late: the audit service builds on this module
+
+    audit.record(actor_label, action, target, **detail)
 
 
 def _digest(plain: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -29,3 +31,12 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+# Storage is the app's Redis (RATELIMIT_STORAGE_URI, set by the app factory), so every
+# web process counts against the same limits.
+limiter = Limiter(key_func=_client_address, key_prefix="commsvc:limits", strategy="fixed-window")

@@ -44,6 +44,7 @@ class TaskNames:
     SEND_SMS_BATCH = "commsvc.send_sms_batch"
     SWEEP_STUCK = "commsvc.sweep_stuck_deliveries"
     SWEEP_SCHEDULED = "commsvc.sweep_scheduled_bulletins"
+    SEND_TEST_MESSAGE = "commsvc.send_test_message"
 
 
 ROUTES = {

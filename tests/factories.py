@@ -122,3 +122,18 @@ def member_links() -> Any:
     from commsvc.services.links import MemberLinks
 
     return MemberLinks(current_app.config["SECRET_KEY"], "")
+
+
+def organiser(label: str = "author@union.example", role: str = "organiser") -> auth.Actor:
+    """An actor acting across every region, named by its label (who did what)."""
+    return auth.Actor(label=label, role=role, region_ids=None)
+
+
+def bulletin(partnership_id: int, actor: auth.Actor | None = None, **overrides: Any) -> Any:
+    """A saved draft bulletin (topics are created when missing)."""
+    from commsvc.services import bulletins
+
+    topics()
+    return bulletins.create_bulletin(
+        actor or organiser(), bulletin_body(partnership_id, **overrides)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -11,13 +12,25 @@ from commsvc.auth import Actor, can_see_region, ensure_can_write
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Topic
-from commsvc.services import audience, organisation, rendering
-from commsvc.statuses import Channel, DeliveryStatus
+from commsvc.models.base import utcnow
+from commsvc.services import (
+    audience,
+    audit,
+    lifecycle,
+    message_templates,
+    organisation,
+    rendering,
+    sms_segments,
+)
+from commsvc.statuses import BulletinStatus, Channel, DeliveryStatus
 
 TITLE_LIMIT = 200
 SUBJECT_LIMIT = 300
 BODY_LIMIT = 100_000
 SMS_BODY_LIMIT = 1_600
+DUPLICATE_WINDOW = timedelta(hours=24)
+_UNSENT = (BulletinStatus.DRAFT, BulletinStatus.APPROVED, BulletinStatus.SCHEDULED)
+_STARTED = (BulletinStatus.SENDING, BulletinStatus.PAUSED, BulletinStatus.SENT)
 
 
 def create_bulletin(actor: Actor, data: Any) -> Bulletin:
@@ -45,12 +58,20 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     ):
         raise ValidationError('channels must be a non-empty list of "email" and "sms"')
     channels = sorted(set(channels))
+    template = _template(data)
+    if template is not None:  # the template fills in what the request leaves out
+        data = {f: getattr(template, f) for f in message_templates.FIELDS} | {
+            k: v for k, v in data.items() if v not in (None, "")
+        }
     subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
     email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
     sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
     filters = audience.clean_filters(data.get("audience"))
-    rendering.compile_bulletin(subject, email_body, sms_body)
+    compiled = rendering.compile_bulletin(subject, email_body, sms_body)
+    if "sms" in channels:
+        sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
     bulletin = Bulletin(
+        template=template,
         partnership=partnership,
         topic=topic,
         title=title,
@@ -63,15 +84,45 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
         audience_size=audience.audience_size(partnership.id, filters),
     )
     db.session.add(bulletin)
+    db.session.flush()
+    audit.record(
+        actor.label,
+        "bulletin.create",
+        f"bulletin {bulletin.id}",
+        title=title,
+        partnership=partnership.id,
+    )
     db.session.commit()
     return bulletin
 
 
 def get_bulletin(actor: Actor, bulletin_id: int) -> Bulletin:
-    bulletin = db.session.get(Bulletin, bulletin_id)
+    bulletin = db.session.get(Bulletin, bulletin_id) if 0 < bulletin_id < 2**31 else None
     if bulletin is None or not can_see_region(actor, bulletin.partnership.region_id):
         raise NotFound(f"There is no bulletin {bulletin_id}.")
     return bulletin
+
+
+def warnings(bulletin: Bulletin) -> list[str]:
+    """What an organiser should know before sending: a repeat, a long SMS."""
+    found = []
+    if bulletin.status in _UNSENT:
+        repeat = _recent_duplicate(bulletin)
+        if repeat is not None:
+            found.append(
+                f"The same content went to {bulletin.partnership.name} in the last 24 hours "
+                f"(bulletin {repeat.id}, {repeat.title!r}). Check this is not a repeat."
+            )
+        if "sms" in bulletin.channels:
+            sample = rendering.with_opt_out_hint(
+                rendering.compile_bulletin("", "", bulletin.sms_body).sms.render(
+                    rendering.sample_context()
+                )
+            )
+            warning = sms_segments.count(sample).warning
+            if warning:
+                found.append(warning)
+    return found
 
 
 def list_bulletins(actor: Actor, limit: int = 50) -> list[Bulletin]:
@@ -112,7 +163,58 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         else None,
         "counts": counts,
         "progress": progress(bulletin, counts),
+        "template": {
+            "id": bulletin.template.id,
+            "name": bulletin.template.name,
+            "version": bulletin.template.version,
+        }
+        if bulletin.template
+        else None,
+        "created_by": bulletin.created_by,
+        "approved_by": bulletin.approved_by,
+        "history": [
+            {
+                "from": step.from_status,
+                "to": step.to_status,
+                "actor": step.actor,
+                "at": step.at.isoformat() + "Z",
+                "note": step.note,
+            }
+            for step in lifecycle.history(bulletin.id)
+        ],
+        "warnings": warnings(bulletin),
     }
+
+
+def _template(data: dict[str, Any]) -> Any:
+    template_id = data.get("template")
+    if template_id is None:
+        return None
+    if not isinstance(template_id, int) or isinstance(template_id, bool):
+        raise ValidationError("template must be the id (a number) of a template version")
+    return message_templates.get_template(template_id)
+
+
+def _recent_duplicate(bulletin: Bulletin) -> Bulletin | None:
+    """A bulletin of the same partnership with the same words, started in the last 24 hours."""
+    mine = _fingerprint(bulletin)
+    recent = db.session.scalars(
+        select(Bulletin).where(
+            Bulletin.partnership_id == bulletin.partnership_id,
+            Bulletin.id != bulletin.id,
+            Bulletin.status.in_([str(s) for s in _STARTED]),
+            Bulletin.started_at >= utcnow() - DUPLICATE_WINDOW,
+        )
+    )
+    return next((other for other in recent if _fingerprint(other) == mine), None)
+
+
+def _fingerprint(bulletin: Bulletin) -> tuple[str, ...]:
+    """Content compared without regard to spacing, only on the channels both use."""
+    return tuple(
+        " ".join(value.split()).casefold()
+        for value in (bulletin.subject, bulletin.email_body, bulletin.sms_body)
+    )
 
 
 def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:

@@ -1,22 +1,24 @@
-"""Moving a bulletin through its lifecycle: send, schedule, pause, resume, cancel.
+"""Moving a bulletin through its lifecycle: approve, send, schedule, pause, resume, cancel.
 
 Every move is checked against `statuses.BULLETIN_MOVES`, recorded with who and when,
 and published to Redis so running batches notice a pause within a few messages.
+Nothing else changes a bulletin's status.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from commsvc import queueing, tracking
 from commsvc.auth import Actor, ensure_can_write
-from commsvc.errors import ValidationError
+from commsvc.errors import Forbidden, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, BulletinTransition, Delivery
 from commsvc.models.base import utcnow
 from commsvc.queueing import TaskNames
+from commsvc.services import audit
 from commsvc.statuses import BulletinStatus, DeliveryStatus, check_bulletin_move, delivery_sources
 
 
@@ -92,19 +94,47 @@ def start_scheduled(bulletin_id: int, note: str) -> bool:
     return True
 
 
+def approve(actor: Actor, bulletin: Bulletin) -> None:
+    """draft -> approved. Where the partnership asks for two people, not by the author."""
+    ensure_can_write(actor)
+    if bulletin.partnership.requires_approval and actor.label == bulletin.created_by:
+        raise Forbidden(
+            "You wrote this bulletin; another organiser must approve it "
+            f"({bulletin.partnership.name} asks for two people)."
+        )
+    move(bulletin, BulletinStatus.APPROVED, actor.label)
+    bulletin.approved_by = actor.label
+    db.session.commit()
+    tracking.set_state(bulletin.id, bulletin.status)
+
+
 def send(actor: Actor, bulletin: Bulletin, scheduled_for: datetime | None = None) -> None:
     """Send now, or schedule; a beat sweep picks schedules up from the database."""
     ensure_can_write(actor)
-    if bulletin.partnership.requires_approval and not bulletin.approved_by:
+    if bulletin.partnership.requires_approval and not (
+        bulletin.approved_by and bulletin.status == BulletinStatus.APPROVED
+    ):
         raise ValidationError(
             "This partnership needs a second organiser to approve bulletins before they are sent."
         )
     if scheduled_for is not None and scheduled_for > utcnow():
+        move(
+            bulletin,
+            BulletinStatus.SCHEDULED,
+            actor.label,
+            f"for {scheduled_for:%Y-%m-%d %H:%M} UTC",
+        )
         bulletin.scheduled_for = scheduled_for
-        move(bulletin, BulletinStatus.SCHEDULED, actor.label)
+        audit.record(
+            actor.label,
+            "bulletin.schedule",
+            f"bulletin {bulletin.id}",
+            scheduled_for=scheduled_for.isoformat() + "Z",
+        )
         db.session.commit()
         tracking.set_state(bulletin.id, bulletin.status)
         return
+    audit.record(actor.label, "bulletin.send", f"bulletin {bulletin.id}")
     start_sending(bulletin, actor.label)
 
 
@@ -116,9 +146,31 @@ def start_sending(bulletin: Bulletin, actor_label: str, note: str = "") -> None:
     queueing.enqueue(TaskNames.FANOUT_BULLETIN, bulletin.id)
 
 
+def unschedule(actor: Actor, bulletin: Bulletin) -> None:
+    """scheduled -> draft: take a schedule back to change it (approval is needed again)."""
+    ensure_can_write(actor)
+    move(bulletin, BulletinStatus.DRAFT, actor.label, "schedule taken back")
+    bulletin.scheduled_for = None
+    bulletin.approved_by = None
+    db.session.commit()
+    tracking.set_state(bulletin.id, bulletin.status)
+
+
+def history(bulletin_id: int) -> list[BulletinTransition]:
+    """Every move of a bulletin, oldest first: who, when, and any note (e.g. late)."""
+    return list(
+        db.session.scalars(
+            select(BulletinTransition)
+            .where(BulletinTransition.bulletin_id == bulletin_id)
+            .order_by(BulletinTransition.id)
+        )
+    )
+
+
 def pause(actor: Actor, bulletin: Bulletin) -> None:
     ensure_can_write(actor)
     move(bulletin, BulletinStatus.PAUSED, actor.label)
+    audit.record(actor.label, "bulletin.pause", f"bulletin {bulletin.id}")
     db.session.commit()
     tracking.set_state(bulletin.id, bulletin.status)
 
@@ -126,6 +178,7 @@ def pause(actor: Actor, bulletin: Bulletin) -> None:
 def resume(actor: Actor, bulletin: Bulletin) -> None:
     """Carry on: fan-out is idempotent and queues only deliveries not yet sent."""
     ensure_can_write(actor)
+    audit.record(actor.label, "bulletin.resume", f"bulletin {bulletin.id}")
     start_sending(bulletin, actor.label, note="resumed")
 
 
@@ -133,6 +186,7 @@ def cancel(actor: Actor, bulletin: Bulletin) -> None:
     """Stop, and mark every delivery that was still waiting as skipped."""
     ensure_can_write(actor)
     move(bulletin, BulletinStatus.CANCELLED, actor.label)
+    audit.record(actor.label, "bulletin.cancel", f"bulletin {bulletin.id}")
     db.session.execute(
         update(Delivery)
         .where(

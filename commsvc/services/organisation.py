@@ -62,7 +62,9 @@ def list_partnerships(actor: Actor) -> list[Partnership]:
 
 def get_partnership(actor: Actor, partnership_id: int) -> Partnership:
     """A partnership the actor may see; another region's answers exactly like a missing one."""
-    partnership = db.session.get(Partnership, partnership_id)
+    partnership = (
+        db.session.get(Partnership, partnership_id) if 0 < partnership_id < 2**31 else None
+    )
     if partnership is None or not can_see_region(actor, partnership.region_id):
         raise NotFound(f"There is no partnership {partnership_id}.")
     return partnership

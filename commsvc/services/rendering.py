@@ -16,28 +16,25 @@ from typing import Any
 
 import css_inline
 import nh3
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
+from commsvc.services import sandbox
+from commsvc.services.sandbox import Sandbox
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MAX_RENDERED_CHARS = 200_000
 SMS_OPT_OUT_HINT = "Reply STOP to opt out"
-VARIABLES = ("member", "partnership", "bulletin", "organiser", "preferences_url", "unsubscribe_url")
+VARIABLES = tuple(sandbox.VARIABLES)
 
 _JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """No internals, no mutation, bounded ranges (Jinja's own MAX_RANGE)."""
-
-
-_text_env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_html_env = _Sandbox(undefined=StrictUndefined, autoescape=True)
+_text_env = Sandbox(autoescape=False, keep_trailing_newline=True)
+_html_env = Sandbox(autoescape=True)
 
 
 @dataclass(frozen=True)
@@ -51,22 +48,27 @@ class RenderedEmail:
 class CompiledBulletin:
     """A bulletin's templates, compiled once and rendered for many members."""
 
-    subject: Any
-    email_text: Any
-    email_html: Any
-    sms: Any
+    subject: Template
+    email_text: Template
+    email_html: Template
+    sms: Template
 
     def render_email(self, context: dict[str, Any]) -> RenderedEmail:
-        subject = " ".join(_bounded(self.subject.render(context)).split())[:300]
+        # One line, whatever a member's name holds: a header can never gain a line.
+        subject = " ".join(_render(self.subject, context).split())[:300]
         return RenderedEmail(
             subject=subject,
-            text=_bounded(self.email_text.render(context)),
-            html=_bounded(self.email_html.render(context)),
+            text=_render(self.email_text, context),
+            html=_render(self.email_html, context),
         )
 
     def render_sms(self, context: dict[str, Any]) -> str:
-        body = _bounded(self.sms.render(context)).strip()
-        return f"{body}\n{SMS_OPT_OUT_HINT}"
+        return with_opt_out_hint(_render(self.sms, context))
+
+
+def with_opt_out_hint(body: str) -> str:
+    """What a member's phone shows: the body, then how to stop these texts."""
+    return f"{body.strip()}\n{SMS_OPT_OUT_HINT}"
 
 
 def compile_bulletin(
@@ -74,7 +76,7 @@ def compile_bulletin(
 ) -> CompiledBulletin:
     """Compile and check all templates of a bulletin; raise TemplateError naming the line."""
     for source, label in ((subject, "subject"), (email_body, "email body"), (sms_body, "SMS body")):
-        _compile(_text_env, source, label)  # the organiser's own lines, for exact line numbers
+        check_template(source, label)  # the organiser's own lines, for exact line numbers
     compiled = CompiledBulletin(
         subject=_compile(_text_env, subject, "subject"),
         email_text=_compile(_text_env, email_body + _TEXT_FOOTER, "email body"),
@@ -83,6 +85,17 @@ def compile_bulletin(
     )
     _trial_render(compiled, sample or sample_context())
     return compiled
+
+
+def check_template(source: str, label: str) -> None:
+    """Parse one of the organiser's templates and hold it to the sandbox's subset."""
+    try:
+        parsed = _text_env.parse(source)
+    except TemplateSyntaxError as error:
+        raise TemplateError(
+            f"{label}, line {error.lineno}: {error.message}", line=error.lineno, part=label
+        ) from None
+    sandbox.check(parsed, label)
 
 
 def sample_context() -> dict[str, Any]:
@@ -158,7 +171,7 @@ def _email_html_source(markdown_source: str) -> str:
     return page
 
 
-def _compile(env: _Sandbox, source: str, label: str) -> Any:
+def _compile(env: Sandbox, source: str, label: str) -> Template:
     try:
         return env.from_string(source)
     except TemplateSyntaxError as error:
@@ -176,21 +189,36 @@ def _trial_render(compiled: CompiledBulletin, context: dict[str, Any]) -> None:
     )
     for label, template in parts:
         try:
-            _bounded(template.render(context))
-        except UndefinedError as error:
-            raise TemplateError(
-                f"{label}: {error.message}. The variables you can use are: " + ", ".join(VARIABLES),
-                part=label,
-            ) from None
-        except SecurityError as error:
-            raise TemplateError(f"{label}: not allowed: {error}", part=label) from None
-        except TemplateError:
-            raise
-        except Exception as error:  # a filter misused, a division by zero...
-            raise TemplateError(f"{label}: {error}", part=label) from None
+            _render(template, context)
+        except TemplateError as error:
+            raise TemplateError(f"{label}: {error.detail}", part=label) from None
+        except Exception as error:  # undefined, not allowed, a filter misused, 1/0...
+            line = _template_line(error)
+            where = f"{label}, line {line}" if line else label
+            reason = error.message if isinstance(error, UndefinedError) else str(error)
+            if isinstance(error, SecurityError):
+                reason = f"not allowed: {reason}"
+            raise TemplateError(f"{where}: {reason}", line=line, part=label) from None
 
 
-def _bounded(text: str) -> str:
-    if len(text) > MAX_RENDERED_CHARS:
-        raise TemplateError(f"the message would be longer than {MAX_RENDERED_CHARS} characters")
-    return text
+def _render(template: Template, context: dict[str, Any]) -> str:
+    """Render, stopping as soon as the output passes the cap (not after building it)."""
+    size = 0
+    chunks = []
+    for chunk in template.generate(context):
+        size += len(chunk)
+        if size > MAX_RENDERED_CHARS:
+            raise TemplateError(f"the message would be longer than {MAX_RENDERED_CHARS} characters")
+        chunks.append(chunk)
+    return "".join(chunks)
+
+
+def _template_line(error: BaseException) -> int | None:
+    """The template line an error happened on: Jinja puts template frames in tracebacks."""
+    line = None
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from commsvc.extensions import db
 from commsvc.models import Bulletin, ConsentRecord, Delivery, Member
 from commsvc.models.base import utcnow
-from commsvc.services import preferences, suppression
+from commsvc.services import audit, preferences, suppression
 from commsvc.services.members import member_json
 
 
@@ -79,7 +79,7 @@ def deliveries(member: Member, limit: int | None = None) -> list[tuple[Delivery,
     return [(row[0], row[1]) for row in db.session.execute(query)]
 
 
-def erase_member(member: Member) -> None:
+def erase_member(member: Member, actor_label: str = "system") -> None:
     """Wipe personal data, keep hashed suppressions and the delivery counts."""
     if member.email:
         suppression.suppress("email", member.email, "erasure")
@@ -94,6 +94,7 @@ def erase_member(member: Member) -> None:
     member.partnerships = []
     member.topic_preferences = []
     db.session.execute(delete(ConsentRecord).where(ConsentRecord.member_id == member.id))
+    audit.record(actor_label, "member.erase", f"member {member.id}")
     db.session.commit()
 
 

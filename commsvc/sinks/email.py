@@ -6,6 +6,7 @@ sender treats 4xx and 5xx replies.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -29,6 +30,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         self.sink.keep(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         return "250 Message accepted for delivery"
 
@@ -38,6 +41,7 @@ class EmailSink:
         self.port = port
         self.folder = folder
         self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
+        self.delay = 0.0  # seconds to wait before accepting each message
         self.messages: list[tuple[str, list[str], bytes]] = []
         self._lock = threading.Lock()
         self._controller = Controller(

@@ -13,6 +13,7 @@ import itertools
 import json
 import queue
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class SmsSink:
         self.fail_every = 0  # answer `fail_status` to every n-th request; 0: never
         self.fail_status = 500
         self.reject_numbers: dict[str, int] = {}  # number -> 4xx status to answer
+        self.delay = 0.0  # seconds to wait before each answer, to make a send take a while
         # When set, each accepted message is followed by a signed "delivered" receipt.
         self.callback_url: str | None = None
         self.callback_secret = ""
@@ -62,6 +64,8 @@ class SmsSink:
             self._thread.join(timeout=5)
 
     def answer(self, payload: Any) -> tuple[int, dict[str, Any]]:
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             self.requests += 1
             if self.fail_every and self.requests % self.fail_every == 0:

@@ -1,15 +1,17 @@
 """The organisers' admin: server-rendered pages, one module per concern.
 
 Every form carries a CSRF token; every query goes through the services, which apply
-the account's regional scope (`current_actor`).
+the account's regional scope (`current_actor`). Another region's things answer 404,
+as if they did not exist; a viewer's attempt to change something answers 403.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
+from werkzeug.exceptions import TooManyRequests
 
 from commsvc import auth
 from commsvc.errors import CommsvcError
@@ -22,15 +24,40 @@ def current_actor() -> auth.Actor:
 
 
 def or_404(load: Any) -> Any:
+    """Run a service call; NotFound becomes 404 and Forbidden 403, others propagate."""
     try:
         return load()
     except CommsvcError as error:
-        if error.http_status == 404:
-            abort(404)
+        if error.http_status in (403, 404):
+            abort(error.http_status)
         raise
 
 
+@bp.app_context_processor
+def _roles() -> dict[str, Any]:
+    """What templates need to hide what an account may not do."""
+    if not current_user.is_authenticated:
+        return {"can_write": False, "is_admin": False}
+    return {
+        "can_write": current_user.role in ("admin", "organiser"),
+        "is_admin": current_user.role == "admin",
+    }
+
+
+@bp.errorhandler(TooManyRequests)
+def _throttled(_error: TooManyRequests) -> Any:
+    flash("Too many attempts. Wait a minute, then try again.", "error")
+    page = (
+        "admin/password_reset_request.html"
+        if request.endpoint == "admin.password_reset_request"
+        else "admin/login.html"
+    )
+    return render_template(page), 429
+
+
 from commsvc.web.admin import (  # noqa: E402,F401
+    accounts,
+    audit,
     bulletins,
     compose,
     dashboard,

@@ -99,7 +99,7 @@ def member_erase(membership_number: str) -> Any:
     if request.form.get("confirm", "").strip() != membership_number:
         flash("Type the membership number to confirm the erasure. Nothing was erased.", "error")
         return redirect(url_for("admin.member", membership_number=membership_number))
-    subject_rights.erase_member(found)
+    subject_rights.erase_member(found, actor.label)
     flash(f"Member {membership_number} erased. Their addresses stay suppressed.", "success")
     return redirect(url_for("admin.members"))
 

@@ -1,17 +1,28 @@
-"""Logging in and out."""
+"""Logging in and out, and resetting a forgotten password by email.
+
+Login is throttled per address and email (Flask-Limiter on Redis), so guessing a
+password costs a minute every few tries, whichever web process answers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
-from sqlalchemy import select
+from flask_login import current_user, login_user, logout_user
 
-from commsvc import auth
-from commsvc.extensions import db
-from commsvc.models import User
+from commsvc.errors import CommsvcError
+from commsvc.extensions import db, limiter
+from commsvc.services import accounts, audit
 from commsvc.web.admin import bp
+
+LOGIN_LIMIT = "5 per minute"
+RESET_LIMIT = "5 per hour"
+
+
+def _address_and_email() -> str:
+    email = request.form.get("email", "").strip().lower()[:254]
+    return f"{request.remote_addr}|{email}"
 
 
 @bp.get("/")
@@ -20,22 +31,70 @@ def index() -> Any:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, key_func=_address_and_email, methods=["POST"])
 def login() -> Any:
     if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()
-        user = db.session.scalar(select(User).where(User.email == email))
-        if (
-            user is not None
-            and user.active
-            and auth.check_password(user, request.form.get("password", ""))
-        ):
+        user = accounts.log_in(
+            request.form.get("email", ""),
+            request.form.get("password", ""),
+            request.remote_addr or "",
+        )
+        if user is not None:
             login_user(user)
-            return redirect(url_for("admin.dashboard"))
+            return redirect(_safe_next(request.args.get("next")))
         flash("That email and password do not match an account.", "error")
     return render_template("admin/login.html")
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    if current_user.is_authenticated:
+        audit.record(current_user.email, "logout")
+        db.session.commit()
     logout_user()
     return redirect(url_for("admin.login"))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(RESET_LIMIT, key_func=_address_and_email, methods=["POST"])
+def password_reset_request() -> Any:
+    if request.method == "POST":
+        try:
+            accounts.request_password_reset(request.form.get("email", ""))
+        except (CommsvcError, OSError):
+            db.session.rollback()
+            flash("The reset email could not be sent just now. Try again later.", "error")
+            return render_template("admin/password_reset_request.html"), 503
+        flash("If that address has an account, a reset link is on its way.", "success")
+        return redirect(url_for("admin.login"))
+    return render_template("admin/password_reset_request.html")
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def password_reset(token: str) -> Any:
+    try:
+        accounts.user_for_reset_token(token)
+    except CommsvcError as error:
+        flash(error.detail, "error")
+        return redirect(url_for("admin.password_reset_request"))
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("confirm", ""):
+            flash("The two passwords differ.", "error")
+        else:
+            try:
+                accounts.reset_password(token, password)
+            except CommsvcError as error:
+                db.session.rollback()
+                flash(error.detail, "error")
+            else:
+                flash("Password changed. Log in with the new one.", "success")
+                return redirect(url_for("admin.login"))
+    return render_template("admin/password_reset.html")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: an open redirect after login would help phishing."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("admin.dashboard")

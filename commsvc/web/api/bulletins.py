@@ -1,4 +1,5 @@
-"""Bulletins: create, send, pause, resume, cancel, status and deliveries."""
+"""Bulletins: create, approve, preview, send, pause, resume, cancel, status, deliveries;
+and the reusable templates bulletins start from."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from commsvc.errors import ValidationError
 from commsvc.extensions import db
 from commsvc.models import Delivery, Member
-from commsvc.services import bulletins, lifecycle
+from commsvc.services import bulletins, lifecycle, message_templates, preview
 from commsvc.statuses import Channel, DeliveryStatus
 from commsvc.web.api import bp, current_actor, json_body
 
@@ -44,6 +45,60 @@ def send_bulletin(bulletin_id: int) -> Any:
         raise ValidationError("The body must be a JSON object.")
     lifecycle.send(current_actor(), bulletin, _when(body.get("scheduled_for")))
     return jsonify(bulletins.bulletin_json(bulletin)), 202
+
+
+@bp.post("/bulletins/<int:bulletin_id>/approve")
+def approve_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    lifecycle.approve(current_actor(), bulletin)
+    return jsonify(bulletins.bulletin_json(bulletin))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/unschedule")
+def unschedule_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    lifecycle.unschedule(current_actor(), bulletin)
+    return jsonify(bulletins.bulletin_json(bulletin))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/preview")
+def preview_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    body = _object_body()
+    number = body.get("membership_number")
+    if number is not None and not isinstance(number, str):
+        raise ValidationError("membership_number must be text")
+    previews = preview.preview(current_actor(), bulletin, number)
+    return jsonify(items=[p.as_json() for p in previews])
+
+
+@bp.post("/bulletins/<int:bulletin_id>/test-send")
+def test_send_bulletin(bulletin_id: int) -> Any:
+    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    body = _object_body()
+    email, mobile = body.get("email") or "", body.get("mobile") or ""
+    if not isinstance(email, str) or not isinstance(mobile, str):
+        raise ValidationError("email and mobile must be text")
+    queued = preview.test_send(current_actor(), bulletin, email, mobile)
+    return jsonify(queued=queued), 202
+
+
+@bp.get("/templates")
+def list_templates() -> Any:
+    name = request.args.get("name")
+    found = message_templates.versions(name) if name else message_templates.latest_templates()
+    return jsonify(items=[message_templates.template_json(t) for t in found])
+
+
+@bp.post("/templates")
+def create_template() -> Any:
+    template = message_templates.save_template(current_actor(), json_body())
+    return jsonify(message_templates.template_json(template)), 201
+
+
+@bp.get("/templates/<int:template_id>")
+def get_template(template_id: int) -> Any:
+    return jsonify(message_templates.template_json(message_templates.get_template(template_id)))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/pause")
@@ -111,6 +166,13 @@ def _delivery_json(delivery: Delivery, membership_number: str) -> dict[str, Any]
         "sent_at": delivery.sent_at.isoformat() + "Z" if delivery.sent_at else None,
         "delivered_at": delivery.delivered_at.isoformat() + "Z" if delivery.delivered_at else None,
     }
+
+
+def _object_body() -> dict[str, Any]:
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object.")
+    return body
 
 
 def _when(value: Any) -> datetime | None:

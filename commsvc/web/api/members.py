@@ -47,7 +47,7 @@ def export_member(membership_number: str) -> Any:
 @bp.delete("/members/<membership_number>")
 def erase_member(membership_number: str) -> Any:
     ensure_can_write(current_actor())
-    subject_rights.erase_member(_visible_member(membership_number))
+    subject_rights.erase_member(_visible_member(membership_number), current_actor().label)
     return jsonify(erased=True, membership_number=membership_number)
 
 

@@ -147,7 +147,12 @@ def build_spec() -> dict[str, Any]:
         "required": True,
         "schema": {"type": "string"},
     }
-    bulletin_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    bulletin_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    }
 
     def action(summary: str) -> dict[str, Any]:
         return {
@@ -341,5 +346,135 @@ def build_spec() -> dict[str, Any]:
                     ),
                 }
             },
+            **_compose_paths(bulletin, new_bulletin, bulletin_id),
+        },
+    }
+
+
+def _compose_paths(
+    bulletin: dict[str, Any], new_bulletin: dict[str, Any], bulletin_id: dict[str, Any]
+) -> dict[str, Any]:
+    """Approval, previews and reusable templates (issue 4)."""
+    bulletin["properties"].update(
+        {
+            "template": {
+                "type": ["object", "null"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "version": {"type": "integer"},
+                },
+            },
+            "created_by": {"type": "string"},
+            "approved_by": {"type": ["string", "null"]},
+            "history": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": "string"} for k in ("from", "to", "actor", "at", "note")
+                    },
+                },
+            },
+            "warnings": {
+                "description": "e.g. the same content went to this partnership in the last 24h",
+                **_names,
+            },
+        }
+    )
+    new_bulletin["properties"]["template"] = {
+        "type": "integer",
+        "description": "a template version id; its fields fill in what the request leaves out",
+    }
+    template = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "version": {"type": "integer"},
+            "subject": {"type": "string"},
+            "email_body": {"type": "string"},
+            "sms_body": {"type": "string"},
+            "created_by": {"type": "string"},
+            "created_at": {"type": "string"},
+        },
+    }
+    sms = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string"},
+            "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+            "characters": {"type": "integer"},
+            "units": {"type": "integer"},
+            "segments": {"type": "integer"},
+            "per_segment": {"type": "integer"},
+            "warning": {"type": ["string", "null"]},
+        },
+    }
+    rendered = {
+        "type": "object",
+        "properties": {
+            "label": {"type": "string"},
+            "member": {"type": "object"},
+            "email": {
+                "type": ["object", "null"],
+                "properties": {k: {"type": "string"} for k in ("subject", "text", "html")},
+            },
+            "sms": {"oneOf": [sms, {"type": "null"}]},
+        },
+    }
+
+    def post(summary: str, body: dict[str, Any] | None, ok: str, schema: Any) -> dict[str, Any]:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "parameters": [bulletin_id],
+            "responses": _responses(ok, schema, "403", "404", "409", "422"),
+        }
+        if body is not None:
+            operation["requestBody"] = {"required": False, **_json(body)}
+        return {"post": operation}
+
+    listing = {"type": "object", "properties": {"items": {"type": "array", "items": template}}}
+    return {
+        "/bulletins/{id}/approve": post(
+            "Approve a draft (with two-person approval, not by its author)", None, "200", bulletin
+        ),
+        "/bulletins/{id}/unschedule": post("Take a schedule back to draft", None, "200", bulletin),
+        "/bulletins/{id}/preview": post(
+            "Render for a member, or a sample member from each service group",
+            {"type": "object", "properties": {"membership_number": {"type": "string"}}},
+            "200",
+            {"type": "object", "properties": {"items": {"type": "array", "items": rendered}}},
+        ),
+        "/bulletins/{id}/test-send": post(
+            "Send the sample rendering to your own email address and/or mobile",
+            {
+                "type": "object",
+                "properties": {"email": {"type": "string"}, "mobile": {"type": "string"}},
+            },
+            "202",
+            {"type": "object", "properties": {"queued": _names}},
+        ),
+        "/templates": {
+            "get": {
+                "summary": "Latest version of each template (all versions with ?name=)",
+                "parameters": [{"name": "name", "in": "query", "schema": {"type": "string"}}],
+                "responses": _responses("200", listing),
+            },
+            "post": {
+                "summary": "Save a template; an existing name gets its next version",
+                "requestBody": {
+                    "required": True,
+                    **_json({**template, "required": ["name"]}),
+                },
+                "responses": _responses("201", template, "403", "422"),
+            },
+        },
+        "/templates/{id}": {
+            "get": {
+                "summary": "One template version",
+                "parameters": [bulletin_id],
+                "responses": _responses("200", template, "404"),
+            }
         },
     }

@@ -1,0 +1,89 @@
+"""Accounts and API keys (admins only): who can log in, which scripts hold keys, and
+when each key was last used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from commsvc.errors import CommsvcError
+from commsvc.extensions import db
+from commsvc.models import Region
+from commsvc.models.account import ROLES
+from commsvc.services import accounts
+from commsvc.web.admin import bp, current_actor, or_404
+
+
+@bp.get("/admin/accounts")
+@login_required
+def accounts_page() -> Any:
+    actor = current_actor()
+    return render_template(
+        "admin/accounts.html",
+        users=or_404(lambda: accounts.list_users(actor)),
+        keys=accounts.list_api_keys(actor),
+        regions=db.session.scalars(select(Region).order_by(Region.name)).all(),
+        roles=ROLES,
+        new_key=None,
+    )
+
+
+@bp.post("/admin/accounts/users")
+@login_required
+def create_user() -> Any:
+    actor = current_actor()
+    form = request.form
+    try:
+        user = or_404(
+            lambda: accounts.create_user(
+                actor,
+                form.get("email", ""),
+                form.get("password", ""),
+                form.get("role", ""),
+                form.getlist("regions"),
+            )
+        )
+    except CommsvcError as error:
+        db.session.rollback()
+        flash(error.detail, "error")
+    else:
+        flash(f"Account {user.email} created.", "success")
+    return redirect(url_for("admin.accounts_page"))
+
+
+@bp.post("/admin/accounts/keys")
+@login_required
+def create_api_key() -> Any:
+    actor = current_actor()
+    form = request.form
+    try:
+        key, plain = or_404(
+            lambda: accounts.create_api_key(
+                actor, form.get("name", ""), form.get("role", ""), form.getlist("regions")
+            )
+        )
+    except CommsvcError as error:
+        db.session.rollback()
+        flash(error.detail, "error")
+        return redirect(url_for("admin.accounts_page"))
+    # The plain key is shown once, on this response, and never stored.
+    return render_template(
+        "admin/accounts.html",
+        users=accounts.list_users(actor),
+        keys=accounts.list_api_keys(actor),
+        regions=db.session.scalars(select(Region).order_by(Region.name)).all(),
+        roles=ROLES,
+        new_key=(key, plain),
+    )
+
+
+@bp.post("/admin/accounts/keys/<int:key_id>/revoke")
+@login_required
+def revoke_api_key(key_id: int) -> Any:
+    actor = current_actor()
+    key = or_404(lambda: accounts.revoke_api_key(actor, key_id))
+    flash(f"Key {key.name} revoked: it no longer opens the API.", "success")
+    return redirect(url_for("admin.accounts_page"))

@@ -1,0 +1,92 @@
+"""An organiser's walk in a real browser: log in, compose a bulletin for a partnership,
+preview it, send it with a real worker and the sinks, watch the progress bar reach 100%
+without reloading, and open the report. Every page is checked at phone (375 px) and
+laptop (1280 px) widths, with screenshots saved in the test's folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from commsvc import auth
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+EMAIL, PASSWORD = "organiser@union.example", "a long enough password"
+WIDTHS = (375, 1280)
+SEND_TIMEOUT_MS = 120_000
+
+
+def check_widths(page, shots: Path, name: str) -> None:
+    """Readable at each width: nothing wider than the window, and a screenshot to look at."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+        assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px window"
+        assert page.locator("h1").first.is_visible(), f"{name} has no visible heading"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_organiser_composes_previews_sends_and_reads_the_report(
+    app, chromium, live_server, worker, email_sink, sms_sink, tmp_path
+):
+    partnership = factories.partnership()
+    factories.topics()
+    factories.import_rows(
+        [factories.member_row(channels=["email;sms", "email", "sms"][n % 3]) for n in range(30)]
+    )
+    auth.create_user(EMAIL, PASSWORD, "organiser", [factories.REGION])
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    page.goto(f"{live_server}/login")
+    check_widths(page, shots, "01-login")
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/admin")
+    assert partnership.name in page.content()
+    check_widths(page, shots, "02-dashboard")
+
+    page.click(f"a[href='/admin/partnerships/{partnership.id}/compose']")
+    check_widths(page, shots, "03-compose")
+    page.fill("#title", "Pay offer consultation")
+    page.select_option("#topic", "bargaining")
+    page.fill("#subject", "Pay offer: have your say, {{ member.first_name }}")
+    page.fill("#email_body", "Dear {{ member.first_name }},\n\nThe **pay offer** is out.")
+    page.fill("#sms_body", "Hi {{ member.first_name }}, the pay offer is out.")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url("**/admin/bulletins/*")
+    bulletin_url = page.url
+    check_widths(page, shots, "04-bulletin-draft")
+
+    preview = page.locator("a", has_text="Preview")
+    if preview.count():  # the preview page, where the compose work provides one
+        preview.first.click()
+        page.wait_for_load_state()
+        check_widths(page, shots, "05-preview")
+        page.goto(bulletin_url)
+
+    page.click("button.send")
+    page.wait_for_url(bulletin_url)
+    # Locator waits, not wait_for_function: the page's CSP rightly forbids eval.
+    expect(page.locator("[data-field=status]")).to_have_text("sent", timeout=SEND_TIMEOUT_MS)
+    expect(page.locator("[data-field=percent]")).to_have_text("100% done")
+    assert page.locator("progress[data-field=bar]").evaluate("bar => bar.value") == 100
+    check_widths(page, shots, "06-bulletin-sent")
+    assert len(email_sink.messages) == 20 and len(sms_sink.messages) == 20
+
+    page.click("a:has-text('Report')")
+    page.wait_for_url("**/report")
+    assert page.locator("svg polyline").count() == 2
+    check_widths(page, shots, "07-report")
+    assert not problems, problems
+    assert len(list(shots.glob("*.png"))) >= 12

@@ -1,0 +1,79 @@
+"""A bulletin's report: counts per channel and status, a chart of sending over time,
+failures with their reasons, and a CSV of every delivery."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from commsvc import auth
+from commsvc.extensions import db
+from commsvc.models import Delivery
+from commsvc.services import fanout, sending
+from tests import factories
+from tests.web.admin_session import PASSWORD, log_in
+
+ADMIN = "admin@union.example"
+REASON = '=HYPERLINK("http://evil.example") 550 no such number'
+
+
+def _sent_bulletin(client) -> int:
+    """A bulletin fanned out, with outcomes recorded as a worker records them."""
+    partnership = factories.partnership()
+    factories.topics()
+    factories.import_rows([factories.member_row(channels="email;sms") for _ in range(5)])
+    headers = factories.api_key()
+    bulletin_id = client.post(
+        "/api/v1/bulletins", headers=headers, json=factories.bulletin_body(partnership.id)
+    ).get_json()["id"]
+    assert client.post(f"/api/v1/bulletins/{bulletin_id}/send", headers=headers).status_code == 202
+    fanout.fan_out(bulletin_id)
+    deliveries = db.session.scalars(
+        select(Delivery).where(Delivery.bulletin_id == bulletin_id).order_by(Delivery.id)
+    ).all()
+    claimed = sending.claim(bulletin_id, [d.id for d in deliveries])
+    for delivery in deliveries:
+        if delivery.channel == "sms" and delivery.id == deliveries[-1].id:
+            sending.record_failure(
+                sending.Failure(delivery.id, True, REASON, "sms_generic"), claimed[delivery.id], 5
+            )
+        else:
+            provider = "smtp" if delivery.channel == "email" else "sms_generic"
+            sending.record_accepted(delivery.id, provider, f"p-{delivery.id}")
+    return bulletin_id
+
+
+def test_report_shows_counts_per_channel_chart_and_failure_reasons(app, client):
+    bulletin_id = _sent_bulletin(client)
+    auth.create_user(ADMIN, PASSWORD, "admin", [])
+    log_in(client, ADMIN)
+    page = client.get(f"/admin/bulletins/{bulletin_id}/report").get_data(as_text=True)
+    row = page.split("<td>sent</td>")[1].split("</tr>")[0]
+    assert [cell.split("</td>")[0] for cell in row.split("<td>")[1:]] == ["5", "4", "9"]
+    assert "<polyline" in page and "email: 5 sent" in page and "sms: 4 sent" in page
+    assert "550 no such number" in page and "<td>1</td>" in page
+
+
+def test_csv_export_lists_every_delivery_and_defuses_formulas(app, client):
+    bulletin_id = _sent_bulletin(client)
+    auth.create_user(ADMIN, PASSWORD, "admin", [])
+    log_in(client, ADMIN)
+    response = client.get(f"/admin/bulletins/{bulletin_id}/deliveries.csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 10
+    assert {r["status"] for r in rows} == {"sent", "permanent_failure"}
+    [failed] = [r for r in rows if r["status"] == "permanent_failure"]
+    assert failed["last_error"] == "'" + REASON  # a spreadsheet shows it, never runs it
+
+
+def test_dashboard_shows_members_per_partnership_and_recent_results(app, client):
+    bulletin_id = _sent_bulletin(client)
+    auth.create_user(ADMIN, PASSWORD, "admin", [])
+    log_in(client, ADMIN)
+    page = client.get("/admin").get_data(as_text=True)
+    assert f"/admin/bulletins/{bulletin_id}/status.json" in page  # in flight, polled live
+    assert f"<td>{factories.S31}</td>" in page and "<td>5</td>" in page
