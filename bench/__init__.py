@@ -1,0 +1,1 @@
+"""Benchmarks and fault drills: figures printed beside their targets, never CI failures."""

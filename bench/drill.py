@@ -1,0 +1,177 @@
+"""`python -m bench.drill --members 5000`: the fault scenarios of the delivery engine,
+each on a fresh stack with real workers and beat, printing lost and duplicated
+messages as the receiving server saw them.
+
+- kill: SIGKILL the worker (parent and children) a third of the way, start another;
+- redis: restart Redis empty (queues and counters gone) a third of the way;
+- flaky-sms: the SMS gateway answers 500 to every third request.
+
+Lost = a delivery of the bulletin the server never received; duplicated = a delivery
+received more than once. DESIGN.md allows a duplicate only for a message in flight
+when a worker process died: at most one per killed process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+from bench import common
+from bench.sms_gateway import FastSmsGateway
+from commsvc import embedded_redis
+from commsvc.sinks.email import EmailSink
+
+STUCK_AFTER_SECONDS = "15"
+DRILL_TIMEOUT_SECONDS = 900
+FAULT_AT = 1 / 3
+_DELIVERY_HEADER = re.compile(rb"^X-Commsvc-Delivery: (\d+)\r?$", re.MULTILINE)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=common.CORES)
+    parser.add_argument(
+        "--only", choices=sorted(SCENARIOS), action="append", help="run only these scenarios"
+    )
+    args = parser.parse_args()
+    results = {}
+    for name in args.only or sorted(SCENARIOS):
+        print(f"scenario {name} ...", flush=True)
+        results[name] = run(name, args.members, args.concurrency)
+        print(f"  {results[name]}", flush=True)
+    rows = []
+    for name, result in results.items():
+        allowed = result["allowed_duplicates"]
+        rows += [
+            (f"{name}: lost", str(result["lost"]), "0"),
+            (f"{name}: duplicated", str(result["duplicated"]), f"<= {allowed}"),
+            (f"{name}: finished in (s)", common.fmt(result["seconds"]), ""),
+        ]
+    common.report(f"drill-{args.members}", rows, {"args": vars(args), "results": results})
+
+
+def run(name: str, members: int, concurrency: int) -> dict[str, Any]:
+    from commsvc import create_app
+
+    channel, fault, fail_every = SCENARIOS[name]
+    email_sink = EmailSink(embedded_redis.free_port()).start()
+    sms_sink = FastSmsGateway(embedded_redis.free_port(), fail_every).start()
+    killed = 0
+    try:
+        with common.stack(
+            email_url=email_sink.url,
+            sms_url=sms_sink.url,
+            COMMSVC_STUCK_AFTER_SECONDS=STUCK_AFTER_SECONDS,
+        ) as running:
+            app = create_app()
+            with app.app_context():
+                partnership_id = common.seed(members, with_mobile=True)
+                bulletin_id = common.create_bulletin(partnership_id, [channel])
+                worker = common.start_worker(running, concurrency)
+                common.start_beat(running)
+                started = time.monotonic()
+                common.send_now(bulletin_id)
+                _wait_for_sent(bulletin_id, int(members * FAULT_AT))
+                killed = fault(running, worker, concurrency)
+                finished = _wait_for_bulletin_sent(bulletin_id)
+                seconds = time.monotonic() - started
+                counts = common.delivery_counts(bulletin_id)
+                expected = _delivery_ids(bulletin_id)
+    finally:
+        email_sink.stop()
+        sms_sink.stop()
+    if channel == "email":
+        received = [
+            int(m.group(1))
+            for _s, _r, data in email_sink.messages
+            for m in [_DELIVERY_HEADER.search(data)]
+            if m
+        ]
+    else:
+        received = [int(reference) for reference in sms_sink.references]
+    times = collections.Counter(received)
+    return {
+        "members": members,
+        "finished": finished,
+        "seconds": seconds,
+        "counts": counts,
+        "received": len(received),
+        "lost": len(expected - set(times)),
+        "duplicated": sum(n - 1 for n in times.values() if n > 1),
+        "allowed_duplicates": killed,
+        "unexpected": len(set(times) - expected),
+    }
+
+
+def _kill_worker(running: common.Stack, worker: Any, concurrency: int) -> int:
+    """SIGKILL the worker and its children at once, then start a fresh one."""
+    parent = psutil.Process(worker.pid)
+    victims = [parent, *parent.children(recursive=True)]
+    for victim in victims:
+        os.kill(victim.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    common.start_worker(running, concurrency, log_name="worker-2")
+    return len(victims) - 1  # the pool processes that may have had a message in flight
+
+
+def _restart_redis(running: common.Stack, worker: Any, concurrency: int) -> int:
+    running.restart_redis()
+    return 0
+
+
+def _nothing(running: common.Stack, worker: Any, concurrency: int) -> int:
+    return 0
+
+
+Fault = Callable[[common.Stack, Any, int], int]
+SCENARIOS: dict[str, tuple[str, Fault, int]] = {
+    "kill": ("email", _kill_worker, 0),
+    "redis": ("email", _restart_redis, 0),
+    "flaky-sms": ("sms", _nothing, 3),
+}
+
+
+def _wait_for_sent(bulletin_id: int, at_least: int) -> None:
+    deadline = time.monotonic() + DRILL_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if common.delivery_counts(bulletin_id).get("sent", 0) >= at_least:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"fewer than {at_least} sent in {DRILL_TIMEOUT_SECONDS} s")
+
+
+def _wait_for_bulletin_sent(bulletin_id: int) -> bool:
+    from sqlalchemy import select
+
+    from commsvc.extensions import db
+    from commsvc.models import Bulletin
+
+    deadline = time.monotonic() + DRILL_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        if db.session.scalar(select(Bulletin.status).where(Bulletin.id == bulletin_id)) == "sent":
+            return True
+        time.sleep(1)
+    return False
+
+
+def _delivery_ids(bulletin_id: int) -> set[int]:
+    from sqlalchemy import select
+
+    from commsvc.extensions import db
+    from commsvc.models import Delivery
+
+    return set(db.session.scalars(select(Delivery.id).where(Delivery.bulletin_id == bulletin_id)))
+
+
+if __name__ == "__main__":
+    main()

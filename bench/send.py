@@ -1,0 +1,249 @@
+"""`python -m bench.send --members 20000`: one bulletin by email to N members, side by
+side with the naive loop and the floor, all against Postfix's smtp-sink.
+
+- ours: real `commsvc worker` processes (concurrency = cores) sending one bulletin,
+  from the send call to the last acceptance recorded in the database;
+- naive: Jinja2 render, EmailMessage, and a new smtplib connection per message;
+- floor: the same number of pre-built messages over one persistent smtplib
+  connection per core, nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import shutil
+import smtplib
+import subprocess
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+from jinja2 import Environment
+
+from bench import common
+from commsvc import embedded_redis
+
+NAIVE_SAMPLE_DEFAULT = 3000
+SINK_BACKLOG = "1000"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=common.CORES)
+    parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=NAIVE_SAMPLE_DEFAULT,
+        help="messages the naive loop sends (its rate is per message, so a sample will do)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the workers with py-spy while they send"
+    )
+    args = parser.parse_args()
+    with smtp_sink() as (sink_port, sink_url):
+        ours = run_ours(args.members, args.concurrency, sink_url, args.profile)
+        naive = run_naive(min(args.naive_sample, args.members), sink_port)
+        floor = run_floor(args.members, args.concurrency, sink_port)
+    print_table(args, ours, naive, floor)
+
+
+@contextlib.contextmanager
+def smtp_sink() -> Iterator[tuple[int, str]]:
+    """Postfix's smtp-sink on a loopback port: accepts everything, keeps nothing."""
+    binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    if not shutil.which(binary):
+        raise SystemExit(
+            "smtp-sink not found: install the Debian package postfix "
+            "(DEBIAN_FRONTEND=noninteractive apt-get install -y postfix)"
+        )
+    port = embedded_redis.free_port()
+    process = subprocess.Popen(
+        [binary, "-u", "nobody", f"127.0.0.1:{port}", SINK_BACKLOG],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                smtplib.SMTP("127.0.0.1", port, timeout=2).quit()
+                break
+            time.sleep(0.1)
+        yield port, f"smtp://127.0.0.1:{port}"
+    finally:
+        common.stop(process)
+
+
+def run_ours(members: int, concurrency: int, sink_url: str, profile: bool) -> dict[str, Any]:
+    from commsvc import create_app
+
+    with common.stack(email_url=sink_url) as running:
+        app = create_app()
+        with app.app_context():
+            started = time.monotonic()
+            partnership_id = common.seed(members)
+            print(f"seeded {members:,} members in {time.monotonic() - started:.1f} s")
+            bulletin_id = common.create_bulletin(partnership_id, ["email"])
+            worker = common.start_worker(running, concurrency)
+            watch = common.RssWatch([worker])
+            watch.start()
+            common.RESULTS_DIR.mkdir(exist_ok=True)
+            profile_path = common.RESULTS_DIR / f"send-{members}-profile.txt" if profile else None
+            with common.profiled(worker, profile_path):
+                sent_at = common.send_now(bulletin_id)
+                clock = time.monotonic()
+                counts = common.wait_until_done(
+                    bulletin_id, members, on_tick=lambda _counts: watch.sample()
+                )
+            wall = time.monotonic() - clock
+            watch.sample()
+            first, last, fanned = common.sent_times(bulletin_id)
+            common.stop(worker)
+            fanout_seconds = common.fanout_task_seconds(running)
+            if profile_path and profile_path.exists():
+                print(f"\nprofile of the workers ({profile_path}); % self, % inclusive:")
+                for frame, own, share in common.summarise_profile(profile_path):
+                    print(f"{own:5.1f}% {share:5.1f}%  {frame}")
+    sent = counts.get("sent", 0)
+    span = (last - sent_at).total_seconds() if last else wall
+    return {
+        "members": members,
+        "counts": counts,
+        "sent": sent,
+        "seconds": span,
+        "rate": sent / span if span else 0.0,
+        "steady_rate": sent / (last - first).total_seconds() if first and last != first else None,
+        "first_message_s": (first - sent_at).total_seconds() if first else None,
+        "rows_created_s": (fanned - sent_at).total_seconds() if fanned else None,
+        "fanout_task_s": fanout_seconds,
+        "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in watch.peaks.items()},
+        "cpu_ms_per_message": 1000 * watch.cpu_seconds() / sent if sent else None,
+    }
+
+
+def run_naive(count: int, port: int) -> dict[str, Any]:
+    """Render with Jinja2, build an EmailMessage, new SMTP connection per message."""
+    env = Environment(autoescape=True)
+    subject = env.from_string(common.SUBJECT)
+    text = env.from_string(common.EMAIL_BODY)
+    html = env.from_string("<html><body><p>" + common.EMAIL_BODY + "</p></body></html>")
+    started = time.monotonic()
+    cpu = time.process_time()
+    for n in range(count):
+        context = {
+            "member": {"first_name": f"Name{n}", "branch": "Salford Health Branch"},
+            "partnership": {"name": "Salford Integrated Care Section 31 Partnership"},
+            "preferences_url": f"http://127.0.0.1:5000/p/{n}",
+        }
+        message = EmailMessage()
+        message["From"] = "bulletins@union.example"
+        message["To"] = f"naive{n}@example.org"
+        message["Subject"] = subject.render(context)
+        message.set_content(text.render(context))
+        message.add_alternative(html.render(context), subtype="html")
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as connection:
+            connection.send_message(message)
+    seconds = time.monotonic() - started
+    cpu_ms = 1000 * (time.process_time() - cpu) / count
+    return {
+        "sent": count,
+        "seconds": seconds,
+        "rate": count / seconds,
+        "cpu_ms_per_message": cpu_ms,
+    }
+
+
+def run_floor(count: int, connections: int, port: int) -> dict[str, Any]:
+    """Pre-built messages over one persistent connection per process, nothing else."""
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(connections)
+    results = context.Queue()
+    shares = [count // connections + (i < count % connections) for i in range(connections)]
+    processes = [
+        context.Process(target=_floor_worker, args=(i, share, port, barrier, results))
+        for i, share in enumerate(shares)
+    ]
+    for process in processes:
+        process.start()
+    timings = [results.get(timeout=common.SEND_TIMEOUT_SECONDS) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    seconds = max(wall for wall, _cpu in timings)
+    return {
+        "sent": count,
+        "connections": connections,
+        "seconds": seconds,
+        "rate": count / seconds,
+        "cpu_ms_per_message": 1000 * sum(cpu for _wall, cpu in timings) / count,
+    }
+
+
+def _floor_worker(index: int, share: int, port: int, barrier: Any, results: Any) -> None:
+    from commsvc.services.email_message import build_email
+    from commsvc.services.rendering import RenderedEmail
+
+    rendered = RenderedEmail(
+        subject="Pay offer: have your say, Name",
+        text=common.EMAIL_BODY,
+        html="<html><body><p>" + common.EMAIL_BODY + "</p></body></html>",
+    )
+    messages = [
+        build_email(
+            rendered,
+            delivery_id=n,
+            sender="bulletins@union.example",
+            recipient=f"floor{index}-{n}@example.org",
+            unsubscribe_url=f"http://127.0.0.1:5000/u/{n}",
+            message_id_domain="127.0.0.1",
+        )
+        for n in range(share)
+    ]
+    connection = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    barrier.wait()
+    started, cpu = time.monotonic(), time.process_time()
+    for envelope in messages:
+        connection.sendmail(envelope.sender, [envelope.recipient], envelope.data)
+    timing = (time.monotonic() - started, time.process_time() - cpu)
+    connection.quit()
+    results.put(timing)
+
+
+def print_table(
+    args: argparse.Namespace, ours: dict[str, Any], naive: dict[str, Any], floor: dict[str, Any]
+) -> None:
+    fmt = common.fmt
+    peaks = ours["worker_peak_rss_mb"]
+    rows = [
+        ("members", f"{args.members:,}", ""),
+        ("worker processes (concurrency)", str(args.concurrency), "machine's cores"),
+        ("delivered (status sent)", f"{ours['sent']:,}", f"{args.members:,}, 0 lost"),
+        ("ours: messages/s (send call to last)", fmt(ours["rate"], 0), ""),
+        ("ours: messages/s (first to last)", fmt(ours["steady_rate"], 0), ""),
+        (f"naive: messages/s ({naive['sent']:,} sample)", fmt(naive["rate"], 0), ""),
+        (f"floor: messages/s ({floor['connections']} connections)", fmt(floor["rate"], 0), ""),
+        ("ours / naive", fmt(ours["rate"] / naive["rate"], 2), ">= 10"),
+        ("ours / floor", fmt(ours["rate"] / floor["rate"], 2), ">= 0.5"),
+        ("ours: worker CPU ms per message", fmt(ours["cpu_ms_per_message"], 3), ""),
+        ("naive: CPU ms per message", fmt(naive["cpu_ms_per_message"], 3), ""),
+        ("floor: CPU ms per message", fmt(floor["cpu_ms_per_message"], 3), ""),
+        ("time to first message (s)", fmt(ours["first_message_s"], 2), "< 2"),
+        ("fan-out: rows created (s)", fmt(ours["rows_created_s"], 2), "< 10 at 100,000"),
+        ("fan-out task incl. enqueue (s)", fmt(ours["fanout_task_s"], 2), "< 10 at 100,000"),
+    ]
+    rows += [
+        (f"worker peak RSS, pid {pid} (MB)", fmt(mb), "< 150 at 100,000")
+        for pid, mb in sorted(peaks.items())
+    ]
+    common.report(
+        f"send-{args.members}",
+        rows,
+        {"args": vars(args), "ours": ours, "naive": naive, "floor": floor},
+    )
+
+
+if __name__ == "__main__":
+    main()
