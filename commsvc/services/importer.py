@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from sqlalchemy import text
+
 from commsvc.errors import CommsvcError, ValidationError
 from commsvc.extensions import db
 from commsvc.services.member_upsert import Lookups, upsert_chunk
@@ -68,6 +70,7 @@ def import_members(
         )
     seen: set[str] = set()
     lookups = Lookups()
+    chunks = 0
     chunk: list[tuple[int, MemberInput]] = []
     for line, values in _rows(reader, report):
         report.rows += 1
@@ -94,6 +97,9 @@ def import_members(
         if len(chunk) >= CHUNK_ROWS:
             _land(chunk, report, dry_run, lookups)
             chunk = []
+            chunks += 1
+            if chunks & (chunks - 1) == 0:  # after chunks 1, 2, 4, 8, ...
+                _refresh_statistics()
             if progress:
                 progress(report.rows)
     _land(chunk, report, dry_run, lookups)
@@ -101,6 +107,21 @@ def import_members(
         progress(report.rows)
     report.errors.sort(key=lambda e: e.line)
     return report
+
+
+def _refresh_statistics() -> None:
+    """Tell PostgreSQL how big the tables have grown, as after any bulk load.
+
+    Its plans for the per-chunk lookups were made when the tables were small (and
+    are kept by prepared statements); without fresh statistics they stay sequential
+    scans, and an import into an empty database slows down as it grows.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return
+    db.session.execute(
+        text("ANALYZE members, member_partnerships, topic_preferences, consent_records")
+    )
+    db.session.commit()
 
 
 def _rows(reader: Iterator[list[str]], report: ImportReport) -> Iterator[tuple[int, list[str]]]:

@@ -23,6 +23,7 @@ from commsvc.services.members import MEMBER_CHOICE_SOURCES, MemberInput
 from commsvc.services.preferences import WORDING_VERSION
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+LOOKUP_BATCH = 100
 _DETAILS = (
     "first_name",
     "last_name",
@@ -166,6 +167,14 @@ def _choices_differ(current: dict[str, Any], choices: dict[str, bool], wanted: s
 
 def _existing(numbers: list[str]) -> dict[str, dict[str, Any]]:
     """The chunk's members already stored, with their links, topics and own-choice flag."""
+    found: dict[str, dict[str, Any]] = {}
+    # Small IN lists keep PostgreSQL on the indexes however the table's statistics lag.
+    for start in range(0, len(numbers), LOOKUP_BATCH):
+        found.update(_existing_batch(numbers[start : start + LOOKUP_BATCH]))
+    return found
+
+
+def _existing_batch(numbers: list[str]) -> dict[str, dict[str, Any]]:
     table = Member.__table__
     columns = [table.c.id, table.c.membership_number, *(table.c[n] for n in _DETAILS + _CHOICES)]
     rows = db.session.execute(select(*columns).where(table.c.membership_number.in_(numbers)))
@@ -214,13 +223,10 @@ def _write(
 ) -> None:
     table = Member.__table__
     if new_rows:
-        db.session.execute(insert(table), new_rows)
-        numbers = [row["membership_number"] for row in new_rows]
-        for member_id, number in db.session.execute(
-            select(table.c.id, table.c.membership_number).where(
-                table.c.membership_number.in_(numbers)
-            )
-        ):
+        created = db.session.execute(
+            insert(table).returning(table.c.id, table.c.membership_number), new_rows
+        )
+        for member_id, number in created:
             existing[number] = {"id": member_id}
     if updates:
         db.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
