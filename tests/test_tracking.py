@@ -35,9 +35,7 @@ def test_counts_move_with_each_batch_without_a_database_count(app, sms_sink):
     assert tracking.counts(bulletin.id) == {"sent": 2}
 
 
-def test_counts_that_went_wrong_are_rebuilt_before_an_organiser_sees_them(
-    app, client, sms_sink
-):
+def test_counts_that_went_wrong_are_rebuilt_before_an_organiser_sees_them(app, client, sms_sink):
     bulletin = factories.sending_bulletin(3, channels="sms")
     send_batch(bulletin.id, bulletin.deliveries_by_channel["sms"], "sms", sms_gateway())
     key = f"commsvc:bulletin:{bulletin.id}:counts"
