@@ -80,6 +80,7 @@ def stack(
             "COMMSVC_EMAIL_URL": email_url or "smtp://127.0.0.1:1",
             "COMMSVC_SMS_URL": sms_url or "http://127.0.0.1:1/send",
             "COMMSVC_BATCH_SIZE": str(batch_size),
+            "COMMSVC_LOG_FORMAT": "text",  # plain lines: fanout_task_seconds reads them
             **extra,
         }
         os.environ.update(env)
