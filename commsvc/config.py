@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from commsvc import providers
 from commsvc.errors import ConfigError
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
@@ -45,6 +46,13 @@ class Settings:
     batch_size: int = 200
     max_attempts: int = 5
     stuck_after_seconds: int = 600
+    email_rate: float = 100.0
+    sms_rate: float = 30.0
+    provider_concurrency: int = 10
+    http_timeout_seconds: float = 15.0
+    retry_base_seconds: float = 10.0
+    retry_max_age_seconds: int = 86400
+    provider_penalty_seconds: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, Any]:
@@ -62,6 +70,13 @@ class Settings:
             "COMMSVC_BATCH_SIZE": self.batch_size,
             "COMMSVC_MAX_ATTEMPTS": self.max_attempts,
             "COMMSVC_STUCK_AFTER_SECONDS": self.stuck_after_seconds,
+            "COMMSVC_EMAIL_RATE": self.email_rate,
+            "COMMSVC_SMS_RATE": self.sms_rate,
+            "COMMSVC_PROVIDER_CONCURRENCY": self.provider_concurrency,
+            "COMMSVC_HTTP_TIMEOUT_SECONDS": self.http_timeout_seconds,
+            "COMMSVC_RETRY_BASE_SECONDS": self.retry_base_seconds,
+            "COMMSVC_RETRY_MAX_AGE_SECONDS": self.retry_max_age_seconds,
+            "COMMSVC_PROVIDER_PENALTY_SECONDS": self.provider_penalty_seconds,
             "COMMSVC_CAPTURE_DIR": self.extra.get("capture_dir"),
             "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -87,13 +102,9 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
             "COMMSVC_SMS_FROM must be a sender ID of at most 11 letters and digits, or a number"
         )
     email_url = env.get("COMMSVC_EMAIL_URL") or DEFAULT_EMAIL_URL
-    if not email_url.startswith(("smtp://", "smtps://", "smtp+starttls://", "http://", "https://")):
-        raise ConfigError(
-            "COMMSVC_EMAIL_URL must be smtp://, smtps://, smtp+starttls:// or an http(s) API URL"
-        )
+    providers.parse("email", email_url)  # raises ConfigError for a URL that cannot work
     sms_url = env.get("COMMSVC_SMS_URL") or DEFAULT_SMS_URL
-    if not sms_url.startswith(("http://", "https://")):
-        raise ConfigError("COMMSVC_SMS_URL must be an http:// or https:// URL")
+    providers.parse("sms", sms_url)
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -109,6 +120,13 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         batch_size=_positive_int(env, "COMMSVC_BATCH_SIZE", 200),
         max_attempts=_positive_int(env, "COMMSVC_MAX_ATTEMPTS", 5),
         stuck_after_seconds=_positive_int(env, "COMMSVC_STUCK_AFTER_SECONDS", 600),
+        email_rate=_positive_number(env, "COMMSVC_EMAIL_RATE", 100.0),
+        sms_rate=_positive_number(env, "COMMSVC_SMS_RATE", 30.0),
+        provider_concurrency=_positive_int(env, "COMMSVC_PROVIDER_CONCURRENCY", 10),
+        http_timeout_seconds=_positive_number(env, "COMMSVC_HTTP_TIMEOUT_SECONDS", 15.0),
+        retry_base_seconds=_positive_number(env, "COMMSVC_RETRY_BASE_SECONDS", 10.0),
+        retry_max_age_seconds=_positive_int(env, "COMMSVC_RETRY_MAX_AGE_SECONDS", 86400),
+        provider_penalty_seconds=_positive_int(env, "COMMSVC_PROVIDER_PENALTY_SECONDS", 300),
         extra={"capture_dir": env.get("COMMSVC_CAPTURE_DIR") or str(instance_path / "captured")},
     )
 
@@ -159,4 +177,17 @@ def _positive_int(env: Any, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if value < 1:
         raise ConfigError(f"{name} must be at least 1")
+    return value
+
+
+def _positive_number(env: Any, name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not value > 0:
+        raise ConfigError(f"{name} must be more than 0")
     return value

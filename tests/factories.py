@@ -104,6 +104,83 @@ def bulletin_body(partnership_id: int, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def sending_bulletin(count: int = 3, channels: str = "email;sms", **body: Any) -> Any:
+    """A bulletin already `sending`, fanned out into queued deliveries for `count` members.
+
+    Members get numbered addresses (`m{n}@example.org`, `+4479112{n:05d}`). The fan-out's
+    batch tasks go to the broker; tests that call `send_batch` themselves ignore them.
+    """
+    from commsvc.extensions import db
+    from commsvc.models import Delivery
+    from commsvc.services import bulletins, fanout, lifecycle
+
+    first = next(_numbers) * 1000
+    rows = [
+        member_row(
+            email=f"m{first + n}@example.org",
+            mobile=f"07911 2{(first + n) % 100000:05d}",
+            channels=channels,
+        )
+        for n in range(count)
+    ]
+    import_rows(rows)
+    partnership_id = db.session.query(Partnership.id).filter_by(name=S31).scalar()
+    if partnership_id is None:
+        partnership_id = partnership().id
+    topics()
+    chosen = [c for c in ("email", "sms") if c in channels.split(";")]
+    bulletin = bulletins.create_bulletin(
+        auth.SYSTEM, bulletin_body(partnership_id, channels=chosen, **body)
+    )
+    lifecycle.start_sending(bulletin, "test")
+    fanout.fan_out(bulletin.id)
+    db.session.expire_all()
+    bulletin.deliveries_by_channel = {  # type: ignore[attr-defined]
+        channel: [
+            d.id
+            for d in db.session.query(Delivery)
+            .filter_by(bulletin_id=bulletin.id, channel=channel)
+            .order_by(Delivery.id)
+        ]
+        for channel in chosen
+    }
+    return bulletin
+
+
+def bulk_members(count: int, channels: str = "email", prefix: str = "bulk") -> list[str]:
+    """Insert `count` members in one statement (the importer is too slow for thousands);
+    they get the region, branch and employer of one imported member. Returns addresses."""
+    from sqlalchemy import insert
+
+    from commsvc.extensions import db
+    from commsvc.models import Member
+    from commsvc.models.member import new_public_id
+
+    import_rows([member_row(channels=channels)])
+    template = db.session.query(Member).order_by(Member.id.desc()).first()
+    assert template is not None
+    rows = [
+        {
+            "membership_number": f"B{prefix}{n:07d}",
+            "public_id": new_public_id(),
+            "first_name": f"Bulk{n}",
+            "last_name": "Member",
+            "email": f"{prefix}{n}@example.org" if "email" in channels else None,
+            "mobile": f"+4479112{n:05d}" if "sms" in channels else None,
+            "region_id": template.region_id,
+            "branch_id": template.branch_id,
+            "employer_id": template.employer_id,
+            "service_group": template.service_group,
+        }
+        for n in range(count)
+    ]
+    db.session.execute(insert(Member), rows)
+    db.session.commit()
+    if "email" in channels:
+        return [str(r["email"]) for r in rows] + [str(template.email)]
+    return [str(r["mobile"]) for r in rows] + [str(template.mobile)]
+
+
 def member(**overrides: Any) -> Any:
     """One imported member (through the CSV rules), returned as a Member."""
     from commsvc.extensions import db

@@ -8,8 +8,10 @@ pause between messages. Deliveries claimed but not attempted are released.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +24,7 @@ from commsvc import queueing, tracking
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
+from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
 from commsvc.services import rendering, sending
 from commsvc.services.email_message import EmailEnvelope, build_email
@@ -32,6 +35,32 @@ from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 log = logging.getLogger(__name__)
 PAUSE_CHECK_EVERY = 10
 CRASH_REQUEUE_SECONDS = 5
+THROTTLED_REQUEUE_SECONDS = 10
+
+
+@dataclass
+class BatchClaim:
+    """The batch's claim on its deliveries, renewed as the batch goes.
+
+    The stuck sweep takes back deliveries whose claim is older than
+    COMMSVC_STUCK_AFTER_SECONDS. Before each message the claim is renewed if a
+    quarter of that has passed, and only deliveries still under it are sent, so a
+    slow batch never sends what the sweep handed to another worker; only a single
+    send stalled that long can be in doubt (the in-flight message).
+    """
+
+    claimed_at: datetime
+    ours: set[int]
+    stuck_after: float
+    renewed: float = field(default_factory=time.monotonic)
+    attempted: set[int] = field(default_factory=set)
+
+    def still_ours(self, delivery_id: int) -> bool:
+        if time.monotonic() - self.renewed > self.stuck_after / 4:
+            self.claimed_at, self.ours = sending.renew_claim(list(self.ours), self.claimed_at)
+            self.renewed = time.monotonic()
+        self.attempted.add(delivery_id)
+        return delivery_id in self.ours
 
 
 @dataclass
@@ -55,24 +84,30 @@ def send_batch(
             select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
         ).all()
     )
-    claimed = sending.claim(bulletin_id, delivery_ids)
+    claimed_at = utcnow()
+    claimed = sending.claim(bulletin_id, delivery_ids, claimed_at)
+    stuck_after = float(current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
+    claim = BatchClaim(claimed_at, set(claimed), stuck_after)
     summary.claimed = len(claimed)
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
-    attempted: set[int] = set()
+    throttled: list[int] = []
     crashed = False
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
-        messages = _messages(
-            bulletin, channel, sorted(claimed), compiled, attempted, summary, moves
-        )
+        messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
         for result in gateway.send(messages):
+            if result.outcome is Outcome.THROTTLED:
+                throttled.append(result.delivery_id)  # not a failure: back to the queue
+                continue
             status = _record(result, gateway.name, claimed[result.delivery_id])
             moves.append((DeliveryStatus.SENDING, status))
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
             else:
                 summary.failed += 1
-                if status == DeliveryStatus.TEMPORARY_FAILURE and _retry_due(result, claimed):
+                if status == DeliveryStatus.TEMPORARY_FAILURE and sending.will_retry(
+                    result.delivery_id
+                ):
                     summary.retry_ids.append(result.delivery_id)
     except Exception:
         # A bug or an unexpected reply must not strand the rest of the batch: the
@@ -81,10 +116,12 @@ def send_batch(
         crashed = True
     finally:
         gateway.close()
-        unattempted = [i for i in claimed if i not in attempted]
-        sending.release(unattempted)
-        summary.released = len(unattempted)
-        moves.extend((DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in unattempted)
+        unattempted = [i for i in claimed if i not in claim.attempted]
+        sending.release(unattempted + throttled, claim.claimed_at)
+        summary.released = len(unattempted) + len(throttled)
+        moves.extend(
+            (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in range(summary.released)
+        )
         tracking.record_moves(bulletin_id, moves)
     if crashed and unattempted:
         queueing.enqueue(
@@ -92,6 +129,14 @@ def send_batch(
             bulletin_id,
             unattempted,
             countdown=CRASH_REQUEUE_SECONDS,
+            queue=Queues.RETRY,
+        )
+    if throttled:
+        queueing.enqueue(
+            SEND_TASK_FOR_CHANNEL[channel],
+            bulletin_id,
+            throttled,
+            countdown=THROTTLED_REQUEUE_SECONDS,
             queue=Queues.RETRY,
         )
     if summary.retry_ids:
@@ -107,7 +152,8 @@ def send_batch(
     return summary
 
 
-def _record(result: Result, provider: str, attempts: int) -> str:
+def _record(result: Result, channel: str, attempts: int) -> str:
+    provider = result.provider or channel
     if result.outcome is Outcome.ACCEPTED:
         sending.record_accepted(result.delivery_id, provider, result.provider_id)
         return DeliveryStatus.SENT
@@ -117,11 +163,10 @@ def _record(result: Result, provider: str, attempts: int) -> str:
         result.reason or "no reason given",
         provider,
     )
-    return sending.record_failure(failure, attempts, current_app.config["COMMSVC_MAX_ATTEMPTS"])
-
-
-def _retry_due(result: Result, claimed: dict[int, int]) -> bool:
-    return claimed[result.delivery_id] < current_app.config["COMMSVC_MAX_ATTEMPTS"]
+    config = current_app.config
+    return sending.record_failure(
+        failure, attempts, config["COMMSVC_MAX_ATTEMPTS"], config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
+    )
 
 
 def _messages(
@@ -129,7 +174,7 @@ def _messages(
     channel: str,
     ids: list[int],
     compiled: rendering.CompiledBulletin,
-    attempted: set[int],
+    claim: BatchClaim,
     summary: BatchSummary,
     moves: list[tuple[str | None, str]],
 ) -> Iterator[EmailEnvelope | SmsMessage]:
@@ -147,7 +192,8 @@ def _messages(
             log.info("bulletin %s paused; releasing the rest of the batch", bulletin.id)
             return
         delivery_id, public_id, address = row["delivery_id"], row["public_id"], row["address"]
-        attempted.add(delivery_id)
+        if not claim.still_ours(delivery_id):  # the sweep gave it to another worker
+            continue
         if not address:  # erased or changed since fan-out
             sending.record_failure(sending.Failure(delivery_id, True, "no address any more"), 1, 1)
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))

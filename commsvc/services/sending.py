@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
 
 from commsvc.extensions import db
@@ -31,11 +32,18 @@ class Failure:
     provider: str | None = None
 
 
-def claim(bulletin_id: int, delivery_ids: list[int]) -> dict[int, int]:
-    """Move the given deliveries to `sending` if still waiting; return {id: attempts}."""
+def claim(
+    bulletin_id: int, delivery_ids: list[int], claimed_at: datetime | None = None
+) -> dict[int, int]:
+    """Move the given deliveries to `sending` if still waiting; return {id: attempts}.
+
+    `claimed_at` doubles as the claim's token: `renew_claim` and `release` only act
+    on rows that still carry it, so a batch never sends or releases a delivery that the
+    stuck sweep has meanwhile handed to another worker.
+    """
     if not delivery_ids:
         return {}
-    now = utcnow()
+    now = claimed_at or utcnow()
     claimable = or_(
         Delivery.status == DeliveryStatus.QUEUED,
         and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE, Delivery.retry_at.is_not(None)),
@@ -82,15 +90,22 @@ def record_accepted(delivery_id: int, provider: str, provider_id: str | None) ->
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def record_failure(failure: Failure, attempts: int, max_attempts: int) -> str:
-    """Record a failed attempt; return the new status (a retry is due if retry_at is set)."""
+def record_failure(
+    failure: Failure, attempts: int, max_attempts: int, max_age_seconds: float | None = None
+) -> str:
+    """Record a failed attempt; return the new status.
+
+    A temporary failure gets a `retry_at` while it is under both bounds: fewer than
+    `max_attempts` tries, and younger than `max_age_seconds` (since its row was made).
+    Past either bound it stays `temporary_failure` for good, with the last reason.
+    """
     now = utcnow()
     retry_at = None
     if failure.permanent:
         status = DeliveryStatus.PERMANENT_FAILURE
     else:
         status = DeliveryStatus.TEMPORARY_FAILURE
-        if attempts < max_attempts:
+        if attempts < max_attempts and not _too_old(failure.delivery_id, max_age_seconds):
             retry_at = now + timedelta(seconds=retry_delay(attempts))
     db.session.execute(
         update(Delivery)
@@ -116,13 +131,50 @@ def record_failure(failure: Failure, attempts: int, max_attempts: int) -> str:
     return str(status)
 
 
-def release(delivery_ids: list[int]) -> None:
-    """Give back claimed deliveries that were not attempted (a pause mid-batch)."""
+def will_retry(delivery_id: int) -> bool:
+    """Whether a temporary failure has a retry ahead of it (see record_failure)."""
+    return (
+        db.session.scalar(select(Delivery.retry_at).where(Delivery.id == delivery_id)) is not None
+    )
+
+
+def renew_claim(delivery_ids: list[int], claimed_at: datetime) -> tuple[datetime, set[int]]:
+    """Renew a batch's claim on those of its deliveries still under it; return the new
+    claim and which deliveries it holds (the stuck sweep may have taken some back)."""
+    now = utcnow()
     if not delivery_ids:
-        return
+        return now, set()
     db.session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_at == claimed_at,
+        )
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    held = db.session.scalars(
+        select(Delivery.id).where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_at == now,
+        )
+    )
+    return now, set(held)
+
+
+def release(delivery_ids: list[int], claimed_at: datetime | None = None) -> None:
+    """Give back claimed deliveries that were not attempted (a pause mid-batch, or a
+    provider that throttled us): back to `queued`, the attempt not counted. With
+    `claimed_at`, only rows still under that claim (see `claim`)."""
+    if not delivery_ids:
+        return
+    ours = [Delivery.claimed_at == claimed_at] if claimed_at is not None else []
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING, *ours)
         .values(status=DeliveryStatus.QUEUED, attempts=Delivery.attempts - 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -130,9 +182,21 @@ def release(delivery_ids: list[int]) -> None:
 
 
 def retry_delay(attempts: int) -> float:
-    """Exponential backoff with full jitter, capped well below the visibility timeout."""
-    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    """Exponential backoff with jitter, capped well below the visibility timeout.
+
+    The base is COMMSVC_RETRY_BASE_SECONDS; the n-th retry waits between half and
+    all of base * 2**(n-1), so workers retrying together spread out.
+    """
+    base = float(current_app.config.get("COMMSVC_RETRY_BASE_SECONDS", RETRY_BASE_SECONDS))
+    ceiling = min(RETRY_CAP_SECONDS, base * 2 ** max(attempts - 1, 0))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def _too_old(delivery_id: int, max_age_seconds: float | None) -> bool:
+    if max_age_seconds is None:
+        return False
+    created = db.session.scalar(select(Delivery.created_at).where(Delivery.id == delivery_id))
+    return created is not None and utcnow() - created > timedelta(seconds=max_age_seconds)
 
 
 def finish_if_done(bulletin_id: int) -> bool:

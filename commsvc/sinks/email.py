@@ -1,7 +1,9 @@
 """An SMTP server (aiosmtpd) that keeps every message it accepts.
 
 Recipients can be told to answer with an SMTP code (`reject`), to test how the
-sender treats 4xx and 5xx replies.
+sender treats 4xx and 5xx replies. For fault tests it can also be slow
+(`delay` per message) and drop the connection instead of answering DATA
+(`drop_next`: how many times), keeping nothing for a dropped message.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class _Handler:
     ) -> str:
         reply = self.sink.reject.get(address.lower())
         if reply:
+            self.sink.refused.append(address)
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -32,6 +35,9 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.sink.delay:
             await asyncio.sleep(self.sink.delay)
+        if self.sink.take_drop():
+            server.transport.close()
+            return "421 closing"
         self.sink.keep(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         return "250 Message accepted for delivery"
 
@@ -43,6 +49,8 @@ class EmailSink:
         self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
         self.delay = 0.0  # seconds to wait before accepting each message
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refused: list[str] = []  # every refused recipient, once per attempt
+        self.drop_next = 0
         self._lock = threading.Lock()
         self._controller = Controller(
             _Handler(self),
@@ -71,6 +79,13 @@ class EmailSink:
             number = len(self.messages)
         if self.folder:
             (self.folder / f"{number:07d}.eml").write_bytes(content)
+
+    def take_drop(self) -> bool:
+        with self._lock:
+            if self.drop_next > 0:
+                self.drop_next -= 1
+                return True
+            return False
 
     def parsed(self) -> list[EmailMessage]:
         with self._lock:

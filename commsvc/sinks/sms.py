@@ -1,7 +1,9 @@
 """An HTTP SMS gateway speaking the generic JSON protocol of DESIGN.md.
 
 It answers `{"id": ...}` for each accepted message and keeps it. For fault tests it
-can answer with a chosen status for a share of requests (`fail_every`).
+can answer with a chosen status for a share of requests (`fail_every`), hang past
+the client's timeout on a share (`hang_every`, keeping nothing), answer 429 to
+requests beyond `burst_limit` a second, and be slow (`delay`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hmac
 import itertools
 import json
 import queue
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,12 +33,22 @@ class SmsSink:
         self.fail_every = 0  # answer `fail_status` to every n-th request; 0: never
         self.fail_status = 500
         self.reject_numbers: dict[str, int] = {}  # number -> 4xx status to answer
+        self.hang_every = 0  # hang `hang_seconds` then answer 503 on every n-th request
+        self.hang_seconds = 2.0
+        # Or by chance, each request on its own (seeded, so a run can be repeated):
+        self.fail_rate = 0.0  # share of requests answered `fail_status`
+        self.hang_rate = 0.0  # share of requests that hang
+        self._chance = random.Random(5)
+        self.burst_limit = 0  # answer 429 beyond this many requests in one second; 0: no limit
+        self.throttled = 0  # how many 429s it answered
+        self._window = (0, 0)  # (second, requests in it)
         self.delay = 0.0  # seconds to wait before each answer, to make a send take a while
         # When set, each accepted message is followed by a signed "delivered" receipt.
         self.callback_url: str | None = None
         self.callback_secret = ""
         self._receipts: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._ids = itertools.count(1)
+        self._receipts_started = False
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
@@ -53,8 +66,14 @@ class SmsSink:
         )
         self._thread.start()
         if self.callback_url:
-            threading.Thread(target=self._send_receipts, daemon=True, name="sms-receipts").start()
+            self.start_receipts()
         return self
+
+    def start_receipts(self) -> None:
+        """Start sending receipts to `callback_url` (set after `start`, e.g. in tests)."""
+        if not self._receipts_started:
+            self._receipts_started = True
+            threading.Thread(target=self._send_receipts, daemon=True, name="sms-receipts").start()
 
     def stop(self) -> None:
         self._receipts.put(None)
@@ -68,8 +87,24 @@ class SmsSink:
             time.sleep(self.delay)
         with self._lock:
             self.requests += 1
-            if self.fail_every and self.requests % self.fail_every == 0:
+            second = int(time.monotonic())
+            in_window = self._window[1] + 1 if self._window[0] == second else 1
+            self._window = (second, in_window)
+            if self.burst_limit and in_window > self.burst_limit:
+                self.throttled += 1
+                return 429, {"error": "too many requests"}
+            draw = self._chance.random()
+            hang = (self.hang_every and self.requests % self.hang_every == 0) or (
+                draw < self.hang_rate
+            )
+            fail = (self.fail_every and self.requests % self.fail_every == 0) or (
+                self.hang_rate <= draw < self.hang_rate + self.fail_rate
+            )
+            if fail and not hang:
                 return self.fail_status, {"error": "simulated failure"}
+        if hang:
+            time.sleep(self.hang_seconds)
+            return 503, {"error": "simulated timeout"}
         if not isinstance(payload, dict) or not all(
             isinstance(payload.get(k), str) for k in ("to", "from", "body", "reference")
         ):
@@ -105,6 +140,7 @@ class SmsSink:
 def _handler_for(sink: SmsSink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes
 
         def do_POST(self) -> None:  # noqa: N802 (the http.server API)
             length = int(self.headers.get("Content-Length") or 0)
@@ -120,6 +156,10 @@ def _handler_for(sink: SmsSink) -> type[BaseHTTPRequestHandler]:
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
+            with contextlib.suppress(OSError):  # the client gave up waiting (a hang)
+                self._write(status, data)
+
+        def _write(self, status: int, data: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

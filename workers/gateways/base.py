@@ -19,6 +19,9 @@ class Outcome(Enum):
     ACCEPTED = "accepted"
     TEMPORARY = "temporary"  # try again later
     PERMANENT = "permanent"  # never retry; record the reason
+    # The provider said "too many": not a failure of the message. It waits for the
+    # rate limit and goes again, and no attempt is counted against it.
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Result:
     outcome: Outcome
     provider_id: str | None = None
     reason: str | None = None
+    provider: str | None = None  # which provider answered (several may serve a channel)
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,34 @@ class SmsMessage:
 M_contra = TypeVar("M_contra", EmailEnvelope, SmsMessage, contravariant=True)
 
 
+class Adapter(Protocol[M_contra]):
+    """One provider's wire format: send one message, say what became of it."""
+
+    def send_one(self, message: M_contra) -> Result: ...
+
+    def close(self) -> None: ...
+
+
 class Gateway(Protocol[M_contra]):
     name: str
 
     def send(self, messages: Iterable[M_contra]) -> Iterator[Result]: ...
 
     def close(self) -> None: ...
+
+
+def by_http_status(delivery_id: int, status: int, text: str, who: str) -> Result:
+    """The outcome of a non-2xx answer: 429 throttled; 5xx, 401, 403 and 408 temporary
+    (the provider or our credentials, not the member's address); other 4xx permanent."""
+    reason = f"{who} answered {status}: {text[:200]}"
+    if status == 429:
+        return Result(delivery_id, Outcome.THROTTLED, reason=reason)
+    if status >= 500 or status in (401, 403, 408):
+        return Result(delivery_id, Outcome.TEMPORARY, reason=reason)
+    return Result(delivery_id, Outcome.PERMANENT, reason=reason)
+
+
+def unreachable(delivery_id: int, who: str, error: Exception) -> Result:
+    return Result(
+        delivery_id, Outcome.TEMPORARY, reason=f"{who} unreachable: {type(error).__name__}"
+    )

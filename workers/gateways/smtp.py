@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 from commsvc.services.email_message import EmailEnvelope
@@ -28,10 +27,6 @@ class SmtpGateway:
         self.password = unquote(parts.password) if parts.password else None
         self._connection: smtplib.SMTP | None = None
 
-    def send(self, messages: Iterable[EmailEnvelope]) -> Iterator[Result]:
-        for envelope in messages:
-            yield self._send_one(envelope)
-
     def close(self) -> None:
         if self._connection is not None:
             try:
@@ -40,7 +35,7 @@ class SmtpGateway:
                 self._connection.close()
             self._connection = None
 
-    def _send_one(self, envelope: EmailEnvelope) -> Result:
+    def send_one(self, envelope: EmailEnvelope) -> Result:
         for attempt in (1, 2):
             try:
                 connection = self._connect()

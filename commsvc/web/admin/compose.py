@@ -27,8 +27,7 @@ from commsvc.web.admin import bp, current_actor, or_404
 # The email preview is the member's HTML, shown in a sandboxed frame with no scripts.
 # The email preview is framed by the preview page (same origin) and by nothing else.
 _EMAIL_FRAME_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-    "frame-ancestors 'self'"
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'"
 )
 
 

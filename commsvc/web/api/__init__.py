@@ -6,6 +6,8 @@ bad input never becomes a 500.
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -36,7 +38,36 @@ def _authenticate() -> Any:
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
     g.actor = auth.actor_for(key)
-    return None
+    return _refuse_unknown_query()
+
+
+def _refuse_unknown_query() -> Any:
+    """A misspelt filter (?stauts=sent) must not silently return everything."""
+    if request.url_rule is None or not request.args:
+        return None
+    path = re.sub(r"<int:\w+_id>", "{id}", request.url_rule.rule.removeprefix(str(bp.url_prefix)))
+    path = path.replace("<membership_number>", "{membership_number}")
+    allowed = _query_names().get((path, request.method.lower()), set())
+    unknown = sorted(set(request.args) - allowed)
+    if not unknown:
+        return None
+    hint = f"; this endpoint takes {', '.join(sorted(allowed))}" if allowed else ""
+    return jsonify(
+        error="bad_request", detail=f"unknown query parameter {', '.join(unknown)}{hint}"
+    ), 400
+
+
+@cache
+def _query_names() -> dict[tuple[str, str], set[str]]:
+    from commsvc.web.api.spec import build_spec
+
+    names: dict[tuple[str, str], set[str]] = {}
+    for path, item in build_spec()["paths"].items():
+        for method, operation in item.items():
+            names[(path, method)] = {
+                p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"
+            }
+    return names
 
 
 def current_actor() -> Actor:

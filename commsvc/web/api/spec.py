@@ -38,7 +38,8 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _responses(ok: str, schema: dict[str, Any], *errors: str) -> dict[str, Any]:
     responses: dict[str, Any] = {ok: {"description": "OK", **_json(schema)}}
-    for code in ("401", *errors):
+    # Every operation may answer 400 (a body or query it cannot read) and 401 (no key).
+    for code in ("400", "401", *errors):
         responses[code] = {"description": "Error", **_json(_error)}
     return responses
 
@@ -467,7 +468,7 @@ def _compose_paths(
                     "required": True,
                     **_json({**template, "required": ["name"]}),
                 },
-                "responses": _responses("201", template, "403", "422"),
+                "responses": _responses("201", template, "400", "403", "422"),
             },
         },
         "/templates/{id}": {

@@ -1,51 +1,63 @@
-"""Callbacks from gateways: SMS status receipts and inbound replies.
+"""Callbacks from gateways: delivery receipts, email events, inbound SMS replies.
 
-Every request must carry X-Signature, the hex HMAC-SHA256 of the raw body under
-COMMSVC_WEBHOOK_SECRET; without a valid one the answer is 401 and nothing changes.
+Each route checks its sender's signature first (see `signatures`): a missing or
+wrong one gets 401 and nothing changes. Bad bodies get 400. Applying a receipt is
+idempotent and forward-only (services.receipts), so a replay changes nothing.
+commsvc's own protocol lives here; the provider formats in `provider_formats`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
 from commsvc.services import preferences, receipts
+from commsvc.web.webhooks.signatures import is_signed, sign
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 MAX_WEBHOOK_BYTES = 64 * 1024
 
-
-def sign(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+__all__ = ["bp", "sign"]
 
 
 @bp.before_request
-def _verify_signature() -> Any:
-    body = request.get_data(cache=True)
-    if len(body) > MAX_WEBHOOK_BYTES:
+def _limit_size() -> Any:
+    if len(request.get_data(cache=True)) > MAX_WEBHOOK_BYTES:
         return jsonify(error="too_large", detail="The body is too large."), 413
-    given = request.headers.get("X-Signature", "")
-    expected = sign(current_app.config["COMMSVC_WEBHOOK_SECRET"], body)
-    if not hmac.compare_digest(given.strip().lower(), expected):
-        return jsonify(error="unauthorized", detail="Missing or wrong X-Signature."), 401
     return None
 
 
-def _payload() -> dict[str, Any] | None:
-    data = request.get_json(silent=True)
-    return data if isinstance(data, dict) else None
+def signed(view: Callable[[], Any]) -> Callable[[], Any]:
+    """Require X-Signature: the hex HMAC-SHA256 of the raw body under the webhook secret."""
+
+    @functools.wraps(view)
+    def checked() -> Any:
+        body = request.get_data(cache=True)
+        given = request.headers.get("X-Signature", "")
+        if not is_signed(current_app.config["COMMSVC_WEBHOOK_SECRET"], body, given):
+            return unauthorized("Missing or wrong X-Signature.")
+        return view()
+
+    return checked
+
+
+def unauthorized(detail: str) -> Any:
+    return jsonify(error="unauthorized", detail=detail), 401
+
+
+def bad_request(detail: str) -> Any:
+    return jsonify(error="bad_request", detail=detail), 400
 
 
 @bp.post("/sms/status")
+@signed
 def sms_status() -> Any:
     data = _payload()
     if data is None or not isinstance(data.get("status"), str):
-        return jsonify(
-            error="bad_request", detail='Expected JSON {"id", "reference", "status"}.'
-        ), 400
+        return bad_request('Expected JSON {"id", "reference", "status"}.')
     moved = receipts.apply_sms_receipt(
         _str(data.get("id")), _str(data.get("reference")), data["status"], _str(data.get("error"))
     )
@@ -53,6 +65,7 @@ def sms_status() -> Any:
 
 
 @bp.post("/sms/inbound")
+@signed
 def sms_inbound() -> Any:
     data = _payload()
     if (
@@ -60,10 +73,42 @@ def sms_inbound() -> Any:
         or not isinstance(data.get("from"), str)
         or not isinstance(data.get("body"), str)
     ):
-        return jsonify(error="bad_request", detail='Expected JSON {"from", "body"}.'), 400
+        return bad_request('Expected JSON {"from", "body"}.')
     action = preferences.apply_sms_keyword(data["from"].strip(), data["body"])
     return jsonify(ok=True, action=action)
 
 
+@bp.post("/email/events")
+@signed
+def email_events() -> Any:
+    """`{"type": "bounce|complaint|delivered", "id"?, "reference"?, "bounce_type"?:
+    "hard|soft", "reason"?}`; `reference` is the delivery id (X-Commsvc-Delivery)."""
+    data = _payload()
+    if (
+        data is None
+        or data.get("type") not in receipts.EMAIL_EVENTS
+        or not (_str(data.get("id")) or _str(data.get("reference")))
+    ):
+        return bad_request(
+            'Expected JSON {"type": "bounce|complaint|delivered", "id" or "reference"}.'
+        )
+    changed = receipts.apply_email_event(
+        _str(data.get("id")),
+        _str(data.get("reference")),
+        data["type"],
+        hard=data.get("bounce_type", "hard") == "hard",
+        reason=_str(data.get("reason")),
+    )
+    return jsonify(ok=True, changed=changed)
+
+
+def _payload() -> dict[str, Any] | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
 def _str(value: Any) -> str | None:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+from commsvc.web.webhooks import provider_formats  # noqa: E402,F401  (registers its routes)

@@ -1,0 +1,77 @@
+"""Several providers per channel: failover, weights that shrink with failures, 429s."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import pytest
+from flask import Flask
+
+from commsvc import tracking
+from workers import ratelimit
+from workers.gateways import sms_gateway
+from workers.gateways.base import Outcome, SmsMessage
+
+
+def use_sms_url(app: Flask, url: str) -> None:
+    app.config["COMMSVC_SMS_URL"] = url
+    app.config["COMMSVC_SMS_RATE"] = 1000
+
+
+def messages(count: int) -> list[SmsMessage]:
+    return [SmsMessage(n, f"+4479112{n:05d}", "UNION", "x") for n in range(count)]
+
+
+def accept(received):
+    return 200, {"id": "ok-" + received.json()["reference"]}
+
+
+def test_failing_provider_fails_over_and_loses_weight(app, loopback):
+    broken = loopback(lambda r: (500, {"error": "down"}))
+    working = loopback(accept)
+    use_sms_url(app, f"{broken.base}/send;weight=5,{working.base}/send;weight=1")
+    gateway = sms_gateway()
+    results = list(gateway.send(messages(30)))
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 30
+    assert sorted(int(r.json()["reference"]) for r in working.received) == list(range(30))
+    # Despite five times the weight, the broken provider was tried ever less often.
+    assert len(broken.received) < 15
+    names = [route.provider.name for route in gateway.routes]
+    failures = ratelimit.recent_failures(tracking.client(), names)
+    assert failures[0] > 0 and failures[1] == 0
+
+
+def test_weights_share_traffic_between_healthy_providers(app, loopback):
+    first, second = loopback(accept), loopback(accept)
+    use_sms_url(app, f"{first.base}/send;weight=3,{second.base}/send;weight=1")
+    results = list(sms_gateway().send(messages(200)))
+    assert Counter(r.outcome for r in results) == {Outcome.ACCEPTED: 200}
+    assert len(first.received) > len(second.received) > 0
+
+
+def test_throttled_message_waits_and_goes_again_rather_than_failing(app, loopback):
+    answers = itertools.chain([(429, {"error": "slow down"})] * 2, itertools.repeat(None))
+
+    def sometimes_busy(received):
+        return next(answers) or accept(received)
+
+    server = loopback(sometimes_busy)
+    use_sms_url(app, f"{server.base}/send")
+    results = list(sms_gateway().send(messages(3)))
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
+    assert [r.json()["reference"] for r in server.received] == ["0", "0", "0", "1", "2"]
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_permanent_refusal_is_not_tried_on_another_provider(app, loopback, status):
+    refusing = loopback(lambda r: (status, {"error": "invalid number"}))
+    other = loopback(accept)
+    use_sms_url(app, f"{refusing.base}/send;weight=1000,{other.base}/send;weight=1")
+    gateway = sms_gateway()
+    gateway.routes.sort(key=lambda route: -route.provider.weight)
+    results = [gateway.send_one(m) for m in messages(1)]
+    if refusing.received:
+        assert results[0].outcome is Outcome.PERMANENT and not other.received
+    else:  # the 1-in-1001 draw: the other provider took it
+        assert results[0].outcome is Outcome.ACCEPTED

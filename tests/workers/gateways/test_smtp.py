@@ -1,0 +1,49 @@
+"""SMTP against the aiosmtpd sink: reply codes per recipient, a dropped connection."""
+
+from __future__ import annotations
+
+from workers.gateways.base import Outcome
+from workers.gateways.smtp import SmtpGateway
+
+from .test_http_email import envelope
+
+
+def test_batch_is_sent_and_each_message_accepted(email_sink):
+    gateway = SmtpGateway(email_sink.url)
+    results = [gateway.send_one(envelope(n, f"m{n}@example.org")) for n in range(3)]
+    gateway.close()
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
+    assert [m["To"] for m in email_sink.parsed()] == [f"m{n}@example.org" for n in range(3)]
+
+
+def test_5xx_is_permanent_and_4xx_temporary_with_the_servers_reason(email_sink):
+    email_sink.reject["gone@example.org"] = "550 5.1.1 No such user"
+    email_sink.reject["full@example.org"] = "452 4.2.2 Mailbox full"
+    gateway = SmtpGateway(email_sink.url)
+    gone = gateway.send_one(envelope(1, "gone@example.org"))
+    full = gateway.send_one(envelope(2, "full@example.org"))
+    fine = gateway.send_one(envelope(3, "fine@example.org"))
+    gateway.close()
+    assert gone.outcome is Outcome.PERMANENT and "550" in (gone.reason or "")
+    assert "No such user" in (gone.reason or "")
+    assert full.outcome is Outcome.TEMPORARY and "452" in (full.reason or "")
+    assert fine.outcome is Outcome.ACCEPTED  # the connection survives refusals
+    assert [m["To"] for m in email_sink.parsed()] == ["fine@example.org"]
+
+
+def test_dropped_connection_is_reopened_and_the_message_arrives_once(email_sink):
+    gateway = SmtpGateway(email_sink.url)
+    assert gateway.send_one(envelope(1, "a@example.org")).outcome is Outcome.ACCEPTED
+    email_sink.drop_next = 1
+    assert gateway.send_one(envelope(2, "b@example.org")).outcome is Outcome.ACCEPTED
+    gateway.close()
+    assert email_sink.drop_next == 0  # the drop happened
+    assert [m["To"] for m in email_sink.parsed()] == ["a@example.org", "b@example.org"]
+
+
+def test_unreachable_server_is_temporary():
+    from commsvc import embedded_redis
+
+    gateway = SmtpGateway(f"smtp://127.0.0.1:{embedded_redis.free_port()}")
+    result = gateway.send_one(envelope())
+    assert result.outcome is Outcome.TEMPORARY and "SMTP connection failed" in (result.reason or "")

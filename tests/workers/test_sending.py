@@ -1,0 +1,136 @@
+"""One batch end to end in-process: claim, send to the real sinks, record each outcome."""
+
+from __future__ import annotations
+
+from commsvc.extensions import db
+from commsvc.models import Delivery, DeliveryAttempt, Member
+from tests import factories
+from workers.gateways import email_gateway, sms_gateway
+from workers.sending import send_batch
+
+
+def deliveries(ids: list[int]) -> list[Delivery]:
+    db.session.expire_all()
+    return db.session.query(Delivery).filter(Delivery.id.in_(ids)).order_by(Delivery.id).all()
+
+
+def address_of(delivery_id: int, channel: str) -> str:
+    member = db.session.get(Member, db.session.get(Delivery, delivery_id).member_id)
+    return member.email if channel == "email" else member.mobile
+
+
+def test_batch_records_acceptance_with_provider_and_id(app, sms_sink):
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    summary = send_batch(bulletin.id, ids, "sms", sms_gateway())
+    assert summary.accepted == 3
+    rows = deliveries(ids)
+    assert {d.status for d in rows} == {"sent"}
+    assert sorted(d.provider_id for d in rows) == sorted(m["id"] for m in sms_sink.messages)
+    assert all(d.provider.startswith("sms_generic:") for d in rows)
+
+
+def test_smtp_5xx_is_permanent_failure_with_reason_and_never_retried(app, email_sink):
+    bulletin = factories.sending_bulletin(2, channels="email")
+    ids = bulletin.deliveries_by_channel["email"]
+    email_sink.reject[address_of(ids[0], "email")] = "550 5.1.1 No such user here"
+    summary = send_batch(bulletin.id, ids, "email", email_gateway())
+    assert summary.failed == 1 and summary.retry_ids == []
+    failed, sent = deliveries(ids)
+    assert failed.status == "permanent_failure" and failed.retry_at is None
+    assert "550" in failed.last_error and "No such user" in failed.last_error
+    assert sent.status == "sent"
+    # Sending the batch again (a redelivered task) sends nothing more.
+    assert send_batch(bulletin.id, ids, "email", email_gateway()).claimed == 0
+    assert len(email_sink.messages) == 1
+
+
+def test_sms_4xx_is_permanent_failure(app, sms_sink):
+    bulletin = factories.sending_bulletin(1, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    sms_sink.reject_numbers[address_of(ids[0], "sms")] = 400
+    send_batch(bulletin.id, ids, "sms", sms_gateway())
+    (row,) = deliveries(ids)
+    assert row.status == "permanent_failure" and "400" in row.last_error
+    assert sms_sink.messages == []
+
+
+def test_temporary_failure_is_retried_until_the_bound_then_kept_with_last_reason(app, sms_sink):
+    app.config["COMMSVC_MAX_ATTEMPTS"] = 2
+    sms_sink.fail_every = 1  # every request answers 500
+    bulletin = factories.sending_bulletin(1, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    first = send_batch(bulletin.id, ids, "sms", sms_gateway())
+    assert first.retry_ids == ids
+    (row,) = deliveries(ids)
+    assert row.status == "temporary_failure" and row.retry_at is not None
+    second = send_batch(bulletin.id, ids, "sms", sms_gateway())
+    assert second.retry_ids == []
+    (row,) = deliveries(ids)
+    assert row.status == "temporary_failure" and row.retry_at is None and row.attempts == 2
+    assert "500" in row.last_error
+    assert db.session.query(DeliveryAttempt).filter_by(delivery_id=ids[0]).count() == 2
+    # Nothing more to try: a third batch claims nothing, and the bulletin is finished.
+    assert send_batch(bulletin.id, ids, "sms", sms_gateway()).claimed == 0
+    assert db.session.get(type(bulletin), bulletin.id).status == "sent"
+
+
+def test_retry_stops_once_the_delivery_is_too_old(app, sms_sink):
+    app.config["COMMSVC_RETRY_MAX_AGE_SECONDS"] = 1
+    sms_sink.fail_every = 1
+    bulletin = factories.sending_bulletin(1, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    from datetime import timedelta
+
+    row = deliveries(ids)[0]
+    row.created_at = row.created_at - timedelta(seconds=5)
+    db.session.commit()
+    assert send_batch(bulletin.id, ids, "sms", sms_gateway()).retry_ids == []
+    (row,) = deliveries(ids)
+    assert row.status == "temporary_failure" and row.retry_at is None
+
+
+def test_throttled_message_goes_back_to_the_queue_without_counting_an_attempt(app, sms_sink):
+    from workers.gateways import routing
+
+    routing.MAX_WAIT_SECONDS, saved = 0.0, routing.MAX_WAIT_SECONDS
+    try:
+        sms_sink.fail_every, sms_sink.fail_status = 1, 429
+        bulletin = factories.sending_bulletin(2, channels="sms")
+        ids = bulletin.deliveries_by_channel["sms"]
+        summary = send_batch(bulletin.id, ids, "sms", sms_gateway())
+    finally:
+        routing.MAX_WAIT_SECONDS = saved
+    assert summary.failed == 0 and summary.released == 2
+    assert {(d.status, d.attempts, d.last_error) for d in deliveries(ids)} == {("queued", 0, None)}
+
+
+def test_slow_batch_does_not_send_what_the_sweep_gave_to_another_worker(app, sms_sink):
+    """Mid-batch, the sweep takes the rest back and another worker claims it."""
+    import time
+
+    from commsvc.services import sending, sweeps
+
+    app.config["COMMSVC_STUCK_AFTER_SECONDS"] = 1
+    bulletin = factories.sending_bulletin(4, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    real = sms_gateway()
+
+    class StalledAfterFirst:
+        name = "sms"
+
+        def send(self, messages):
+            for n, message in enumerate(messages):
+                yield real.send_one(message)
+                if n == 0:
+                    time.sleep(1.2)  # stalled past the stuck timeout
+                    sweeps.requeue_stuck()
+                    assert sending.claim(bulletin.id, ids)  # another worker's claim
+
+        def close(self):
+            real.close()
+
+    summary = send_batch(bulletin.id, ids, "sms", StalledAfterFirst())
+    assert summary.accepted == 1
+    assert [m["reference"] for m in sms_sink.messages] == [str(ids[0])]
+    assert [d.status for d in deliveries(ids)] == ["sent", "sending", "sending", "sending"]

@@ -1,0 +1,94 @@
+"""Several providers behind one gateway: weights, failover, shared rate limits.
+
+For each message: pick a provider at random by weight, where a provider's weight
+shrinks with its recent failures (kept in Redis, so every worker sees them); wait
+for its token bucket and a concurrency slot; send. A temporary failure moves the
+message on to another provider not yet tried for it (failover); a throttling reply
+slows that provider's bucket and the message goes again after the wait. Only when
+the wait runs out is the message handed back as THROTTLED, for a later batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from commsvc.providers import Provider
+from workers import ratelimit
+from workers.gateways.base import Adapter, Outcome, Result
+
+MAX_WAIT_SECONDS = 30.0  # for a token or a slot, per message
+MAX_THROTTLED_TRIES = 8
+
+
+@dataclass
+class Route:
+    provider: Provider
+    adapter: Adapter[Any]
+    limiter: ratelimit.Limiter
+
+
+class RoutedGateway:
+    """The Gateway the send tasks use: a generator of one Result per message."""
+
+    def __init__(self, channel: str, routes: list[Route]) -> None:
+        self.name = channel
+        self.routes = routes
+
+    def send(self, messages: Iterable[Any]) -> Iterator[Result]:
+        for message in messages:
+            yield self.send_one(message)
+
+    def send_one(self, message: Any) -> Result:
+        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        tried: set[str] = set()
+        throttled = 0
+        result = Result(message.delivery_id, Outcome.TEMPORARY, reason="no provider left to try")
+        while (route := self._choose(tried)) is not None:
+            result = self._try(route, message, deadline)
+            if result.outcome is Outcome.THROTTLED:
+                route.limiter.throttled()
+                throttled += 1
+                if throttled >= MAX_THROTTLED_TRIES or time.monotonic() > deadline:
+                    return result
+                continue
+            if result.outcome is Outcome.TEMPORARY:
+                route.limiter.failed()
+                tried.add(route.provider.name)
+                continue
+            if result.outcome is Outcome.ACCEPTED:
+                route.limiter.succeeded()
+            return result
+        return result
+
+    def close(self) -> None:
+        for route in self.routes:
+            route.limiter.release()
+            route.adapter.close()
+
+    def _try(self, route: Route, message: Any, deadline: float) -> Result:
+        name = route.provider.name
+        if not route.limiter.acquire(deadline):
+            return Result(
+                message.delivery_id,
+                Outcome.THROTTLED,
+                reason="rate or concurrency limit",
+                provider=name,
+            )
+        result = route.adapter.send_one(message)
+        return dataclasses.replace(result, provider=name)
+
+    def _choose(self, tried: set[str]) -> Route | None:
+        candidates = [r for r in self.routes if r.provider.name not in tried]
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+        client = candidates[0].limiter.client
+        failures = ratelimit.recent_failures(client, [r.provider.name for r in candidates])
+        weights = [
+            r.provider.weight / (1 + f) ** 2 for r, f in zip(candidates, failures, strict=True)
+        ]
+        return random.choices(candidates, weights=weights)[0]
