@@ -30,6 +30,7 @@ PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432
 CORES = os.cpu_count() or 1
 SEED_CHUNK = 5000
 SEND_TIMEOUT_SECONDS = 1800
+START_TIMEOUT_SECONDS = 180
 SUBJECT = "Pay offer: have your say, {{ member.first_name }}"
 EMAIL_BODY = (
     "Dear {{ member.first_name }},\n\n"
@@ -112,14 +113,14 @@ def _start(running: Stack, args: list[str], log_name: str, ready: str) -> Any:
         stderr=subprocess.STDOUT,
     )
     running.workers.append(process)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"commsvc {args[0]} exited with status {process.returncode}")
         if ready in (running.workdir / f"{log_name}.log").read_text(errors="replace"):
             return process
         time.sleep(0.2)
-    raise RuntimeError(f"commsvc {args[0]} did not start within 60 s")
+    raise RuntimeError(f"commsvc {args[0]} did not start within {START_TIMEOUT_SECONDS} s")
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
