@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections import Counter, defaultdict
 from typing import Any
 
 import redis
@@ -73,25 +74,37 @@ def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[s
             Delivery.status.in_(list(OUTCOMES)),
         )
     ).all()
-    totals: dict[str, int] = {}
-    pipe = tracking.client().pipeline(transaction=False)
+    totals: Counter[str] = Counter()
+    message_counts: Counter[str] = Counter()
+    latency_counts: Counter[str] = Counter()
+    latency_sums: defaultdict[str, float] = defaultdict(float)
     for delivery_id, channel, provider, status, created_at, sent_at, reason in rows:
         outcome = OUTCOMES[DeliveryStatus(status)]
-        totals[outcome] = totals.get(outcome, 0) + 1
-        pipe.hincrby(MESSAGES_KEY, f"{channel}|{_provider_kind(provider)}|{outcome}", 1)
+        totals[outcome] += 1
+        message_counts[f"{channel}|{_provider_kind(provider)}|{outcome}"] += 1
         if outcome == "sent" and sent_at is not None:
-            _observe(pipe, channel, max((sent_at - created_at).total_seconds(), 0.0))
+            seconds = max((sent_at - created_at).total_seconds(), 0.0)
+            latency_counts.update(_latency_fields(channel, seconds))
+            latency_sums[f"{channel}|sum"] += seconds
         else:
             log.warning(
                 "delivery %s",
                 outcome.replace("_", " "),
                 extra={"delivery_id": delivery_id, "bulletin_id": bulletin_id, "reason": reason},
             )
+    # Added up here, so a batch costs one round trip of a few commands, not several a message.
+    pipe = tracking.client().pipeline(transaction=False)
+    for field, count in message_counts.items():
+        pipe.hincrby(MESSAGES_KEY, field, count)
+    for field, count in latency_counts.items():
+        pipe.hincrby(LATENCY_KEY, field, count)
+    for field, total in latency_sums.items():
+        pipe.hincrbyfloat(LATENCY_KEY, field, total)
     try:
         pipe.execute()
     except redis.RedisError:
         log.warning("redis unavailable; send metrics of this batch are lost")
-    return totals
+    return dict(totals)
 
 
 def messages() -> dict[tuple[str, str, str], int]:
@@ -147,12 +160,10 @@ def beat(host: str) -> None:
     )
 
 
-def _observe(pipe: Any, channel: str, seconds: float) -> None:
-    for bucket in LATENCY_BUCKETS:
-        if seconds <= bucket:
-            pipe.hincrby(LATENCY_KEY, f"{channel}|{_le(bucket)}", 1)
-    pipe.hincrby(LATENCY_KEY, f"{channel}|count", 1)
-    pipe.hincrbyfloat(LATENCY_KEY, f"{channel}|sum", seconds)
+def _latency_fields(channel: str, seconds: float) -> list[str]:
+    """The histogram fields one observation adds one to: each bucket it fits, and the count."""
+    fields = [f"{channel}|{_le(bucket)}" for bucket in LATENCY_BUCKETS if seconds <= bucket]
+    return [*fields, f"{channel}|count"]
 
 
 def _provider_kind(provider: str | None) -> str:

@@ -30,17 +30,21 @@ SLOWDOWN_SECONDS = 10  # how long a 429 keeps the rate down
 SLOWDOWN_EVERY_SECONDS = 1.0  # at most one halving per this, however many 429s
 MAX_SLOWDOWN = 64
 LEASE_SECONDS = 120
+BLOCK_SECONDS = 0.1  # tokens are taken from the bucket this much of the rate at a time
+MAX_BLOCK = 100
 
-# One round trip per message: give back the previous message's slot (ARGV[6]), then
-# take a concurrency slot and a token, both or neither. Returns "-1" when every slot
-# is taken, "0" when both were granted (the slot is then held under ARGV[5]), or
-# the seconds until the next token.
+# One round trip per block of messages: hold (or take) this limiter's concurrency
+# slot, leased under ARGV[5], and take up to ARGV[6] tokens. Returns {granted, wait}:
+# granted > 0 when the slot is held and that many tokens were taken; otherwise wait
+# is "-1" when every slot is taken, or the seconds until the next token.
 _ACQUIRE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-if ARGV[6] ~= '' then redis.call('ZREM', KEYS[3], ARGV[6]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[4]))
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return '-1' end
+local holding = redis.call('ZSCORE', KEYS[3], ARGV[5])
+if not holding and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then
+  return {0, '-1'}
+end
 local slowdown = tonumber(redis.call('HGET', KEYS[2], 'factor') or '1')
 local rate = tonumber(ARGV[1]) / slowdown
 local burst = tonumber(ARGV[2])
@@ -48,17 +52,19 @@ local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local granted = math.min(tonumber(ARGV[6]), math.floor(tokens))
 local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
+if granted >= 1 then
+  tokens = tokens - granted
   redis.call('ZADD', KEYS[3], now, ARGV[5])
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
 else
+  granted = 0
   wait = (1 - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], 3600)
-return tostring(wait)
+return {granted, tostring(wait)}
 """
 
 _SLOW_DOWN = """
@@ -97,51 +103,57 @@ class Limiter:
         self._acquire = client.register_script(_ACQUIRE)
         self._slow = client.register_script(_SLOW_DOWN)
         self._failures_seen = 0
-        self._held: str | None = None  # the slot taken by the last acquire
+        self._lease = uuid.uuid4().hex  # this limiter's concurrency slot, while held
+        self._tokens = 0  # taken from the bucket, not yet spent
+        self.block = max(1, min(MAX_BLOCK, int(rate * BLOCK_SECONDS)))
 
     def acquire(self, deadline: float) -> bool:
         """Wait for a token and a concurrency slot; False if the deadline passed first.
 
-        The slot is held until the next `acquire` (which gives it back in the same
-        round trip) or `release`; a killed worker's slot expires after LEASE_SECONDS.
+        Tokens are taken from the shared bucket a block at a time (a tenth of a
+        second's worth, so the rate holds) and spent locally, one per message. The
+        slot is held, its lease renewed with each block, until `release` at the end
+        of the batch; a killed worker's slot expires after LEASE_SECONDS.
         """
+        if self._tokens > 0:
+            self._tokens -= 1
+            return True
         keys = [
             _BUCKET.format(name=self.name),
             _SLOWDOWN.format(name=self.name),
             _INFLIGHT.format(name=self.name),
         ]
-        lease = uuid.uuid4().hex
+        args: list[str | float] = [
+            self.rate,
+            self.burst,
+            self.concurrency,
+            LEASE_SECONDS,
+            self._lease,
+            self.block,
+        ]
         while True:
-            args: list[str | float] = [
-                self.rate,
-                self.burst,
-                self.concurrency,
-                LEASE_SECONDS,
-                lease,
-                self._held or "",
-            ]
             try:
-                wait = float(self._acquire(keys=keys, args=args))
+                granted, answer = self._acquire(keys=keys, args=args)
             except redis.RedisError:
                 return True  # no Redis: no shared limits, but the sending goes on
-            self._held = None
-            if wait == 0:
-                self._held = lease
+            if int(granted) > 0:
+                self._tokens = int(granted) - 1
                 return True
+            wait = float(answer)
             pause = 0.05 if wait < 0 else min(wait, 1.0)
             if time.monotonic() + pause > deadline:
                 return False
             time.sleep(pause)
 
     def release(self) -> None:
-        """Give back the slot held since the last `acquire` (at the end of a batch)."""
-        if self._held:
-            with contextlib.suppress(redis.RedisError):
-                self.client.zrem(_INFLIGHT.format(name=self.name), self._held)
-            self._held = None
+        """Give back the slot (at the end of a batch); unspent tokens lapse with it."""
+        self._tokens = 0
+        with contextlib.suppress(redis.RedisError):
+            self.client.zrem(_INFLIGHT.format(name=self.name), self._lease)
 
     def throttled(self) -> float:
         """The provider said "too many": halve its rate for a while; returns the slowdown."""
+        self._tokens = 0
         keys = [_BUCKET.format(name=self.name), _SLOWDOWN.format(name=self.name)]
         try:
             return float(

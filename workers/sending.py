@@ -33,7 +33,7 @@ from commsvc.statuses import BulletinStatus, DeliveryStatus
 from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 
 log = logging.getLogger(__name__)
-PAUSE_CHECK_EVERY = 10
+PAUSE_CHECK_SECONDS = 0.2  # how often a batch looks for a pause between messages
 CRASH_REQUEUE_SECONDS = 5
 THROTTLED_REQUEUE_SECONDS = 10
 
@@ -185,18 +185,17 @@ def _messages(
     """Build each message just before it is sent, stopping early on a pause."""
     config = current_app.config
     links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
-    shared = {
-        "partnership": {"name": bulletin.partnership.name, "kind": bulletin.partnership.kind},
-        "bulletin": {"title": bulletin.title, "topic": bulletin.topic.name},
-        "organiser": {"email": bulletin.created_by},
-    }
+    shared = rendering.bulletin_context(bulletin)
     domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
     # Read once: every commit expires the bulletin, and reading it again is a query.
     bulletin_id, topic_id = bulletin.id, bulletin.topic_id
-    for position, row in enumerate(_recipients(ids)):
-        if position and position % PAUSE_CHECK_EVERY == 0 and _paused(bulletin_id):
-            log.info("bulletin %s paused; releasing the rest of the batch", bulletin_id)
-            return
+    next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
+    for row in _recipients(ids):
+        if time.monotonic() >= next_pause_check:
+            next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
+            if _paused(bulletin_id):
+                log.info("bulletin %s paused; releasing the rest of the batch", bulletin_id)
+                return
         delivery_id, public_id, address = row["delivery_id"], row["public_id"], row["address"]
         if not claim.still_ours(delivery_id):  # the sweep gave it to another worker
             continue
@@ -205,12 +204,7 @@ def _messages(
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
             summary.failed += 1
             continue
-        context = {
-            **shared,
-            "member": row["member"],
-            "preferences_url": links.preferences_url(public_id),
-            "unsubscribe_url": links.unsubscribe_url(public_id, topic_id),
-        }
+        context = rendering.member_context(shared, row["member"], links, public_id, topic_id)
         try:
             if channel == "email":
                 rendered = compiled.render_email(context)

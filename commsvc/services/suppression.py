@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from commsvc.extensions import db
 from commsvc.models import Suppression
@@ -52,10 +53,18 @@ def suppressed_among(channel: str, addresses: Iterable[str]) -> set[str]:
         return set()
     hits = db.session.scalars(
         select(Suppression.address_hash).where(
-            Suppression.channel == channel, Suppression.address_hash.in_(list(by_hash))
+            Suppression.channel == channel, _hash_among(list(by_hash))
         )
     )
     return {by_hash[h] for h in hits}
+
+
+def _hash_among(hashes: list[str]) -> ColumnElement[bool]:
+    """On PostgreSQL one array parameter (`= ANY`): an IN list of a fan-out chunk's
+    thousands of placeholders costs more to build and parse than the lookup itself."""
+    if db.engine.dialect.name == "postgresql":
+        return Suppression.address_hash == any_(bindparam("hashes", hashes, type_=ARRAY(String)))
+    return Suppression.address_hash.in_(hashes)
 
 
 def is_suppressed(channel: str, address: str) -> bool:

@@ -3,7 +3,8 @@
 Recipients can be told to answer with an SMTP code (`reject`), to test how the
 sender treats 4xx and 5xx replies. For fault tests it can also be slow
 (`delay` per message) and drop the connection instead of answering DATA
-(`drop_next`: how many times), keeping nothing for a dropped message.
+(`drop_next`: how many times), keeping nothing for a dropped message. Like
+Postfix it offers PIPELINING (RFC 2920) unless told not to (`pipelining`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from aiosmtpd.controller import Controller
 class _Handler:
     def __init__(self, sink: EmailSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.sink.pipelining:  # as Postfix does: the sender may batch its commands
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -51,6 +60,7 @@ class EmailSink:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refused: list[str] = []  # every refused recipient, once per attempt
         self.drop_next = 0
+        self.pipelining = True
         self._lock = threading.Lock()
         self._controller = Controller(
             _Handler(self),

@@ -52,3 +52,20 @@ def test_failures_cost_weight_and_successes_earn_it_back(app):
     assert ratelimit.recent_failures(tracking.client(), [provider.name, "other"]) == [2, 0]
     provider.succeeded()
     assert ratelimit.recent_failures(tracking.client(), [provider.name]) == [1]
+
+
+def test_tokens_come_a_block_at_a_time_and_the_shared_rate_still_holds(app):
+    # Two workers' limiters on one provider at 50 a second: each takes a tenth of a
+    # second's worth per round trip, and together they get no more than the bucket.
+    one = limiter("email:fast#0", rate=50, concurrency=10)
+    other = limiter("email:fast#0", rate=50, concurrency=10)
+    assert one.block == other.block == 5
+    granted = 0
+    for _ in range(200):  # bounded: far more than the bucket holds
+        took = [bucket.acquire(time.monotonic()) for bucket in (one, other)]
+        granted += sum(took)
+        if not any(took):
+            break
+    one.release()
+    other.release()
+    assert 50 <= granted <= 60  # the burst, plus what refilled while asking

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from workers.gateways.base import Outcome
 from workers.gateways.smtp import SmtpGateway
 
 from .test_http_email import envelope
+
+
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def email_sink(request, email_sink):
+    """Every test here runs against a server that offers PIPELINING and one that does not."""
+    email_sink.pipelining = request.param == "pipelining"
+    return email_sink
 
 
 def test_batch_is_sent_and_each_message_accepted(email_sink):
@@ -47,3 +56,13 @@ def test_unreachable_server_is_temporary():
     gateway = SmtpGateway(f"smtp://127.0.0.1:{embedded_redis.free_port()}")
     result = gateway.send_one(envelope())
     assert result.outcome is Outcome.TEMPORARY and "SMTP connection failed" in (result.reason or "")
+
+
+def test_lines_starting_with_a_dot_arrive_intact(email_sink):
+    body = b"Subject: dots\r\n\r\n.first line\r\n..two dots\r\n.\r\nlast\r\n"
+    message = envelope(1, "dots@example.org")
+    gateway = SmtpGateway(email_sink.url)
+    result = gateway.send_one(type(message)(1, message.sender, message.recipient, body))
+    gateway.close()
+    assert result.outcome is Outcome.ACCEPTED
+    assert email_sink.messages[0][2].endswith(b".first line\r\n..two dots\r\n.\r\nlast\r\n")
