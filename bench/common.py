@@ -1,5 +1,5 @@
 """Shared set-up for the benchmarks: a throw-away PostgreSQL database, a private Redis,
-real worker processes, seeding, waiting, and printing a table with its JSON.
+real worker processes, seeding and waiting (tables and profiles: bench/report.py).
 
 Everything started here is stopped by the same context manager that started it.
 """
@@ -7,7 +7,6 @@ Everything started here is stopped by the same context manager that started it.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import secrets
@@ -23,14 +22,15 @@ from typing import Any
 
 import psutil
 
-from commsvc import embedded_redis
+from commsvc import embedded_redis, processes
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CORES = os.cpu_count() or 1
 SEED_CHUNK = 5000
 SEND_TIMEOUT_SECONDS = 1800
 START_TIMEOUT_SECONDS = 180
+BATCH_SIZE = 500  # the product's default COMMSVC_BATCH_SIZE
+UNLIMITED_RATE = "1000000"  # messages/s: a provider limit the bench never reaches
 SUBJECT = "Pay offer: have your say, {{ member.first_name }}"
 EMAIL_BODY = (
     "Dear {{ member.first_name }},\n\n"
@@ -64,7 +64,7 @@ class Stack:
 
 @contextlib.contextmanager
 def stack(
-    email_url: str = "", sms_url: str = "", batch_size: int = 200, **extra: str
+    email_url: str = "", sms_url: str = "", batch_size: int = BATCH_SIZE, **extra: str
 ) -> Iterator[Stack]:
     """A fresh PostgreSQL database and a private Redis; both gone afterwards."""
     with tempfile.TemporaryDirectory(prefix="commsvc-bench-") as tmp, _database() as db_url:
@@ -124,13 +124,7 @@ def _start(running: Stack, args: list[str], log_name: str, ready: str) -> Any:
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
+    processes.stop_process(process, timeout)
 
 
 def peak_rss_mb(process: subprocess.Popen[bytes]) -> dict[int, float]:
@@ -263,6 +257,7 @@ def send_now(bulletin_id: int) -> datetime:
     from commsvc.services import lifecycle
 
     bulletin = db.session.get(Bulletin, bulletin_id)
+    assert bulletin is not None
     started = utcnow()
     lifecycle.send(auth.SYSTEM, bulletin)
     return started
@@ -310,6 +305,8 @@ def sent_times(bulletin_id: int) -> tuple[datetime, datetime, datetime | None]:
         )
     ).one()
     fanned = db.session.scalar(select(Bulletin.fanned_out_at).where(Bulletin.id == bulletin_id))
+    if first is None or last is None:
+        raise RuntimeError(f"bulletin {bulletin_id} sent nothing: see the worker log")
     return first, last, fanned
 
 
@@ -318,23 +315,6 @@ def fanout_task_seconds(running: Stack, log_name: str = "worker") -> float | Non
     text = (running.workdir / f"{log_name}.log").read_text(errors="replace")
     match = re.search(r"Task commsvc\.fanout_bulletin\[[^\]]+\] succeeded in ([\d.]+)s", text)
     return float(match.group(1)) if match else None
-
-
-def report(name: str, rows: list[tuple[str, str, str]], data: dict[str, Any]) -> Path:
-    """Print a figure / target table and write the same figures as JSON."""
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print()
-    print(f"{'figure'.ljust(width)}  {'value'.rjust(value_width)}  target")
-    print(f"{'-' * width}  {'-' * value_width}  ------")
-    for label, value, target in rows:
-        print(f"{label.ljust(width)}  {value.rjust(value_width)}  {target}")
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    path = RESULTS_DIR / f"{name}-{stamp}.json"
-    path.write_text(json.dumps({"bench": name, "at": stamp, **data}, indent=2, default=str))
-    print(f"\nJSON: {path}")
-    return path
 
 
 @contextlib.contextmanager
@@ -366,69 +346,3 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"commsvc {' '.join(args)} failed: {result.stderr}")
-
-
-def fmt(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
-
-
-@contextlib.contextmanager
-def profiled(process: subprocess.Popen[bytes], out: Path | None) -> Iterator[None]:
-    """Sample a worker and its children with py-spy (collapsed stacks) while it runs."""
-    if out is None:
-        yield
-        return
-    spy = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("py-spy")),
-            "record",
-            "--pid",
-            str(process.pid),
-            "--subprocesses",
-            "--format",
-            "raw",
-        ]
-        + ["--rate", "200", "--nonblocking", "-o", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield
-    finally:
-        spy.send_signal(2)
-        try:
-            spy.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            spy.wait(timeout=10)
-
-
-def summarise_profile(path: Path, top: int = 20) -> list[tuple[str, float, float]]:
-    """(function, % self, % inclusive) of busy samples, from py-spy's raw output.
-
-    Idle frames (waiting for a task or a reply) are left out, so the shares say where
-    the CPU goes; frames outside commsvc, workers, the database, SMTP and Redis
-    clients are folded into their callers.
-    """
-    inclusive: dict[str, int] = {}
-    leaf: dict[str, int] = {}
-    busy = 0
-    for line in path.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        frames = [f for f in stack.split(";")[1:] if _interesting(f)]
-        if not frames or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        busy += count
-        leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + count
-    ranked = sorted(inclusive, key=lambda f: -inclusive[f])[:top]
-    return [(f, 100 * leaf.get(f, 0) / busy, 100 * inclusive[f] / busy) for f in ranked]
-
-
-_INTERESTING = ("commsvc/", "workers/", "sqlalchemy/", "psycopg/", "smtplib", "redis/", "jinja2/")
-
-
-def _interesting(frame: str) -> bool:
-    return any(part in frame for part in _INTERESTING) and "celery/" not in frame

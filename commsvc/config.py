@@ -43,9 +43,10 @@ class Settings:
     sms_url: str
     sms_from: str
     webhook_secret: str
-    batch_size: int = 200
+    batch_size: int = 500
     max_attempts: int = 5
     stuck_after_seconds: int = 600
+    schedule_sweep_seconds: float = 15.0
     email_rate: float = 100.0
     sms_rate: float = 30.0
     provider_concurrency: int = 10
@@ -70,6 +71,7 @@ class Settings:
             "COMMSVC_BATCH_SIZE": self.batch_size,
             "COMMSVC_MAX_ATTEMPTS": self.max_attempts,
             "COMMSVC_STUCK_AFTER_SECONDS": self.stuck_after_seconds,
+            "COMMSVC_SCHEDULE_SWEEP_SECONDS": self.schedule_sweep_seconds,
             "COMMSVC_EMAIL_RATE": self.email_rate,
             "COMMSVC_SMS_RATE": self.sms_rate,
             "COMMSVC_PROVIDER_CONCURRENCY": self.provider_concurrency,
@@ -117,9 +119,10 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         sms_from=sms_from,
         webhook_secret=env.get("COMMSVC_WEBHOOK_SECRET")
         or _kept_secret(instance_path / "webhook_secret"),
-        batch_size=_positive_int(env, "COMMSVC_BATCH_SIZE", 200),
+        batch_size=_positive_int(env, "COMMSVC_BATCH_SIZE", 500),
         max_attempts=_positive_int(env, "COMMSVC_MAX_ATTEMPTS", 5),
         stuck_after_seconds=_positive_int(env, "COMMSVC_STUCK_AFTER_SECONDS", 600),
+        schedule_sweep_seconds=_positive_number(env, "COMMSVC_SCHEDULE_SWEEP_SECONDS", 15.0),
         email_rate=_positive_number(env, "COMMSVC_EMAIL_RATE", 100.0),
         sms_rate=_positive_number(env, "COMMSVC_SMS_RATE", 30.0),
         provider_concurrency=_positive_int(env, "COMMSVC_PROVIDER_CONCURRENCY", 10),
