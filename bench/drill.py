@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from bench import common
+from bench import common, report
 from bench.sms_gateway import FastSmsGateway
 from commsvc import embedded_redis
 from commsvc.sinks.email import EmailSink
@@ -59,9 +59,9 @@ def main() -> None:
             (f"{name}: lost", str(result["lost"]), "0"),
             (f"{name}: gave up, shown as failed", str(result["gave_up"]), ""),
             (f"{name}: duplicated", str(result["duplicated"]), f"<= {allowed}"),
-            (f"{name}: finished in (s)", common.fmt(result["seconds"]), ""),
+            (f"{name}: finished in (s)", report.fmt(result["seconds"]), ""),
         ]
-    common.report(f"drill-{args.members}", rows, {"args": vars(args), "results": results})
+    report.report(f"drill-{args.members}", rows, {"args": vars(args), "results": results})
 
 
 def run(name: str, members: int, concurrency: int) -> dict[str, Any]:

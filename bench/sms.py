@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from bench import common
+from bench import common, report, throughput
 from bench.sms_gateway import FastSmsGateway
 from commsvc import embedded_redis
 
@@ -29,33 +29,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=common.CORES)
     parser.add_argument("--naive-sample", type=int, default=NAIVE_SAMPLE_DEFAULT)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--batch-size", type=int, default=common.BATCH_SIZE)
     args = parser.parse_args()
     with sms_gateway() as url:
-        ours = run_ours(args.members, args.concurrency, url, args.profile)
         naive = run_naive(min(args.naive_sample, args.members), url)
         floor = run_floor(min(args.members, 20_000), args.concurrency, url)
-    fmt = common.fmt
-    rows = [
-        ("members", f"{args.members:,}", ""),
-        ("worker processes (concurrency)", str(args.concurrency), "machine's cores"),
-        ("delivered (status sent)", f"{ours['sent']:,}", f"{args.members:,}, 0 lost"),
-        ("ours: messages/s (send call to last)", fmt(ours["rate"], 0), ""),
-        ("ours: messages/s (first to last)", fmt(ours["steady_rate"], 0), ""),
-        (f"naive: messages/s ({naive['sent']:,} sample)", fmt(naive["rate"], 0), ""),
-        (f"floor: messages/s ({floor['connections']} sessions)", fmt(floor["rate"], 0), ""),
-        ("ours / naive", fmt(ours["rate"] / naive["rate"], 2), ">= 10 (email's target)"),
-        ("ours / floor", fmt(ours["rate"] / floor["rate"], 2), ">= 0.5 (email's target)"),
-        ("ours: worker CPU ms per message", fmt(ours["cpu_ms_per_message"], 3), ""),
-        ("time to first message (s)", fmt(ours["first_message_s"], 2), "< 2"),
-        ("fan-out task incl. enqueue (s)", fmt(ours["fanout_task_s"], 2), ""),
-    ]
-    rows += [
-        (f"worker peak RSS, pid {pid} (MB)", fmt(mb), "< 150")
-        for pid, mb in sorted(ours["worker_peak_rss_mb"].items())
-    ]
-    common.report(
+        ours = throughput.run_ours(
+            "sms", args.members, args.concurrency, url, args.profile, args.batch_size
+        )
+    report.report(
         f"sms-{args.members}",
-        rows,
+        throughput.rows(
+            args, ours, naive, floor, floor_unit="sessions", ratio_note=" (email's target)"
+        ),
         {"args": vars(args), "ours": ours, "naive": naive, "floor": floor},
     )
 
@@ -88,47 +74,6 @@ def _serve(port: int, stop: Any) -> None:
     gateway = FastSmsGateway(port).start()
     stop.wait()
     gateway.stop()
-
-
-def run_ours(members: int, concurrency: int, url: str, profile: bool) -> dict[str, Any]:
-    from commsvc import create_app
-
-    with common.stack(sms_url=url) as running:
-        app = create_app()
-        with app.app_context():
-            partnership_id = common.seed(members, with_mobile=True)
-            bulletin_id = common.create_bulletin(partnership_id, ["sms"])
-            worker = common.start_worker(running, concurrency)
-            watch = common.RssWatch([worker])
-            watch.start()
-            common.RESULTS_DIR.mkdir(exist_ok=True)
-            profile_path = common.RESULTS_DIR / f"sms-{members}-profile.txt" if profile else None
-            with common.profiled(worker, profile_path):
-                sent_at = common.send_now(bulletin_id)
-                counts = common.wait_until_done(
-                    bulletin_id, members, on_tick=lambda _counts: watch.sample()
-                )
-            watch.sample()
-            first, last, _fanned = common.sent_times(bulletin_id)
-            common.stop(worker)
-            fanout_seconds = common.fanout_task_seconds(running)
-            if profile_path and profile_path.exists():
-                print(f"\nprofile of the workers ({profile_path}); % self, % inclusive:")
-                for frame, own, share in common.summarise_profile(profile_path):
-                    print(f"{own:5.1f}% {share:5.1f}%  {frame}")
-    sent = counts.get("sent", 0)
-    span = (last - sent_at).total_seconds()
-    return {
-        "counts": counts,
-        "sent": sent,
-        "seconds": span,
-        "rate": sent / span,
-        "steady_rate": sent / (last - first).total_seconds() if last != first else None,
-        "first_message_s": (first - sent_at).total_seconds(),
-        "fanout_task_s": fanout_seconds,
-        "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in watch.peaks.items()},
-        "cpu_ms_per_message": 1000 * watch.cpu_seconds() / sent if sent else None,
-    }
 
 
 def _payload(n: int) -> dict[str, str]:

@@ -56,8 +56,9 @@ def main() -> None:
         figures = measure(args.sizes, args.requests)
     finally:
         if redis_process is not None:
-            redis_process.terminate()
-            redis_process.wait(timeout=10)
+            from commsvc import processes
+
+            processes.stop_process(redis_process, timeout=10)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
     print(f"written to {args.out}")

@@ -17,11 +17,10 @@ import queue
 import random
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-MAX_BODY_BYTES = 64 * 1024
+from commsvc.sinks.http_json import JsonServer, Request
 
 
 class SmsSink:
@@ -50,9 +49,7 @@ class SmsSink:
         self._ids = itertools.count(1)
         self._receipts_started = False
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = JsonServer(port, self._answer_request, name="sms-sink")
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -61,10 +58,7 @@ class SmsSink:
         return f"http://127.0.0.1:{self.port}/send"
 
     def start(self) -> SmsSink:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="sms-sink"
-        )
-        self._thread.start()
+        self._server.start()
         if self.callback_url:
             self.start_receipts()
         return self
@@ -77,10 +71,16 @@ class SmsSink:
 
     def stop(self) -> None:
         self._receipts.put(None)
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._server.stop()
+
+    def _answer_request(self, request: Request) -> tuple[int, dict[str, Any]]:
+        if request.path != "/send":
+            return 404, {"error": "no such path: messages go to /send"}
+        try:
+            payload = json.loads(request.body or b"null")
+        except ValueError:
+            return 400, {"error": "body is not JSON"}
+        return self.answer(payload)
 
     def answer(self, payload: Any) -> tuple[int, dict[str, Any]]:
         if self.delay:
@@ -135,38 +135,3 @@ class SmsSink:
             # A demo receipt lost is a delivery left at "sent".
             with contextlib.suppress(requests.RequestException):
                 requests.post(str(self.callback_url), data=body, timeout=5, headers=headers)
-
-
-def _handler_for(sink: SmsSink) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out as two writes
-
-        def do_POST(self) -> None:  # noqa: N802 (the http.server API)
-            length = int(self.headers.get("Content-Length") or 0)
-            if self.path != "/send" or length > MAX_BODY_BYTES:
-                self._reply(404 if self.path != "/send" else 413, {"error": "no"})
-                return
-            try:
-                payload = json.loads(self.rfile.read(length) or b"null")
-            except ValueError:
-                self._reply(400, {"error": "body is not JSON"})
-                return
-            self._reply(*sink.answer(payload))
-
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            with contextlib.suppress(OSError):  # the client gave up waiting (a hang)
-                self._write(status, data)
-
-        def _write(self, status: int, data: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    return Handler
