@@ -6,6 +6,7 @@ Each one stops cleanly on SIGTERM or Ctrl-C: gunicorn and Celery handle both.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,14 @@ def run_beat(loglevel: str) -> None:
     celery_app = app.extensions["celery"]
     schedule = Path(app.instance_path) / "celerybeat-schedule"
     celery_app.start(argv=["beat", "--loglevel", loglevel, "--schedule", str(schedule)])
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM (a clean shutdown), then SIGKILL if it has not gone within `timeout`."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)

@@ -99,7 +99,10 @@ def celery_init_app(app: Flask) -> Celery:
         include=["workers.tasks"],
         beat_schedule={
             "sweep-stuck-deliveries": {"task": TaskNames.SWEEP_STUCK, "schedule": 30.0},
-            "sweep-scheduled-bulletins": {"task": TaskNames.SWEEP_SCHEDULED, "schedule": 15.0},
+            "sweep-scheduled-bulletins": {
+                "task": TaskNames.SWEEP_SCHEDULED,
+                "schedule": float(app.config["COMMSVC_SCHEDULE_SWEEP_SECONDS"]),
+            },
         },
         timezone="UTC",
     )

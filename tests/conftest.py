@@ -25,7 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from commsvc import create_app, embedded_redis
+from commsvc import create_app, embedded_redis, processes
 from commsvc.extensions import db
 from commsvc.sinks.email import EmailSink
 from commsvc.sinks.sms import SmsSink
@@ -53,8 +53,7 @@ def redis_url(session_dir: Path) -> Iterator[str]:
         return
     process, url = embedded_redis.start_server(session_dir)
     yield url
-    process.terminate()
-    process.wait(timeout=10)
+    processes.stop_process(process, timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -191,13 +190,7 @@ def start_worker(env: dict[str, str], concurrency: int = 2) -> subprocess.Popen[
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
+    processes.stop_process(process, timeout)
 
 
 def _empty_tables() -> None:

@@ -70,25 +70,20 @@ def preview(
 def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
     """The variables a template sees for one member, as the workers build them."""
     config = current_app.config
+    values = rendering.member_context_values(
+        first_name=member.first_name,
+        last_name=member.last_name,
+        membership_number=member.membership_number,
+        workplace=member.workplace,
+        job_title=member.job_title,
+        service_group=member.service_group,
+        region=member.region.name,
+        branch=member.branch.name if member.branch else "",
+        employer=member.employer.name if member.employer else "",
+    )
     links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
-    return {
-        "member": rendering.member_context_values(
-            first_name=member.first_name,
-            last_name=member.last_name,
-            membership_number=member.membership_number,
-            workplace=member.workplace,
-            job_title=member.job_title,
-            service_group=member.service_group,
-            region=member.region.name,
-            branch=member.branch.name if member.branch else "",
-            employer=member.employer.name if member.employer else "",
-        ),
-        "partnership": {"name": bulletin.partnership.name, "kind": bulletin.partnership.kind},
-        "bulletin": {"title": bulletin.title, "topic": bulletin.topic.name},
-        "organiser": {"email": bulletin.created_by},
-        "preferences_url": links.preferences_url(member.public_id),
-        "unsubscribe_url": links.unsubscribe_url(member.public_id, bulletin.topic_id),
-    }
+    shared = rendering.bulletin_context(bulletin)
+    return rendering.member_context(shared, values, links, member.public_id, bulletin.topic_id)
 
 
 def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "") -> list[str]:

@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
 from commsvc.services import sandbox
+from commsvc.services.links import MemberLinks
 from commsvc.services.sandbox import Sandbox
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -125,6 +126,32 @@ def member_context_values(**values: str) -> dict[str, str]:
     """A member as templates see it: exactly the documented fields, as text."""
     fields = sandbox.VARIABLES["member"] or ()
     return {key: values.get(key) or "" for key in fields}
+
+
+def bulletin_context(bulletin: Any) -> dict[str, Any]:
+    """The variables every member of one bulletin shares (a `Bulletin`)."""
+    return {
+        "partnership": {"name": bulletin.partnership.name, "kind": bulletin.partnership.kind},
+        "bulletin": {"title": bulletin.title, "topic": bulletin.topic.name},
+        "organiser": {"email": bulletin.created_by},
+    }
+
+
+def member_context(
+    shared: dict[str, Any],
+    member: dict[str, str],
+    links: MemberLinks,
+    public_id: str,
+    topic_id: int,
+) -> dict[str, Any]:
+    """All a template sees for one member: the preview and the workers both build it here,
+    so what an organiser previews is what the member gets."""
+    return {
+        **shared,
+        "member": member,
+        "preferences_url": links.preferences_url(public_id),
+        "unsubscribe_url": links.unsubscribe_url(public_id, topic_id),
+    }
 
 
 _TEXT_FOOTER = (

@@ -48,6 +48,14 @@ def in_flight(bulletin_id: int) -> int:
 
 
 @pytest.fixture
+def env(env, monkeypatch):
+    """The default SMS rate (30 a second) would make the resumed half take half a minute;
+    the sink's own delay keeps the send slow enough for a pause to land mid-way."""
+    monkeypatch.setenv("COMMSVC_SMS_RATE", "200")
+    return {**env, "COMMSVC_SMS_RATE": "200"}
+
+
+@pytest.fixture
 def audience(app):
     partnership = factories.partnership()
     factories.topics()

@@ -19,7 +19,8 @@ from commsvc.services import lifecycle, sweeps
 from tests import factories
 from tests.conftest import start_worker, stop_process
 
-SWEEP_WAIT_SECONDS = 120  # the beat sweep runs every 15 seconds
+SWEEP_WAIT_SECONDS = 120  # the beat sweep runs every SWEEP_EVERY seconds here
+SWEEP_EVERY = "2"
 
 
 @pytest.fixture
@@ -83,12 +84,20 @@ def test_schedule_fires_once_with_two_beats_and_two_workers(
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "commsvc", "beat", "--loglevel", "warning"],
-                    env={**os.environ, **env, "COMMSVC_INSTANCE_PATH": str(instance)},
+                    env={
+                        **os.environ,
+                        **env,
+                        "COMMSVC_INSTANCE_PATH": str(instance),
+                        "COMMSVC_SCHEDULE_SWEEP_SECONDS": SWEEP_EVERY,
+                    },
                 )
             )
         deadline = time.monotonic() + SWEEP_WAIT_SECONDS
         statuses: list[str] = []
         while time.monotonic() < deadline:
+            # The test's requests share its session: end its transaction so each look
+            # is fresh, as a real request's would be (else it keeps its first snapshot).
+            db.session.rollback()
             statuses = [
                 client.get(f"/api/v1/bulletins/{b['id']}", headers=headers).get_json()["status"]
                 for b in (on_time, overdue)

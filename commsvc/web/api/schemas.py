@@ -1,0 +1,237 @@
+"""The JSON schemas of /api/v1's bodies, for the OpenAPI description in spec.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_names = {"type": "array", "items": {"type": "string"}}
+_error = {"$ref": "#/components/schemas/Error"}
+_count = {"type": "integer", "minimum": 0}
+PREVIEW = {
+    "type": "object",
+    "properties": {
+        "audience_size": _count,
+        "reached": _count,
+        "not_reached": _count,
+        "channels": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    name: _count for name in ("will_receive", "skipped", "suppressed", "no_address")
+                },
+            },
+        },
+        "excluded": {
+            "type": "object",
+            "properties": {"skipped": _count, "suppressed": _count},
+        },
+    },
+}
+
+
+def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def responses(ok: str, schema: dict[str, Any], *errors: str) -> dict[str, Any]:
+    responses: dict[str, Any] = {ok: {"description": "OK", **json_body(schema)}}
+    # Every operation may answer 400 (a body or query it cannot read) and 401 (no key).
+    for code in ("400", "401", *errors):
+        responses[code] = {"description": "Error", **json_body(_error)}
+    return responses
+
+
+def build_schemas() -> dict[str, dict[str, Any]]:
+    """Fresh each call: the spec is a plain dict that callers may extend."""
+    member = {
+        "type": "object",
+        "properties": {
+            "membership_number": {"type": "string"},
+            "first_name": {"type": "string"},
+            "last_name": {"type": "string"},
+            "email": {"type": ["string", "null"]},
+            "mobile": {"type": ["string", "null"]},
+            "region": {"type": "string"},
+            "branch": {"type": ["string", "null"]},
+            "employer": {"type": ["string", "null"]},
+            "service_group": {"type": "string", "enum": ["health", "local_government"]},
+            "workplace": {"type": "string"},
+            "job_title": {"type": "string"},
+            "partnerships": _names,
+            "topics": _names,
+            "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
+        },
+    }
+    member_out = {
+        **member,
+        "properties": {
+            **member["properties"],  # type: ignore[dict-item]
+            "opted_out": {"type": "boolean"},
+            "erased": {"type": "boolean"},
+        },
+    }
+    partnership = {
+        "type": "object",
+        "required": ["id", "name", "kind", "region", "employers"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "kind": {"type": "string"},
+            "region": {"type": "string"},
+            "employers": _names,
+            "requires_approval": {"type": "boolean"},
+        },
+    }
+    bulletin: dict[str, Any] = {
+        "type": "object",
+        "required": ["id", "status", "audience_size", "counts", "progress"],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string"},
+            "title": {"type": "string"},
+            "partnership": {"type": "integer"},
+            "topic": {"type": "string"},
+            "channels": _names,
+            "audience_size": {"type": "integer"},
+            "scheduled_for": {"type": ["string", "null"]},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "progress": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    }
+    new_bulletin: dict[str, Any] = {
+        "type": "object",
+        "required": ["partnership", "title", "topic", "channels"],
+        "properties": {
+            "partnership": {"type": "integer"},
+            "title": {"type": "string"},
+            "topic": {"type": "string"},
+            "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
+            "subject": {"type": "string"},
+            "email_body": {"type": "string"},
+            "sms_body": {"type": "string"},
+            "audience": {
+                "type": "object",
+                "properties": {
+                    name: _names
+                    for name in (
+                        "regions",
+                        "branches",
+                        "employers",
+                        "service_groups",
+                        "workplaces",
+                        "job_titles",
+                    )
+                },
+            },
+        },
+    }
+    delivery = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "membership_number": {"type": "string"},
+            "channel": {"type": "string"},
+            "status": {"type": "string"},
+            "attempts": {"type": "integer"},
+            "provider": {"type": ["string", "null"]},
+            "provider_id": {"type": ["string", "null"]},
+            "last_error": {"type": ["string", "null"]},
+            "sent_at": {"type": ["string", "null"]},
+            "delivered_at": {"type": ["string", "null"]},
+        },
+    }
+    number = {
+        "name": "membership_number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    bulletin_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    }
+
+    bulletin["properties"].update(
+        {
+            "template": {
+                "type": ["object", "null"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "version": {"type": "integer"},
+                },
+            },
+            "created_by": {"type": "string"},
+            "approved_by": {"type": ["string", "null"]},
+            "history": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": "string"} for k in ("from", "to", "actor", "at", "note")
+                    },
+                },
+            },
+            "warnings": {
+                "description": "e.g. the same content went to this partnership in the last 24h",
+                **_names,
+            },
+        }
+    )
+    new_bulletin["properties"]["template"] = {
+        "type": "integer",
+        "description": "a template version id; its fields fill in what the request leaves out",
+    }
+    template = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "version": {"type": "integer"},
+            "subject": {"type": "string"},
+            "email_body": {"type": "string"},
+            "sms_body": {"type": "string"},
+            "created_by": {"type": "string"},
+            "created_at": {"type": "string"},
+        },
+    }
+    sms = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string"},
+            "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+            "characters": {"type": "integer"},
+            "units": {"type": "integer"},
+            "segments": {"type": "integer"},
+            "per_segment": {"type": "integer"},
+            "warning": {"type": ["string", "null"]},
+        },
+    }
+    rendered = {
+        "type": "object",
+        "properties": {
+            "label": {"type": "string"},
+            "member": {"type": "object"},
+            "email": {
+                "type": ["object", "null"],
+                "properties": {k: {"type": "string"} for k in ("subject", "text", "html")},
+            },
+            "sms": {"oneOf": [sms, {"type": "null"}]},
+        },
+    }
+
+    return {
+        "member": member,
+        "member_out": member_out,
+        "partnership": partnership,
+        "bulletin": bulletin,
+        "new_bulletin": new_bulletin,
+        "delivery": delivery,
+        "number": number,
+        "bulletin_id": bulletin_id,
+        "template": template,
+        "rendered": rendered,
+    }
