@@ -26,7 +26,7 @@ from commsvc.extensions import db
 from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services import rendering, sending
+from commsvc.services import acceptance, rendering, sending
 from commsvc.services.email_message import EmailEnvelope, build_email
 from commsvc.services.links import MemberLinks
 from commsvc.statuses import BulletinStatus, DeliveryStatus
@@ -92,11 +92,11 @@ def send_batch(
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     throttled: list[int] = []
     crashed = False
-    recorder = sending.AcceptanceRecorder()
+    recorder = acceptance.AcceptanceRecorder()
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
         messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
-        for result in gateway.send(messages):
+        for result in gateway.send(messages, ready=recorder.settle):
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
@@ -155,7 +155,7 @@ def send_batch(
 
 
 def _record(
-    result: Result, channel: str, attempts: int, recorder: sending.AcceptanceRecorder
+    result: Result, channel: str, attempts: int, recorder: acceptance.AcceptanceRecorder
 ) -> str:
     provider = result.provider or channel
     if result.outcome is Outcome.ACCEPTED:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, or_, select, update
 
 from commsvc import tracking
 from commsvc.extensions import db
@@ -87,52 +85,12 @@ _ACCEPT = (
 )
 
 
-class AcceptanceRecorder:
-    """`record_accepted` for a whole batch, at the cost of one round trip a message.
-
-    Each acceptance is committed before the next message leaves (the promise), on
-    one autocommit connection with the UPDATE compiled once and run on the driver's
-    cursor. On PostgreSQL the commit is asynchronous (`synchronous_commit = off`):
-    it is visible to every other session at once and survives a killed worker or
-    a lost Redis, which is what the promise is about; only a crash of the database
-    server itself within its WAL writer delay (a fraction of a second) could forget
-    it, and those deliveries come back as `sending` for the stuck sweep to resend.
-    Waiting for the disk on every message would cost more than the send itself.
-    """
-
-    def __init__(self) -> None:
-        self._connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self._cursor: Any = None
-        if db.engine.dialect.name == "postgresql":
-            compiled = _ACCEPT.compile(dialect=db.engine.dialect)
-            blank = {"delivery_id": 0, "provider": "", "provider_id": None, "now": None}
-            self._sql = str(compiled)
-            self._fixed = {
-                name: value.value if isinstance(value, Enum) else value
-                for name, value in compiled.construct_params(blank).items()
-            }
-            self._cursor = self._connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            self._cursor.execute("SET synchronous_commit TO off")
-
-    def record(self, delivery_id: int, provider: str, provider_id: str | None) -> bool:
-        values = {
-            "delivery_id": delivery_id,
-            "provider": provider,
-            "provider_id": provider_id,
-            "now": utcnow(),
-        }
-        if self._cursor is None:  # SQLite: its own commits are cheap; keep the types
-            return bool(self._connection.execute(_ACCEPT, values).rowcount)
-        self._cursor.execute(self._sql, {**self._fixed, **values})
-        return bool(self._cursor.rowcount)
-
-    def close(self) -> None:
-        try:
-            if self._cursor is not None:  # the connection goes back to the pool as it was
-                self._cursor.execute("RESET synchronous_commit")
-                self._cursor.close()
-        finally:
-            self._connection.close()
+def record_accepted_on(
+    connection: Connection, delivery_id: int, provider: str, provider_id: str | None
+) -> bool:
+    """`record_accepted` on a connection of the caller's (autocommit: committed at once)."""
+    values = {"delivery_id": delivery_id, "provider": provider, "provider_id": provider_id}
+    return bool(connection.execute(_ACCEPT, {**values, "now": utcnow()}).rowcount)
 
 
 def record_accepted(delivery_id: int, provider: str, provider_id: str | None) -> bool:

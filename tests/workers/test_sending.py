@@ -119,9 +119,9 @@ def test_slow_batch_does_not_send_what_the_sweep_gave_to_another_worker(app, sms
     class StalledAfterFirst:
         name = "sms"
 
-        def send(self, messages):
+        def send(self, messages, ready):
             for n, message in enumerate(messages):
-                yield real.send_one(message)
+                yield real.send_one(message, ready)
                 if n == 0:
                     time.sleep(1.2)  # stalled past the stuck timeout
                     sweeps.requeue_stuck()

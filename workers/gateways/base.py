@@ -1,13 +1,17 @@
 """The gateway interface: send messages, report one outcome per message.
 
 An outcome is data, not an exception. `send` is a generator: it sends the next
-message only when asked for the next result, so the caller can commit each
-acceptance before another message leaves.
+message only when asked for the next result, so the caller can record each
+acceptance before another message leaves. The caller's record may still be on its
+way to the database: `ready` waits for it, and an adapter calls it at the last
+moment before the provider could accept the next message (for SMTP, after the 354
+that invites the message's data), so the two round trips overlap and still no
+message is accepted before the one before it is recorded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, TypeVar
@@ -41,13 +45,20 @@ class SmsMessage:
     body: str
 
 
+Ready = Callable[[], None]  # blocks until the previous acceptance is recorded
+
+
+def no_wait() -> None:
+    """`ready` for callers with nothing to wait for (tests, test sends)."""
+
+
 M_contra = TypeVar("M_contra", EmailEnvelope, SmsMessage, contravariant=True)
 
 
 class Adapter(Protocol[M_contra]):
     """One provider's wire format: send one message, say what became of it."""
 
-    def send_one(self, message: M_contra) -> Result: ...
+    def send_one(self, message: M_contra, ready: Ready = no_wait) -> Result: ...
 
     def close(self) -> None: ...
 
@@ -55,7 +66,7 @@ class Adapter(Protocol[M_contra]):
 class Gateway(Protocol[M_contra]):
     name: str
 
-    def send(self, messages: Iterable[M_contra]) -> Iterator[Result]: ...
+    def send(self, messages: Iterable[M_contra], ready: Ready = no_wait) -> Iterator[Result]: ...
 
     def close(self) -> None: ...
 

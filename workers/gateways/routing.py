@@ -19,7 +19,7 @@ from typing import Any
 
 from commsvc.providers import Provider
 from workers import ratelimit
-from workers.gateways.base import Adapter, Outcome, Result
+from workers.gateways.base import Adapter, Outcome, Ready, Result, no_wait
 
 MAX_WAIT_SECONDS = 30.0  # for a token or a slot, per message
 MAX_THROTTLED_TRIES = 8
@@ -39,17 +39,17 @@ class RoutedGateway:
         self.name = channel
         self.routes = routes
 
-    def send(self, messages: Iterable[Any]) -> Iterator[Result]:
+    def send(self, messages: Iterable[Any], ready: Ready = no_wait) -> Iterator[Result]:
         for message in messages:
-            yield self.send_one(message)
+            yield self.send_one(message, ready)
 
-    def send_one(self, message: Any) -> Result:
+    def send_one(self, message: Any, ready: Ready = no_wait) -> Result:
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         tried: set[str] = set()
         throttled = 0
         result = Result(message.delivery_id, Outcome.TEMPORARY, reason="no provider left to try")
         while (route := self._choose(tried)) is not None:
-            result = self._try(route, message, deadline)
+            result = self._try(route, message, deadline, ready)
             if result.outcome is Outcome.THROTTLED:
                 route.limiter.throttled()
                 throttled += 1
@@ -70,7 +70,7 @@ class RoutedGateway:
             route.limiter.release()
             route.adapter.close()
 
-    def _try(self, route: Route, message: Any, deadline: float) -> Result:
+    def _try(self, route: Route, message: Any, deadline: float, ready: Ready) -> Result:
         name = route.provider.name
         if not route.limiter.acquire(deadline):
             return Result(
@@ -79,7 +79,7 @@ class RoutedGateway:
                 reason="rate or concurrency limit",
                 provider=name,
             )
-        result = route.adapter.send_one(message)
+        result = route.adapter.send_one(message, ready)
         return dataclasses.replace(result, provider=name)
 
     def _choose(self, tried: set[str]) -> Route | None:

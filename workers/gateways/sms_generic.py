@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import requests
 
-from workers.gateways.base import Outcome, Result, SmsMessage, by_http_status, unreachable
+from workers.gateways.base import (
+    Outcome,
+    Ready,
+    Result,
+    SmsMessage,
+    by_http_status,
+    no_wait,
+    unreachable,
+)
 
 
 class GenericSmsGateway:
@@ -19,7 +27,8 @@ class GenericSmsGateway:
         self.session = session
         self.timeout = (5.0, timeout)  # connect, read
 
-    def send_one(self, message: SmsMessage) -> Result:
+    def send_one(self, message: SmsMessage, ready: Ready = no_wait) -> Result:
+        ready()  # one request: nothing to overlap with
         payload = {
             "to": message.to,
             "from": message.sender,

@@ -11,7 +11,7 @@ import ssl
 from urllib.parse import unquote, urlsplit
 
 from commsvc.services.email_message import EmailEnvelope
-from workers.gateways.base import Outcome, Result
+from workers.gateways.base import Outcome, Ready, Result, no_wait
 
 CONNECT_TIMEOUT_SECONDS = 30
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")  # dot-stuffing (RFC 5321 4.5.2)
@@ -37,7 +37,7 @@ class SmtpGateway:
                 self._connection.close()
             self._connection = None
 
-    def send_one(self, envelope: EmailEnvelope) -> Result:
+    def send_one(self, envelope: EmailEnvelope, ready: Ready = no_wait) -> Result:
         for attempt in (1, 2):
             try:
                 connection = self._connect()
@@ -52,8 +52,9 @@ class SmtpGateway:
                         )
                     options = ["SMTPUTF8"]
                 if connection.has_extn("pipelining"):
-                    _pipelined_send(connection, envelope, options)
+                    _pipelined_send(connection, envelope, options, ready)
                 else:
+                    ready()
                     connection.sendmail(
                         envelope.sender, [envelope.recipient], envelope.data, mail_options=options
                     )
@@ -77,6 +78,11 @@ class SmtpGateway:
             except smtplib.SMTPException as error:
                 self._drop()
                 return Result(envelope.delivery_id, Outcome.TEMPORARY, reason=f"SMTP: {error}")
+            except BaseException:
+                # `ready` failed (the last acceptance could not be recorded) mid-way through
+                # a transaction: drop the connection, so the server discards this message.
+                self._drop()
+                raise
         return Result(envelope.delivery_id, Outcome.TEMPORARY, reason="SMTP connection failed")
 
     def _connect(self) -> smtplib.SMTP:
@@ -107,9 +113,12 @@ class SmtpGateway:
                 self._connection = None
 
 
-def _pipelined_send(connection: smtplib.SMTP, envelope: EmailEnvelope, options: list[str]) -> None:
+def _pipelined_send(
+    connection: smtplib.SMTP, envelope: EmailEnvelope, options: list[str], ready: Ready
+) -> None:
     """MAIL, RCPT and DATA in one write, then the message: two round trips, not four
-    (RFC 2920). Raises as `sendmail` does, so the outcomes are decided in one place."""
+    (RFC 2920). `ready` is called after the 354, just before the data that lets the
+    server accept. Raises as `sendmail` does, so outcomes are decided in one place."""
     mail = f"MAIL FROM:{smtplib.quoteaddr(envelope.sender)}"
     if options:
         mail += " " + " ".join(options)
@@ -119,6 +128,7 @@ def _pipelined_send(connection: smtplib.SMTP, envelope: EmailEnvelope, options: 
     (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = replies
     if data_code == 354:
         if mail_code == 250 and rcpt_code in (250, 251):
+            ready()
             body = _DOT_AT_LINE_START.sub(b"..", envelope.data)
             connection.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
             code, text = connection.getreply()

@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 import requests
 
 from commsvc.providers import Provider
-from workers.gateways.base import Outcome, Result, SmsMessage, by_http_status, unreachable
+from workers.gateways.base import (
+    Outcome,
+    Ready,
+    Result,
+    SmsMessage,
+    by_http_status,
+    no_wait,
+    unreachable,
+)
 
 API_VERSION = "2010-04-01"
 THROTTLING_CODES = {20429, 14107}  # too many requests; outbound rate limit
@@ -36,7 +44,8 @@ class TwilioSmsGateway:
         self.callback_url = callback_url
         self.timeout = (5.0, timeout)
 
-    def send_one(self, message: SmsMessage) -> Result:
+    def send_one(self, message: SmsMessage, ready: Ready = no_wait) -> Result:
+        ready()  # one request: nothing to overlap with
         form = {
             "To": message.to,
             "From": message.sender,

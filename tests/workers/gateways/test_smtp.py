@@ -66,3 +66,16 @@ def test_lines_starting_with_a_dot_arrive_intact(email_sink):
     gateway.close()
     assert result.outcome is Outcome.ACCEPTED
     assert email_sink.messages[0][2].endswith(b".first line\r\n..two dots\r\n.\r\nlast\r\n")
+
+
+def test_nothing_is_delivered_when_the_previous_acceptance_cannot_be_recorded(email_sink):
+    gateway = SmtpGateway(email_sink.url)
+
+    def database_gone() -> None:
+        raise RuntimeError("could not record the previous message as sent")
+
+    with pytest.raises(RuntimeError):
+        gateway.send_one(envelope(1, "held@example.org"), ready=database_gone)
+    assert gateway.send_one(envelope(2, "next@example.org")).outcome is Outcome.ACCEPTED
+    gateway.close()
+    assert [m["To"] for m in email_sink.parsed()] == ["next@example.org"]
