@@ -6,7 +6,8 @@ acceptance before another message leaves. The caller's record may still be on it
 way to the database: `ready` waits for it, and an adapter calls it at the last
 moment before the provider could accept the next message (for SMTP, after the 354
 that invites the message's data), so the two round trips overlap and still no
-message is accepted before the one before it is recorded.
+message is accepted before the one before it is recorded. Likewise `meanwhile`
+lets the next message be built while the provider works on this one.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class SmsMessage:
 
 
 Ready = Callable[[], None]  # blocks until the previous acceptance is recorded
+# Work to do while the provider handles this message (building the next one). An
+# adapter calls it once the message has left, before it reads the reply.
+Meanwhile = Callable[[], None]
 
 
 def no_wait() -> None:
@@ -58,7 +62,9 @@ M_contra = TypeVar("M_contra", EmailEnvelope, SmsMessage, contravariant=True)
 class Adapter(Protocol[M_contra]):
     """One provider's wire format: send one message, say what became of it."""
 
-    def send_one(self, message: M_contra, ready: Ready = no_wait) -> Result: ...
+    def send_one(
+        self, message: M_contra, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+    ) -> Result: ...
 
     def close(self) -> None: ...
 

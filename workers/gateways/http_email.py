@@ -23,7 +23,15 @@ import requests
 
 from commsvc.providers import Provider
 from commsvc.services.email_message import EmailEnvelope
-from workers.gateways.base import Outcome, Ready, Result, by_http_status, no_wait, unreachable
+from workers.gateways.base import (
+    Meanwhile,
+    Outcome,
+    Ready,
+    Result,
+    by_http_status,
+    no_wait,
+    unreachable,
+)
 
 PASSED_HEADERS = ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Commsvc-Delivery")
 
@@ -37,8 +45,10 @@ class GenericEmailApiGateway:
         self.session = session
         self.timeout = (5.0, timeout)
 
-    def send_one(self, envelope: EmailEnvelope, ready: Ready = no_wait) -> Result:
-        ready()  # one request: nothing to overlap with
+    def send_one(
+        self, envelope: EmailEnvelope, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+    ) -> Result:
+        ready()  # one synchronous request: nothing to overlap with
         parts = email_parts(envelope)
         payload = {
             "from": envelope.sender,
@@ -79,8 +89,10 @@ class PostmarkGateway:
         self.session = session
         self.timeout = (5.0, timeout)
 
-    def send_one(self, envelope: EmailEnvelope, ready: Ready = no_wait) -> Result:
-        ready()  # one request: nothing to overlap with
+    def send_one(
+        self, envelope: EmailEnvelope, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+    ) -> Result:
+        ready()  # one synchronous request: nothing to overlap with
         parts = email_parts(envelope)
         payload = {
             "From": envelope.sender,

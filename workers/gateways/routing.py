@@ -19,7 +19,7 @@ from typing import Any
 
 from commsvc.providers import Provider
 from workers import ratelimit
-from workers.gateways.base import Adapter, Outcome, Ready, Result, no_wait
+from workers.gateways.base import Adapter, Meanwhile, Outcome, Ready, Result, no_wait
 
 MAX_WAIT_SECONDS = 30.0  # for a token or a slot, per message
 MAX_THROTTLED_TRIES = 8
@@ -32,6 +32,38 @@ class Route:
     limiter: ratelimit.Limiter
 
 
+class Lookahead:
+    """The messages of a batch, the next one built while the provider handles this one.
+
+    `fetch` is the adapters' `meanwhile`: it builds the next message (render, links,
+    MIME) while the current one's reply is on its way. An error while building is
+    kept and raised by `take`, after the current message's result has been handed on,
+    so it can never cost that message its recorded outcome.
+    """
+
+    END: Any = object()
+    _EMPTY: Any = object()
+
+    def __init__(self, messages: Iterable[Any]) -> None:
+        self._messages = iter(messages)
+        self._next: Any = self._EMPTY
+        self._error: Exception | None = None
+
+    def fetch(self) -> None:
+        if self._next is self._EMPTY and self._error is None:
+            try:
+                self._next = next(self._messages, self.END)
+            except Exception as error:  # raised by `take`, in its turn
+                self._error = error
+
+    def take(self) -> Any:
+        self.fetch()
+        if self._error is not None:
+            raise self._error
+        message, self._next = self._next, self._EMPTY
+        return message
+
+
 class RoutedGateway:
     """The Gateway the send tasks use: a generator of one Result per message."""
 
@@ -40,16 +72,19 @@ class RoutedGateway:
         self.routes = routes
 
     def send(self, messages: Iterable[Any], ready: Ready = no_wait) -> Iterator[Result]:
-        for message in messages:
-            yield self.send_one(message, ready)
+        upcoming = Lookahead(messages)
+        while (message := upcoming.take()) is not Lookahead.END:
+            yield self.send_one(message, ready, upcoming.fetch)
 
-    def send_one(self, message: Any, ready: Ready = no_wait) -> Result:
+    def send_one(
+        self, message: Any, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+    ) -> Result:
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         tried: set[str] = set()
         throttled = 0
         result = Result(message.delivery_id, Outcome.TEMPORARY, reason="no provider left to try")
         while (route := self._choose(tried)) is not None:
-            result = self._try(route, message, deadline, ready)
+            result = self._try(route, message, deadline, ready, meanwhile)
             if result.outcome is Outcome.THROTTLED:
                 route.limiter.throttled()
                 throttled += 1
@@ -70,7 +105,9 @@ class RoutedGateway:
             route.limiter.release()
             route.adapter.close()
 
-    def _try(self, route: Route, message: Any, deadline: float, ready: Ready) -> Result:
+    def _try(
+        self, route: Route, message: Any, deadline: float, ready: Ready, meanwhile: Meanwhile
+    ) -> Result:
         name = route.provider.name
         if not route.limiter.acquire(deadline):
             return Result(
@@ -79,7 +116,7 @@ class RoutedGateway:
                 reason="rate or concurrency limit",
                 provider=name,
             )
-        result = route.adapter.send_one(message, ready)
+        result = route.adapter.send_one(message, ready, meanwhile)
         return dataclasses.replace(result, provider=name)
 
     def _choose(self, tried: set[str]) -> Route | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import requests
 
 from workers.gateways.base import (
+    Meanwhile,
     Outcome,
     Ready,
     Result,
@@ -27,8 +28,10 @@ class GenericSmsGateway:
         self.session = session
         self.timeout = (5.0, timeout)  # connect, read
 
-    def send_one(self, message: SmsMessage, ready: Ready = no_wait) -> Result:
-        ready()  # one request: nothing to overlap with
+    def send_one(
+        self, message: SmsMessage, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+    ) -> Result:
+        ready()  # one synchronous request: nothing to overlap with
         payload = {
             "to": message.to,
             "from": message.sender,

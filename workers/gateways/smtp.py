@@ -11,7 +11,7 @@ import ssl
 from urllib.parse import unquote, urlsplit
 
 from commsvc.services.email_message import EmailEnvelope
-from workers.gateways.base import Outcome, Ready, Result, no_wait
+from workers.gateways.base import Meanwhile, Outcome, Ready, Result, no_wait
 
 CONNECT_TIMEOUT_SECONDS = 30
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")  # dot-stuffing (RFC 5321 4.5.2)
@@ -37,7 +37,9 @@ class SmtpGateway:
                 self._connection.close()
             self._connection = None
 
-    def send_one(self, envelope: EmailEnvelope, ready: Ready = no_wait) -> Result:
+    def send_one(
+        self, envelope: EmailEnvelope, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+    ) -> Result:
         for attempt in (1, 2):
             try:
                 connection = self._connect()
@@ -52,7 +54,7 @@ class SmtpGateway:
                         )
                     options = ["SMTPUTF8"]
                 if connection.has_extn("pipelining"):
-                    _pipelined_send(connection, envelope, options, ready)
+                    _pipelined_send(connection, envelope, options, ready, meanwhile)
                 else:
                     ready()
                     connection.sendmail(
@@ -114,11 +116,16 @@ class SmtpGateway:
 
 
 def _pipelined_send(
-    connection: smtplib.SMTP, envelope: EmailEnvelope, options: list[str], ready: Ready
+    connection: smtplib.SMTP,
+    envelope: EmailEnvelope,
+    options: list[str],
+    ready: Ready,
+    meanwhile: Meanwhile,
 ) -> None:
     """MAIL, RCPT and DATA in one write, then the message: two round trips, not four
     (RFC 2920). `ready` is called after the 354, just before the data that lets the
-    server accept. Raises as `sendmail` does, so outcomes are decided in one place."""
+    server accept; `meanwhile` once the data has left, before its reply is read.
+    Raises as `sendmail` does, so outcomes are decided in one place."""
     mail = f"MAIL FROM:{smtplib.quoteaddr(envelope.sender)}"
     if options:
         mail += " " + " ".join(options)
@@ -131,6 +138,7 @@ def _pipelined_send(
             ready()
             body = _DOT_AT_LINE_START.sub(b"..", envelope.data)
             connection.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+            meanwhile()
             code, text = connection.getreply()
             if code != 250:
                 connection.rset()

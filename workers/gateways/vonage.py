@@ -15,6 +15,7 @@ import requests
 
 from commsvc.providers import Provider
 from workers.gateways.base import (
+    Meanwhile,
     Outcome,
     Ready,
     Result,
@@ -42,8 +43,10 @@ class VonageSmsGateway:
         self.callback_url = callback_url
         self.timeout = (5.0, timeout)
 
-    def send_one(self, message: SmsMessage, ready: Ready = no_wait) -> Result:
-        ready()  # one request: nothing to overlap with
+    def send_one(
+        self, message: SmsMessage, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+    ) -> Result:
+        ready()  # one synchronous request: nothing to overlap with
         form = {
             "api_key": self.api_key,
             "api_secret": self.api_secret,

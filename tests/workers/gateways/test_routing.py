@@ -75,3 +75,36 @@ def test_permanent_refusal_is_not_tried_on_another_provider(app, loopback, statu
         assert results[0].outcome is Outcome.PERMANENT and not other.received
     else:  # the 1-in-1001 draw: the other provider took it
         assert results[0].outcome is Outcome.ACCEPTED
+
+
+def test_each_email_is_built_while_the_server_answers_the_one_before(app, email_sink):
+    from tests.workers.gateways.test_http_email import envelope
+    from workers.gateways import email_gateway
+
+    built: list[int] = []
+
+    def batch():
+        for n in range(1, 4):
+            built.append(n)
+            yield envelope(n, f"m{n}@example.org")
+
+    gateway = email_gateway().send(batch())
+    assert next(gateway).outcome is Outcome.ACCEPTED
+    assert built == [1, 2]  # the second was built while the first was being answered
+    assert [r.outcome for r in gateway] == [Outcome.ACCEPTED] * 2
+    assert [m["To"] for m in email_sink.parsed()] == [f"m{n}@example.org" for n in (1, 2, 3)]
+
+
+def test_a_message_that_cannot_be_built_never_costs_the_one_before_its_result(app, email_sink):
+    from tests.workers.gateways.test_http_email import envelope
+    from workers.gateways import email_gateway
+
+    def batch():
+        yield envelope(1, "first@example.org")
+        raise RuntimeError("the second member's template broke")
+
+    gateway = email_gateway().send(batch())
+    assert next(gateway).outcome is Outcome.ACCEPTED  # handed on before the error
+    with pytest.raises(RuntimeError, match="template broke"):
+        next(gateway)
+    assert [m["To"] for m in email_sink.parsed()] == ["first@example.org"]
