@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import multiprocessing
 import shutil
 import smtplib
 import subprocess
@@ -117,19 +116,7 @@ def run_naive(count: int, port: int) -> dict[str, Any]:
 
 def run_floor(count: int, connections: int, port: int) -> dict[str, Any]:
     """Pre-built messages over one persistent connection per process, nothing else."""
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(connections)
-    results = context.Queue()
-    shares = [count // connections + (i < count % connections) for i in range(connections)]
-    processes = [
-        context.Process(target=_floor_worker, args=(i, share, port, barrier, results))
-        for i, share in enumerate(shares)
-    ]
-    for process in processes:
-        process.start()
-    timings = [results.get(timeout=common.SEND_TIMEOUT_SECONDS) for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
+    timings = throughput.in_processes(_floor_worker, count, connections, port)
     seconds = max(wall for wall, _cpu in timings)
     return {
         "sent": count,

@@ -94,19 +94,7 @@ def run_naive(count: int, url: str) -> dict[str, Any]:
 
 
 def run_floor(count: int, sessions: int, url: str) -> dict[str, Any]:
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(sessions)
-    results = context.Queue()
-    shares = [count // sessions + (i < count % sessions) for i in range(sessions)]
-    processes = [
-        context.Process(target=_floor_worker, args=(i, share, url, barrier, results))
-        for i, share in enumerate(shares)
-    ]
-    for process in processes:
-        process.start()
-    seconds = max(results.get(timeout=common.SEND_TIMEOUT_SECONDS) for _ in processes)
-    for process in processes:
-        process.join(timeout=30)
+    seconds = max(throughput.in_processes(_floor_worker, count, sessions, url))
     return {"sent": count, "connections": sessions, "seconds": seconds, "rate": count / seconds}
 
 

@@ -5,6 +5,8 @@ the floor."""
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+from collections.abc import Callable
 from typing import Any
 
 from bench import common, report
@@ -95,3 +97,26 @@ def rows(
         (f"worker peak RSS, pid {pid} (MB)", fmt(mb), "< 150 at 100,000")
         for pid, mb in sorted(ours["worker_peak_rss_mb"].items())
     ]
+
+
+def in_processes(target: Callable[..., None], count: int, processes: int, *args: Any) -> list[Any]:
+    """Share `count` messages among forked processes that start together.
+
+    Each runs target(index, share, *args, barrier, results): it gets ready, waits at
+    the barrier, sends its share and puts its timing on `results`; the timings are
+    returned, one per process.
+    """
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    shares = [count // processes + (i < count % processes) for i in range(processes)]
+    started = [
+        context.Process(target=target, args=(i, share, *args, barrier, results))
+        for i, share in enumerate(shares)
+    ]
+    for process in started:
+        process.start()
+    timings = [results.get(timeout=common.SEND_TIMEOUT_SECONDS) for _ in started]
+    for process in started:
+        process.join(timeout=30)
+    return timings
