@@ -22,6 +22,7 @@ from commsvc.auth import Actor
 from commsvc.errors import ConfigError, Forbidden, NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import ApiKey, User
+from commsvc.models.account import ROLES
 from commsvc.models.base import utcnow
 from commsvc.services import audit
 
@@ -52,6 +53,36 @@ def create_user(
 ) -> User:
     ensure_admin(actor)
     return auth.create_user(email, password, role, region_names, actor_label=actor.label)
+
+
+def update_user(actor: Actor, user_id: int, role: str, active: bool) -> User:
+    """Change a person's role, or switch their account off (a leaver) or on again.
+
+    An admin cannot demote or switch off their own account, so the last admin can
+    never lock everyone out. A switched-off account's open sessions end at once.
+    """
+    ensure_admin(actor)
+    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    if user is None:
+        raise NotFound(f"There is no account {user_id}.")
+    if role not in ROLES:
+        raise ValidationError(f"The role must be one of: {', '.join(ROLES)}.")
+    if user.email == actor.label and (role != "admin" or not active):
+        raise ValidationError(
+            "You cannot take away your own admin rights or switch off your own account: "
+            "ask another admin."
+        )
+    changes = {}
+    if role != user.role:
+        changes["role"] = f"{user.role} -> {role}"
+        user.role = role
+    if active != user.active:
+        changes["active"] = f"{user.active} -> {active}"
+        user.active = active
+    if changes:
+        audit.record(actor.label, "user.update", f"user {user.email}", **changes)
+        db.session.commit()
+    return user
 
 
 def create_api_key(

@@ -119,3 +119,75 @@ def test_audit_log_shows_who_did_what(app, client):
     assert "ERASEME42" not in page  # an erased member's number is not kept in the log
     only = client.get("/admin/audit?action=bulletin.cancel").get_data(as_text=True)
     assert "<td>bulletin.cancel</td>" in only and "<td>bulletin.create</td>" not in only
+
+
+def test_admin_switches_off_a_leaver_whose_session_ends_and_changes_a_role(app, client):
+    from flask import g
+
+    from commsvc.models import User
+
+    def new_client(app):
+        return app.test_client()
+
+    def as_(browser):
+        # The test's requests share one app context, where Flask-Login keeps the user
+        # it loaded and Flask-WTF the CSRF token: forget both, so each browser is seen
+        # by its own cookie.
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+        return browser
+
+    auth.create_user(ADMIN, PASSWORD, "admin", [])
+    leaver = auth.create_user("leaver@union.example", PASSWORD, "organiser", [])
+    colleague = auth.create_user("colleague@union.example", PASSWORD, "organiser", [])
+    leaver_id, colleague_id = leaver.id, colleague.id
+    leaver_client = new_client(app)
+    log_in(leaver_client, "leaver@union.example")
+    assert leaver_client.get("/admin").status_code == 200
+
+    log_in(as_(client), ADMIN)
+    page = client.post(
+        f"/admin/accounts/users/{leaver_id}",
+        data={"csrf_token": token_from(client, "/admin/accounts"), "role": "organiser"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "can no longer log in" in page and "switched off" in page
+    assert as_(leaver_client).get("/admin").status_code == 302  # the open session is over
+    assert log_in(as_(new_client(app)), "leaver@union.example").status_code != 302
+
+    as_(client).post(
+        f"/admin/accounts/users/{colleague_id}",
+        data={
+            "csrf_token": token_from(client, "/admin/accounts"),
+            "role": "viewer",
+            "active": "on",
+        },
+    )
+    assert app.extensions["sqlalchemy"].session.get(User, colleague_id).role == "viewer"
+    audit = client.get("/admin/audit").get_data(as_text=True)
+    assert "user.update" in audit and "organiser -&gt; viewer" in audit
+
+
+def test_an_admin_cannot_lock_themselves_out(app, client):
+    admin = auth.create_user(ADMIN, PASSWORD, "admin", [])
+    admin_id = admin.id
+    log_in(client, ADMIN)
+    for change in ({"role": "viewer", "active": "on"}, {"role": "admin"}):
+        page = client.post(
+            f"/admin/accounts/users/{admin_id}",
+            data={"csrf_token": token_from(client, "/admin/accounts"), **change},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+        assert "cannot take away your own admin rights" in page
+    assert client.get("/admin/accounts").status_code == 200  # still an admin, still in
+
+
+def test_only_an_admin_changes_accounts(app, client):
+    auth.create_user("organiser@union.example", PASSWORD, "organiser", [])
+    target = auth.create_user("other@union.example", PASSWORD, "organiser", [])
+    log_in(client, "organiser@union.example")
+    response = client.post(
+        f"/admin/accounts/users/{target.id}",
+        data={"csrf_token": token_from(client, "/admin"), "role": "admin", "active": "on"},
+    )
+    assert response.status_code == 403

@@ -54,6 +54,26 @@ def create_user() -> Any:
     return redirect(url_for("admin.accounts_page"))
 
 
+@bp.post("/admin/accounts/users/<int:user_id>")
+@login_required
+def update_user(user_id: int) -> Any:
+    actor = current_actor()
+    form = request.form
+    try:
+        user = or_404(
+            lambda: accounts.update_user(
+                actor, user_id, form.get("role", ""), form.get("active") == "on"
+            )
+        )
+    except CommsvcError as error:
+        db.session.rollback()
+        flash(error.detail, "error")
+    else:
+        state = "can log in" if user.active else "is switched off and can no longer log in"
+        flash(f"{user.email} is now {user.role} and {state}.", "success")
+    return redirect(url_for("admin.accounts_page"))
+
+
 @bp.post("/admin/accounts/keys")
 @login_required
 def create_api_key() -> Any:
