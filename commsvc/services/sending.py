@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Connection, and_, bindparam, exists, or_, select, update
+from sqlalchemy.orm import Session
 
 from commsvc import tracking
 from commsvc.extensions import db
@@ -86,32 +87,21 @@ _ACCEPT = (
 
 
 def record_accepted_on(
-    connection: Connection, delivery_id: int, provider: str, provider_id: str | None
+    connection: Connection | Session, delivery_id: int, provider: str, provider_id: str | None
 ) -> bool:
-    """`record_accepted` on a connection of the caller's (autocommit: committed at once)."""
+    """Mark a claimed delivery sent; False if it was not `sending` (never twice).
+
+    Batches go through commsvc/services/acceptance.py; this is the one statement."""
     values = {"delivery_id": delivery_id, "provider": provider, "provider_id": provider_id}
-    return bool(connection.execute(_ACCEPT, {**values, "now": utcnow()}).rowcount)
+    result = connection.execute(_ACCEPT, {**values, "now": utcnow()})
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def record_accepted(delivery_id: int, provider: str, provider_id: str | None) -> bool:
     """Commit a gateway's acceptance at once: this is what makes a resend impossible."""
-    now = utcnow()
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.SENDING)
-        .values(
-            status=DeliveryStatus.SENT,
-            provider=provider,
-            provider_id=provider_id,
-            sent_at=now,
-            updated_at=now,
-            retry_at=None,
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    accepted = record_accepted_on(db.session(), delivery_id, provider, provider_id)
     db.session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return accepted
 
 
 def record_failure(
