@@ -3,11 +3,12 @@
 An outcome is data, not an exception. `send` is a generator: it sends the next
 message only when asked for the next result, so the caller can record each
 acceptance before another message leaves. The caller's record may still be on its
-way to the database: `ready` waits for it, and an adapter calls it at the last
-moment before the provider could accept the next message (for SMTP, after the 354
-that invites the message's data), so the two round trips overlap and still no
-message is accepted before the one before it is recorded. Likewise `meanwhile`
-lets the next message be built while the provider works on this one.
+way to the database: `ready` waits for it. The gateway calls it before each HTTP
+request; an OverlappingAdapter (SMTP) calls it itself at the last moment before the
+provider could accept the message (after the 354 that invites the data), so the two
+round trips overlap and still no message is accepted before the one before it is
+recorded. Likewise `meanwhile` lets the next message be built while the provider
+works on this one.
 """
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ M_contra = TypeVar("M_contra", EmailEnvelope, SmsMessage, contravariant=True)
 
 class Adapter(Protocol[M_contra]):
     """One provider's wire format: send one message, say what became of it."""
+
+    def send_one(self, message: M_contra) -> Result: ...
+
+    def close(self) -> None: ...
+
+
+class OverlappingAdapter(Protocol[M_contra]):
+    """An adapter whose protocol has a moment worth overlapping (SMTP: between the
+    354 and the data, and while the reply is on its way). It calls `ready` and
+    `meanwhile` itself; for any other adapter the gateway calls `ready` first."""
+
+    overlaps: bool
 
     def send_one(
         self, message: M_contra, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait

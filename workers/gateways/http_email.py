@@ -23,15 +23,7 @@ import requests
 
 from commsvc.providers import Provider
 from commsvc.services.email_message import EmailEnvelope
-from workers.gateways.base import (
-    Meanwhile,
-    Outcome,
-    Ready,
-    Result,
-    by_http_status,
-    no_wait,
-    unreachable,
-)
+from workers.gateways.base import Outcome, Result, by_http_status, unreachable
 
 PASSED_HEADERS = ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Commsvc-Delivery")
 
@@ -45,10 +37,7 @@ class GenericEmailApiGateway:
         self.session = session
         self.timeout = (5.0, timeout)
 
-    def send_one(
-        self, envelope: EmailEnvelope, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
-    ) -> Result:
-        ready()  # one synchronous request: nothing to overlap with
+    def send_one(self, envelope: EmailEnvelope) -> Result:
         parts = email_parts(envelope)
         payload = {
             "from": envelope.sender,
@@ -89,10 +78,7 @@ class PostmarkGateway:
         self.session = session
         self.timeout = (5.0, timeout)
 
-    def send_one(
-        self, envelope: EmailEnvelope, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
-    ) -> Result:
-        ready()  # one synchronous request: nothing to overlap with
+    def send_one(self, envelope: EmailEnvelope) -> Result:
         parts = email_parts(envelope)
         payload = {
             "From": envelope.sender,

@@ -15,11 +15,19 @@ import random
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from commsvc.providers import Provider
 from workers import ratelimit
-from workers.gateways.base import Adapter, Meanwhile, Outcome, Ready, Result, no_wait
+from workers.gateways.base import (
+    Adapter,
+    Meanwhile,
+    Outcome,
+    OverlappingAdapter,
+    Ready,
+    Result,
+    no_wait,
+)
 
 MAX_WAIT_SECONDS = 30.0  # for a token or a slot, per message
 MAX_THROTTLED_TRIES = 8
@@ -116,7 +124,12 @@ class RoutedGateway:
                 reason="rate or concurrency limit",
                 provider=name,
             )
-        result = route.adapter.send_one(message, ready, meanwhile)
+        if getattr(route.adapter, "overlaps", False):
+            overlapping = cast("OverlappingAdapter[Any]", route.adapter)
+            result = overlapping.send_one(message, ready, meanwhile)
+        else:  # one synchronous request: nothing to overlap with
+            ready()
+            result = route.adapter.send_one(message)
         return dataclasses.replace(result, provider=name)
 
     def _choose(self, tried: set[str]) -> Route | None:

@@ -8,16 +8,7 @@ from __future__ import annotations
 
 import requests
 
-from workers.gateways.base import (
-    Meanwhile,
-    Outcome,
-    Ready,
-    Result,
-    SmsMessage,
-    by_http_status,
-    no_wait,
-    unreachable,
-)
+from workers.gateways.base import Outcome, Result, SmsMessage, by_http_status, unreachable
 
 
 class GenericSmsGateway:
@@ -28,10 +19,7 @@ class GenericSmsGateway:
         self.session = session
         self.timeout = (5.0, timeout)  # connect, read
 
-    def send_one(
-        self, message: SmsMessage, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
-    ) -> Result:
-        ready()  # one synchronous request: nothing to overlap with
+    def send_one(self, message: SmsMessage) -> Result:
         payload = {
             "to": message.to,
             "from": message.sender,

@@ -19,6 +19,7 @@ _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")  # dot-stuffing (RFC 5321 4.5.2)
 
 class SmtpGateway:
     name = "smtp"
+    overlaps = True  # see OverlappingAdapter
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)

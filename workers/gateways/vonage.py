@@ -14,16 +14,7 @@ from urllib.parse import urlsplit
 import requests
 
 from commsvc.providers import Provider
-from workers.gateways.base import (
-    Meanwhile,
-    Outcome,
-    Ready,
-    Result,
-    SmsMessage,
-    by_http_status,
-    no_wait,
-    unreachable,
-)
+from workers.gateways.base import Outcome, Result, SmsMessage, by_http_status, unreachable
 
 THROTTLED = "1"
 TEMPORARY = {"5"}  # internal error
@@ -43,10 +34,7 @@ class VonageSmsGateway:
         self.callback_url = callback_url
         self.timeout = (5.0, timeout)
 
-    def send_one(
-        self, message: SmsMessage, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
-    ) -> Result:
-        ready()  # one synchronous request: nothing to overlap with
+    def send_one(self, message: SmsMessage) -> Result:
         form = {
             "api_key": self.api_key,
             "api_secret": self.api_secret,
