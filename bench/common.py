@@ -178,16 +178,16 @@ def seed(members: int, *, with_mobile: bool = False) -> int:
     """N members of one Section 31 partnership, inserted in bulk; returns its id."""
     from sqlalchemy import insert
 
-    from commsvc import auth
     from commsvc.extensions import db
     from commsvc.models import Member
     from commsvc.models.base import utcnow
     from commsvc.models.member import new_public_id
-    from commsvc.services import organisation
+    from commsvc.services.accounts import actors
+    from commsvc.services.members import organisation
 
     region = organisation.region_named("North West")
     partnership = organisation.create_partnership(
-        auth.SYSTEM,
+        actors.SYSTEM,
         {
             "name": "Salford Integrated Care Section 31 Partnership",
             "kind": "section_31_partnership",
@@ -229,11 +229,11 @@ def seed(members: int, *, with_mobile: bool = False) -> int:
 
 
 def create_bulletin(partnership_id: int, channels: list[str]) -> int:
-    from commsvc import auth
-    from commsvc.services import bulletins
+    from commsvc.services.accounts import actors
+    from commsvc.services.bulletins import composing
 
-    bulletin = bulletins.create_bulletin(
-        auth.SYSTEM,
+    bulletin = composing.create_bulletin(
+        actors.SYSTEM,
         {
             "partnership": partnership_id,
             "title": "Pay offer consultation",
@@ -250,16 +250,16 @@ def create_bulletin(partnership_id: int, channels: list[str]) -> int:
 
 def send_now(bulletin_id: int) -> datetime:
     """Start sending; returns the moment (naive UTC, as the database stores it)."""
-    from commsvc import auth
     from commsvc.extensions import db
     from commsvc.models import Bulletin
     from commsvc.models.base import utcnow
-    from commsvc.services import lifecycle
+    from commsvc.services.accounts import actors
+    from commsvc.services.bulletins import lifecycle
 
     bulletin = db.session.get(Bulletin, bulletin_id)
     assert bulletin is not None
     started = utcnow()
-    lifecycle.send(auth.SYSTEM, bulletin)
+    lifecycle.send(actors.SYSTEM, bulletin)
     return started
 
 

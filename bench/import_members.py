@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from commsvc.services.members import FIELDS
+from commsvc.services.members.records import FIELDS
 
 EMPLOYERS = ["Salford Royal NHS Foundation Trust", "Salford City Council", "Bolton Council"]
 BAD = [
@@ -108,9 +108,10 @@ def main() -> None:
 
     from commsvc import create_app
     from commsvc.models import Member, Partnership, Topic
-    from commsvc.services import audience, organisation
-    from commsvc.services.audience_preview import audience_preview
-    from commsvc.services.importer import import_members
+    from commsvc.services.bulletins import audience
+    from commsvc.services.bulletins.audience_preview import audience_preview
+    from commsvc.services.members import organisation
+    from commsvc.services.members.importer import import_members
 
     app = create_app(start_embedded_redis=False)
     figures: dict[str, Any] = {

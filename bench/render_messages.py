@@ -14,7 +14,7 @@ import json
 import time
 
 from commsvc.errors import TemplateError
-from commsvc.services import rendering, sms_segments
+from commsvc.services.bulletins import rendering, sms_segments
 
 SUBJECT = "Pay offer: have your say, {{ member.first_name }}"
 EMAIL = """Dear {{ member.first_name|title }},

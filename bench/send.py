@@ -128,8 +128,8 @@ def run_floor(count: int, connections: int, port: int) -> dict[str, Any]:
 
 
 def _floor_worker(index: int, share: int, port: int, barrier: Any, results: Any) -> None:
-    from commsvc.services.email_message import build_email
-    from commsvc.services.rendering import RenderedEmail
+    from commsvc.services.bulletins.email_message import build_email
+    from commsvc.services.bulletins.rendering import RenderedEmail
 
     rendered = RenderedEmail(
         subject="Pay offer: have your say, Name",

@@ -65,9 +65,10 @@ def main() -> None:
 
 
 def measure(sizes: list[int], requests: int) -> dict[str, Any]:
-    from commsvc import auth, create_app, tracking
+    from commsvc import create_app, redis_store
     from commsvc.extensions import db
-    from commsvc.services import organisation
+    from commsvc.services.accounts import actors, auth
+    from commsvc.services.members import organisation
 
     app = create_app()
     figures: dict[str, Any] = {
@@ -79,7 +80,7 @@ def measure(sizes: list[int], requests: int) -> dict[str, Any]:
     with app.app_context():
         region = organisation.region_named("Bench Region")
         partnership = organisation.create_partnership(
-            auth.SYSTEM,
+            actors.SYSTEM,
             {
                 "name": "Bench Care Trust",
                 "kind": "care_trust",
@@ -94,7 +95,7 @@ def measure(sizes: list[int], requests: int) -> dict[str, Any]:
             label = f"{size}" if sizes.count(size) == 1 else f"{size} (#{run + 1})"
             bulletin_id = seed(size, f"S{run}-", partnership.id, topic.id, region.id)
             urls[label] = f"/api/v1/bulletins/{bulletin_id}"
-            tracking.client().delete(f"commsvc:bulletin:{bulletin_id}:counts")
+            redis_store.client().delete(f"commsvc:bulletin:{bulletin_id}:counts")
     # Requests run outside the seeding's app context, each in its own, as in production.
     headers = {"Authorization": f"Bearer {plain}"}
     client = app.test_client()

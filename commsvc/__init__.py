@@ -41,7 +41,8 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
             else embedded_redis.running_url(instance_path) or embedded_redis.NOT_STARTED_URL
         )
 
-    from commsvc import auth, extensions, logs, metrics, queueing, security, tracking
+    from commsvc import extensions, logs, metrics, queueing, redis_store, security
+    from commsvc.services.accounts import auth
     from commsvc.web import admin, api, ops, preferences, webhooks
 
     extensions.db.init_app(app)
@@ -62,7 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
         locale_selector=preferences.select_locale,
     )
     auth.init_app(app)
-    tracking.init_app(app)
+    redis_store.init_app(app)
     queueing.celery_init_app(app)
     metrics.init_app(app)
     _tune_sqlite(app)

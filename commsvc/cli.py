@@ -82,7 +82,7 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
 
     The password comes from COMMSVC_PASSWORD, or is asked for.
     """
-    from commsvc import auth
+    from commsvc.services.accounts import auth
 
     password = os.environ.get("COMMSVC_PASSWORD") or click.prompt(
         "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True
@@ -105,7 +105,7 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
 @_friendly
 def create_api_key(name: str, role: str, regions: tuple[str, ...]) -> None:
     """Create an API key; it is printed once, alone on the last line."""
-    from commsvc import auth
+    from commsvc.services.accounts import auth
 
     key, plain = auth.create_api_key(name, role, list(regions))
     scope = ", ".join(r.name for r in key.regions) or "all regions"
@@ -124,7 +124,7 @@ def import_members(file: Path, dry_run: bool) -> None:
     Invalid rows are listed with their line number and reason, and the exit status
     is 1; valid rows still land.
     """
-    from commsvc.services.importer import import_members as run_import
+    from commsvc.services.members.importer import import_members as run_import
 
     size = file.stat().st_size
     with (

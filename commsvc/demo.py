@@ -80,10 +80,11 @@ def _seed(member_count: int) -> str:
     """Create the schema and the demo data (once), and set a fresh organiser password."""
     from flask_migrate import upgrade
 
-    from commsvc import auth, create_app, demo_data
+    from commsvc import create_app, demo_data
     from commsvc.extensions import db
     from commsvc.models import Partnership, User
-    from commsvc.services import importer, organisation
+    from commsvc.services.accounts import actors, auth
+    from commsvc.services.members import importer, organisation
 
     app = create_app()
     password = secrets.token_urlsafe(9)
@@ -94,7 +95,7 @@ def _seed(member_count: int) -> str:
             organisation.region_named(demo_data.REGION)
             for name, kind, employers in demo_data.PARTNERSHIPS:
                 organisation.create_partnership(
-                    auth.SYSTEM,
+                    actors.SYSTEM,
                     {
                         "name": name,
                         "kind": kind,

@@ -11,7 +11,7 @@ import io
 import random
 import unicodedata
 
-from commsvc.services.members import FIELDS
+from commsvc.services.members.records import FIELDS
 
 REGION = "North West"
 PARTNERSHIPS = [

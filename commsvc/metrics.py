@@ -21,7 +21,7 @@ from celery import signals
 from flask import Flask
 from sqlalchemy import select
 
-from commsvc import logs, tracking
+from commsvc import logs, redis_store
 from commsvc.extensions import db
 from commsvc.models import Delivery
 from commsvc.models.base import utcnow
@@ -93,7 +93,7 @@ def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[s
                 extra={"delivery_id": delivery_id, "bulletin_id": bulletin_id, "reason": reason},
             )
     # Added up here, so a batch costs one round trip of a few commands, not several a message.
-    pipe = tracking.client().pipeline(transaction=False)
+    pipe = redis_store.client().pipeline(transaction=False)
     for field, count in message_counts.items():
         pipe.hincrby(MESSAGES_KEY, field, count)
     for field, count in latency_counts.items():
@@ -108,7 +108,7 @@ def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[s
 
 
 def messages() -> dict[tuple[str, str, str], int]:
-    raw = tracking.client().hgetall(MESSAGES_KEY)
+    raw = redis_store.client().hgetall(MESSAGES_KEY)
     found = {}
     for name, value in raw.items():
         channel, provider, outcome = str(name).split("|", 2)
@@ -118,7 +118,7 @@ def messages() -> dict[tuple[str, str, str], int]:
 
 def latency() -> dict[str, tuple[list[tuple[str, float]], float]]:
     """Per channel: cumulative (le, count) buckets and the sum of seconds."""
-    raw = {str(k): float(v) for k, v in tracking.client().hgetall(LATENCY_KEY).items()}
+    raw = {str(k): float(v) for k, v in redis_store.client().hgetall(LATENCY_KEY).items()}
     channels = {name.split("|", 1)[0] for name in raw}
     found = {}
     for channel in sorted(channels):
@@ -131,7 +131,7 @@ def latency() -> dict[str, tuple[list[tuple[str, float]], float]]:
 def queue_depths() -> dict[str, int]:
     """Messages waiting per Celery queue (the Redis transport keeps one list per queue
     and priority)."""
-    client = tracking.client()
+    client = redis_store.client()
     pipe = client.pipeline(transaction=False)
     names = [
         (queue, f"{queue}{suffix}")
@@ -148,14 +148,14 @@ def queue_depths() -> dict[str, int]:
 
 def alive_workers() -> list[str]:
     """Hosts whose heartbeat is fresh."""
-    client = tracking.client()
+    client = redis_store.client()
     prefix = HEARTBEAT_KEY.format(host="")
     hosts = [str(k)[len(prefix) :] for k in client.scan_iter(match=prefix + "*", count=100)]
     return sorted(hosts)[:100]
 
 
 def beat(host: str) -> None:
-    tracking.client().set(
+    redis_store.client().set(
         HEARTBEAT_KEY.format(host=host), utcnow().isoformat() + "Z", ex=HEARTBEAT_TTL_SECONDS
     )
 
@@ -229,7 +229,7 @@ def _stop_heartbeat(**_: Any) -> None:
     if app is not None and host:
         try:
             with app.app_context():
-                tracking.client().delete(HEARTBEAT_KEY.format(host=host))
+                redis_store.client().delete(HEARTBEAT_KEY.format(host=host))
         except redis.RedisError:
             pass
 

@@ -12,9 +12,10 @@ import contextlib
 from collections.abc import Iterable
 
 import redis
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import func, select
 
+from commsvc import redis_store
 from commsvc.extensions import db
 from commsvc.models import Delivery
 
@@ -22,21 +23,6 @@ _WAITING = ("pending", "queued", "sending")
 _COUNTS_KEY = "commsvc:bulletin:{id}:counts"
 _STATE_KEY = "commsvc:bulletin:{id}:state"
 _COUNTS_TTL_SECONDS = 7 * 24 * 3600
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["commsvc_redis"] = redis.Redis.from_url(
-        app.config["COMMSVC_REDIS_URL"],
-        socket_timeout=5,
-        socket_connect_timeout=5,
-        decode_responses=True,
-        health_check_interval=30,
-    )
-
-
-def client() -> redis.Redis:
-    client: redis.Redis = current_app.extensions["commsvc_redis"]
-    return client
 
 
 def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> None:
@@ -48,10 +34,10 @@ def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> N
         deltas[target] = deltas.get(target, 0) + 1
     key = _COUNTS_KEY.format(id=bulletin_id)
     try:
-        if not client().exists(key):
+        if not redis_store.client().exists(key):
             # Counting from nothing would be wrong; the next reader rebuilds from the DB.
             return
-        pipe = client().pipeline(transaction=False)
+        pipe = redis_store.client().pipeline(transaction=False)
         for status, delta in deltas.items():
             if delta:
                 pipe.hincrby(key, status, delta)
@@ -68,7 +54,7 @@ def counts(bulletin_id: int, finished: bool = False) -> dict[str, int]:
     (a batch's late increments can land after the final rebuild)."""
     key = _COUNTS_KEY.format(id=bulletin_id)
     try:
-        cached = client().hgetall(key)
+        cached = redis_store.client().hgetall(key)
     except redis.RedisError:
         return counts_from_database(bulletin_id)
     if not cached:
@@ -84,7 +70,7 @@ def rebuild(bulletin_id: int) -> dict[str, int]:
     fresh = counts_from_database(bulletin_id)
     key = _COUNTS_KEY.format(id=bulletin_id)
     try:
-        pipe = client().pipeline()
+        pipe = redis_store.client().pipeline()
         pipe.delete(key)
         # "_" keeps the hash alive even when a bulletin has no deliveries yet.
         mapping: dict[str, int] = {"_": 0, **fresh}
@@ -108,12 +94,12 @@ def counts_from_database(bulletin_id: int) -> dict[str, int]:
 def set_state(bulletin_id: int, status: str) -> None:
     """Publish a bulletin's status so batches can check for a pause cheaply."""
     with contextlib.suppress(redis.RedisError):
-        client().set(_STATE_KEY.format(id=bulletin_id), status, ex=_COUNTS_TTL_SECONDS)
+        redis_store.client().set(_STATE_KEY.format(id=bulletin_id), status, ex=_COUNTS_TTL_SECONDS)
 
 
 def get_state(bulletin_id: int) -> str | None:
     try:
-        value = client().get(_STATE_KEY.format(id=bulletin_id))
+        value = redis_store.client().get(_STATE_KEY.format(id=bulletin_id))
     except redis.RedisError:
         return None
     return str(value) if value else None

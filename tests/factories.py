@@ -7,10 +7,10 @@ import io
 import itertools
 from typing import Any
 
-from commsvc import auth
 from commsvc.models import Partnership
-from commsvc.services import importer, organisation
-from commsvc.services.members import FIELDS
+from commsvc.services.accounts import actors, auth
+from commsvc.services.members import importer, organisation
+from commsvc.services.members.records import FIELDS
 
 _numbers = itertools.count(1)
 
@@ -63,7 +63,7 @@ def partnership(
 ) -> Partnership:
     organisation.region_named(region)
     return organisation.create_partnership(
-        auth.SYSTEM,
+        actors.SYSTEM,
         {
             "name": name,
             "kind": kind,
@@ -112,7 +112,8 @@ def sending_bulletin(count: int = 3, channels: str = "email;sms", **body: Any) -
     """
     from commsvc.extensions import db
     from commsvc.models import Delivery
-    from commsvc.services import bulletins, fanout, lifecycle
+    from commsvc.services.bulletins import composing, lifecycle
+    from commsvc.services.delivery import fanout
 
     first = next(_numbers) * 1000
     rows = [
@@ -129,8 +130,8 @@ def sending_bulletin(count: int = 3, channels: str = "email;sms", **body: Any) -
         partnership_id = partnership().id
     topics()
     chosen = [c for c in ("email", "sms") if c in channels.split(";")]
-    bulletin = bulletins.create_bulletin(
-        auth.SYSTEM, bulletin_body(partnership_id, channels=chosen, **body)
+    bulletin = composing.create_bulletin(
+        actors.SYSTEM, bulletin_body(partnership_id, channels=chosen, **body)
     )
     lifecycle.start_sending(bulletin, "test")
     fanout.fan_out(bulletin.id)
@@ -196,21 +197,21 @@ def member_links() -> Any:
     """The link maker the app uses, so tests open the same URLs a member gets."""
     from flask import current_app
 
-    from commsvc.services.links import MemberLinks
+    from commsvc.services.bulletins.links import MemberLinks
 
     return MemberLinks(current_app.config["SECRET_KEY"], "")
 
 
-def organiser(label: str = "author@union.example", role: str = "organiser") -> auth.Actor:
+def organiser(label: str = "author@union.example", role: str = "organiser") -> actors.Actor:
     """An actor acting across every region, named by its label (who did what)."""
-    return auth.Actor(label=label, role=role, region_ids=None)
+    return actors.Actor(label=label, role=role, region_ids=None)
 
 
-def bulletin(partnership_id: int, actor: auth.Actor | None = None, **overrides: Any) -> Any:
+def bulletin(partnership_id: int, actor: actors.Actor | None = None, **overrides: Any) -> Any:
     """A saved draft bulletin (topics are created when missing)."""
-    from commsvc.services import bulletins
+    from commsvc.services.bulletins import composing
 
     topics()
-    return bulletins.create_bulletin(
+    return composing.create_bulletin(
         actor or organiser(), bulletin_body(partnership_id, **overrides)
     )

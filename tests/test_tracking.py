@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commsvc import tracking
+from commsvc import redis_store, tracking
 from tests import factories
 from workers.gateways import sms_gateway
 from workers.sending import send_batch
@@ -16,7 +16,7 @@ def test_counts_survive_a_flushed_redis_by_rebuilding_from_the_database(app, cli
     before = client.get(f"/api/v1/bulletins/{bulletin.id}", headers=headers).get_json()
     assert before["counts"] == {"sent": 3, "queued": 1}
 
-    tracking.client().flushdb()
+    redis_store.client().flushdb()
     after = client.get(f"/api/v1/bulletins/{bulletin.id}", headers=headers).get_json()
     assert after["counts"] == {"sent": 3, "queued": 1}
     assert after["progress"] == before["progress"]
@@ -29,9 +29,9 @@ def test_counts_move_with_each_batch_without_a_database_count(app, sms_sink):
     bulletin = factories.sending_bulletin(2, channels="sms")
     ids = bulletin.deliveries_by_channel["sms"]
     key = f"commsvc:bulletin:{bulletin.id}:counts"
-    assert tracking.client().hget(key, "queued") == "2"
+    assert redis_store.client().hget(key, "queued") == "2"
     send_batch(bulletin.id, ids, "sms", sms_gateway())
-    assert tracking.client().hget(key, "sent") == "2"
+    assert redis_store.client().hget(key, "sent") == "2"
     assert tracking.counts(bulletin.id) == {"sent": 2}
 
 
@@ -40,8 +40,8 @@ def test_counts_that_went_wrong_are_rebuilt_before_an_organiser_sees_them(app, c
     send_batch(bulletin.id, bulletin.deliveries_by_channel["sms"], "sms", sms_gateway())
     key = f"commsvc:bulletin:{bulletin.id}:counts"
     # A straggling batch's late increments: negative and "still sending" on a sent bulletin.
-    tracking.client().hincrby(key, "queued", -2)
-    tracking.client().hincrby(key, "sending", 2)
+    redis_store.client().hincrby(key, "queued", -2)
+    redis_store.client().hincrby(key, "sending", 2)
     shown = client.get(f"/api/v1/bulletins/{bulletin.id}", headers=factories.api_key())
     assert shown.get_json()["status"] == "sent"
     assert shown.get_json()["counts"] == {"sent": 3}

@@ -21,14 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from commsvc import queueing, tracking
+from commsvc.envelopes import EmailEnvelope
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services import acceptance, rendering, sending
-from commsvc.services.email_message import EmailEnvelope, build_email
-from commsvc.services.links import MemberLinks
+from commsvc.services.bulletins import rendering
+from commsvc.services.bulletins.email_message import build_email
+from commsvc.services.bulletins.links import MemberLinks
+from commsvc.services.delivery import acceptance, claims
 from commsvc.statuses import BulletinStatus, DeliveryStatus
 from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 
@@ -57,7 +59,7 @@ class BatchClaim:
 
     def still_ours(self, delivery_id: int) -> bool:
         if time.monotonic() - self.renewed > self.stuck_after / 4:
-            self.claimed_at, self.ours = sending.renew_claim(list(self.ours), self.claimed_at)
+            self.claimed_at, self.ours = claims.renew_claim(list(self.ours), self.claimed_at)
             self.renewed = time.monotonic()
         self.attempted.add(delivery_id)
         return delivery_id in self.ours
@@ -85,7 +87,7 @@ def send_batch(
         ).all()
     )
     claimed_at = utcnow()
-    claimed = sending.claim(bulletin_id, delivery_ids, claimed_at)
+    claimed = claims.claim(bulletin_id, delivery_ids, claimed_at)
     stuck_after = float(current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
     claim = BatchClaim(claimed_at, set(claimed), stuck_after)
     summary.claimed = len(claimed)
@@ -106,7 +108,7 @@ def send_batch(
                 summary.accepted += 1
             else:
                 summary.failed += 1
-                if status == DeliveryStatus.TEMPORARY_FAILURE and sending.will_retry(
+                if status == DeliveryStatus.TEMPORARY_FAILURE and claims.will_retry(
                     result.delivery_id
                 ):
                     summary.retry_ids.append(result.delivery_id)
@@ -119,7 +121,7 @@ def send_batch(
         recorder.close()
         gateway.close()
         unattempted = [i for i in claimed if i not in claim.attempted]
-        sending.release(unattempted + throttled, claim.claimed_at)
+        claims.release(unattempted + throttled, claim.claimed_at)
         summary.released = len(unattempted) + len(throttled)
         moves.extend(
             (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in range(summary.released)
@@ -142,7 +144,7 @@ def send_batch(
             queue=Queues.RETRY,
         )
     if summary.retry_ids:
-        delay = sending.retry_delay(max(claimed[i] for i in summary.retry_ids))
+        delay = claims.retry_delay(max(claimed[i] for i in summary.retry_ids))
         queueing.enqueue(
             SEND_TASK_FOR_CHANNEL[channel],
             bulletin_id,
@@ -150,7 +152,7 @@ def send_batch(
             countdown=delay,
             queue=Queues.RETRY,
         )
-    sending.finish_if_done(bulletin_id)
+    claims.finish_if_done(bulletin_id)
     return summary
 
 
@@ -161,14 +163,14 @@ def _record(
     if result.outcome is Outcome.ACCEPTED:
         recorder.record(result.delivery_id, provider, result.provider_id)
         return DeliveryStatus.SENT
-    failure = sending.Failure(
+    failure = claims.Failure(
         result.delivery_id,
         result.outcome is Outcome.PERMANENT,
         result.reason or "no reason given",
         provider,
     )
     config = current_app.config
-    return sending.record_failure(
+    return claims.record_failure(
         failure, attempts, config["COMMSVC_MAX_ATTEMPTS"], config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
     )
 
@@ -200,7 +202,7 @@ def _messages(
         if not claim.still_ours(delivery_id):  # the sweep gave it to another worker
             continue
         if not address:  # erased or changed since fan-out
-            sending.record_failure(sending.Failure(delivery_id, True, "no address any more"), 1, 1)
+            claims.record_failure(claims.Failure(delivery_id, True, "no address any more"), 1, 1)
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
             summary.failed += 1
             continue
@@ -221,7 +223,7 @@ def _messages(
                     delivery_id, address, config["COMMSVC_SMS_FROM"], compiled.render_sms(context)
                 )
         except CommsvcError as error:
-            sending.record_failure(sending.Failure(delivery_id, True, error.detail), 1, 1)
+            claims.record_failure(claims.Failure(delivery_id, True, error.detail), 1, 1)
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
             summary.failed += 1
 

@@ -19,7 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from commsvc import metrics, tracking
+from commsvc import metrics, redis_store
 from commsvc.extensions import db
 from commsvc.models import Bulletin
 
@@ -37,7 +37,7 @@ def healthz() -> Any:
         db.session.rollback()
         checks["database"] = {"ok": False, "detail": type(error).__name__}
     try:
-        tracking.client().ping()
+        redis_store.client().ping()
         checks["redis"] = {"ok": True}
         workers = metrics.alive_workers()
         checks["workers"] = {"ok": bool(workers), "alive": workers}

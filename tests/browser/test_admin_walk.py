@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from commsvc import auth
+from commsvc.services.accounts import auth
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from commsvc import auth
+from commsvc.services.accounts import auth
 from tests import factories
 
 pytestmark = pytest.mark.browser

@@ -28,7 +28,7 @@ from werkzeug.serving import make_server
 from commsvc import embedded_redis
 from commsvc.extensions import db
 from commsvc.models import Delivery
-from commsvc.services import sweeps
+from commsvc.services.delivery import sweeps
 from tests import factories
 from tests.conftest import stop_process
 

@@ -132,7 +132,7 @@ def test_cancel_stops_sending_and_the_rest_are_skipped(audience, client, worker,
 
 
 def test_cancel_mid_send_ends_with_everyone_sent_or_skipped(audience, client, worker, sms_sink):
-    from commsvc.services import sweeps
+    from commsvc.services.delivery import sweeps
 
     sms_sink.delay = 0.01
     headers = factories.api_key()

@@ -15,7 +15,8 @@ import pytest
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Member
 from commsvc.models.base import utcnow
-from commsvc.services import lifecycle, sweeps
+from commsvc.services.bulletins import lifecycle
+from commsvc.services.delivery import sweeps
 from tests import factories
 from tests.conftest import start_worker, stop_process
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from commsvc import auth
+from commsvc.services.accounts import auth
 from tests import factories
 from tests.web.admin_session import PASSWORD, log_in, token_from
 

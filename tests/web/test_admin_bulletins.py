@@ -9,10 +9,10 @@ import io
 
 from sqlalchemy import select
 
-from commsvc import auth
 from commsvc.extensions import db
 from commsvc.models import Delivery
-from commsvc.services import fanout, sending
+from commsvc.services.accounts import auth
+from commsvc.services.delivery import claims, fanout
 from tests import factories
 from tests.web.admin_session import PASSWORD, log_in
 
@@ -34,15 +34,15 @@ def _sent_bulletin(client) -> int:
     deliveries = db.session.scalars(
         select(Delivery).where(Delivery.bulletin_id == bulletin_id).order_by(Delivery.id)
     ).all()
-    claimed = sending.claim(bulletin_id, [d.id for d in deliveries])
+    claimed = claims.claim(bulletin_id, [d.id for d in deliveries])
     for delivery in deliveries:
         if delivery.channel == "sms" and delivery.id == deliveries[-1].id:
-            sending.record_failure(
-                sending.Failure(delivery.id, True, REASON, "sms_generic"), claimed[delivery.id], 5
+            claims.record_failure(
+                claims.Failure(delivery.id, True, REASON, "sms_generic"), claimed[delivery.id], 5
             )
         else:
             provider = "smtp" if delivery.channel == "email" else "sms_generic"
-            sending.record_accepted(delivery.id, provider, f"p-{delivery.id}")
+            claims.record_accepted(delivery.id, provider, f"p-{delivery.id}")
     return bulletin_id
 
 

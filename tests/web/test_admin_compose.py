@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from commsvc import auth
 from commsvc.extensions import db
 from commsvc.models import Bulletin, MessageTemplate
+from commsvc.services.accounts import auth
 from tests import factories
 from tests.web.test_admin_pages import csrf, log_in
 

@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from commsvc import auth
 from commsvc.extensions import db
 from commsvc.models import Member
-from commsvc.services import preferences, suppression
+from commsvc.services.accounts import auth
+from commsvc.services.members import preferences, suppression
 from tests import factories
 
 PASSWORD = "a long enough password"

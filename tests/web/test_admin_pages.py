@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from commsvc import auth
 from commsvc.extensions import db
 from commsvc.models import Bulletin
+from commsvc.services.accounts import auth
 from tests import factories
 
 

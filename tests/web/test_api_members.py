@@ -34,7 +34,7 @@ def test_erase_then_the_member_is_gone_and_their_address_suppressed(app, client)
     number = member.membership_number
     assert client.delete(f"/api/v1/members/{number}", headers=headers).status_code == 200
     assert client.get(f"/api/v1/members/{number}", headers=headers).status_code == 404
-    from commsvc.services import suppression
+    from commsvc.services.members import suppression
 
     assert suppression.is_suppressed("email", "gone@example.org")
 

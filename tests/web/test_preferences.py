@@ -10,7 +10,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from commsvc.extensions import db
 from commsvc.models import ConsentRecord, Member, Topic
-from commsvc.services import links
+from commsvc.services.bulletins import links
 from tests import factories
 
 
@@ -106,7 +106,7 @@ def test_expired_link_gets_a_clear_page_and_changes_nothing(app, client, member)
 
 
 def test_link_of_an_erased_member_is_not_found(client, member):
-    from commsvc.services import subject_rights
+    from commsvc.services.members import subject_rights
 
     url = factories.member_links().preferences_url(member.public_id)
     subject_rights.erase_member(member)

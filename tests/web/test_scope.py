@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from commsvc import auth
 from commsvc.extensions import db
 from commsvc.models import Bulletin
+from commsvc.services.accounts import auth
 from tests import factories
 from tests.web.admin_session import PASSWORD, log_in, token_from
 

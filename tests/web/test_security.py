@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from commsvc import auth
 from commsvc.extensions import db
 from commsvc.models import AuditEntry, Bulletin
+from commsvc.services.accounts import auth
 from tests import factories
 from tests.web.admin_session import PASSWORD, csrf, log_in, token_from
 

@@ -10,7 +10,7 @@ import pytest
 
 from commsvc.extensions import db
 from commsvc.models import Delivery, Member, Suppression
-from commsvc.services import suppression
+from commsvc.services.members import suppression
 from tests import factories
 
 SECRET = "test-webhook-secret"

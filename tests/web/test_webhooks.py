@@ -131,7 +131,7 @@ def sent_email(app):
 
 
 def test_signed_hard_bounce_marks_bounced_and_suppresses(client, sent_email):
-    from commsvc.services import suppression
+    from commsvc.services.members import suppression
 
     email = db.session.get(Member, sent_email.member_id).email
     response = post(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from commsvc import tracking
+from commsvc import redis_store
 from workers import ratelimit
 
 
 def limiter(name: str = "sms_generic:test#0", rate: float = 2, concurrency: int = 10):
-    return ratelimit.Limiter(tracking.client(), name, rate=rate, concurrency=concurrency)
+    return ratelimit.Limiter(redis_store.client(), name, rate=rate, concurrency=concurrency)
 
 
 def take(bucket: ratelimit.Limiter, wait: float = 0) -> bool:
@@ -49,9 +49,9 @@ def test_failures_cost_weight_and_successes_earn_it_back(app):
     provider = limiter()
     provider.failed()
     provider.failed()
-    assert ratelimit.recent_failures(tracking.client(), [provider.name, "other"]) == [2, 0]
+    assert ratelimit.recent_failures(redis_store.client(), [provider.name, "other"]) == [2, 0]
     provider.succeeded()
-    assert ratelimit.recent_failures(tracking.client(), [provider.name]) == [1]
+    assert ratelimit.recent_failures(redis_store.client(), [provider.name]) == [1]
 
 
 def test_tokens_come_a_block_at_a_time_and_the_shared_rate_still_holds(app):

@@ -109,7 +109,7 @@ def test_slow_batch_does_not_send_what_the_sweep_gave_to_another_worker(app, sms
     """Mid-batch, the sweep takes the rest back and another worker claims it."""
     import time
 
-    from commsvc.services import sending, sweeps
+    from commsvc.services.delivery import claims, sweeps
 
     app.config["COMMSVC_STUCK_AFTER_SECONDS"] = 1
     bulletin = factories.sending_bulletin(4, channels="sms")
@@ -125,7 +125,7 @@ def test_slow_batch_does_not_send_what_the_sweep_gave_to_another_worker(app, sms
                 if n == 0:
                     time.sleep(1.2)  # stalled past the stuck timeout
                     sweeps.requeue_stuck()
-                    assert sending.claim(bulletin.id, ids)  # another worker's claim
+                    assert claims.claim(bulletin.id, ids)  # another worker's claim
 
         def close(self):
             real.close()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, TypeVar
 
-from commsvc.services.email_message import EmailEnvelope
+from commsvc.envelopes import EmailEnvelope
 
 
 class Outcome(Enum):

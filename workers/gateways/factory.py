@@ -7,7 +7,7 @@ from typing import Any
 import requests
 from flask import current_app
 
-from commsvc import providers, tracking
+from commsvc import providers, redis_store
 from commsvc.providers import Provider
 from workers import ratelimit
 from workers.gateways.http_email import GenericEmailApiGateway, PostmarkGateway
@@ -57,7 +57,7 @@ def _gateway(channel: str) -> RoutedGateway:
             provider,
             adapter_for(provider),
             ratelimit.Limiter(
-                tracking.client(),
+                redis_store.client(),
                 provider.name,
                 rate=provider.rate or default_rate,
                 concurrency=provider.concurrency or int(config["COMMSVC_PROVIDER_CONCURRENCY"]),

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from commsvc.envelopes import EmailEnvelope
 from commsvc.providers import Provider
-from commsvc.services.email_message import EmailEnvelope
 from workers.gateways.base import Outcome, Result, by_http_status, unreachable
 
 PASSED_HEADERS = ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Commsvc-Delivery")

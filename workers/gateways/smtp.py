@@ -10,7 +10,7 @@ import smtplib
 import ssl
 from urllib.parse import unquote, urlsplit
 
-from commsvc.services.email_message import EmailEnvelope
+from commsvc.envelopes import EmailEnvelope
 from workers.gateways.base import Meanwhile, Outcome, Ready, Result, no_wait
 
 CONNECT_TIMEOUT_SECONDS = 30

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from commsvc.queueing import TaskNames
-from commsvc.services import fanout
+from commsvc.services.delivery import fanout
 
 
 @shared_task(name=TaskNames.FANOUT_BULLETIN, acks_late=True)

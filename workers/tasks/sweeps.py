@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from commsvc.queueing import TaskNames
-from commsvc.services import sweeps
+from commsvc.services.delivery import sweeps
 
 
 @shared_task(name=TaskNames.SWEEP_SCHEDULED, acks_late=True)

@@ -13,14 +13,14 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
-from commsvc import auth
 from commsvc.errors import CommsvcError
+from commsvc.services.accounts import actors
 
 bp = Blueprint("admin", __name__)
 
 
-def current_actor() -> auth.Actor:
-    return auth.actor_for(current_user)
+def current_actor() -> actors.Actor:
+    return actors.actor_for(current_user)
 
 
 def or_404(load: Any) -> Any:

@@ -13,7 +13,7 @@ from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.models import Region
 from commsvc.models.account import ROLES
-from commsvc.services import accounts
+from commsvc.services.accounts import management
 from commsvc.web.admin import bp, current_actor, or_404
 
 
@@ -23,8 +23,8 @@ def accounts_page() -> Any:
     actor = current_actor()
     return render_template(
         "admin/accounts.html",
-        users=or_404(lambda: accounts.list_users(actor)),
-        keys=accounts.list_api_keys(actor),
+        users=or_404(lambda: management.list_users(actor)),
+        keys=management.list_api_keys(actor),
         regions=db.session.scalars(select(Region).order_by(Region.name)).all(),
         roles=ROLES,
         new_key=None,
@@ -38,7 +38,7 @@ def create_user() -> Any:
     form = request.form
     try:
         user = or_404(
-            lambda: accounts.create_user(
+            lambda: management.create_user(
                 actor,
                 form.get("email", ""),
                 form.get("password", ""),
@@ -61,7 +61,7 @@ def update_user(user_id: int) -> Any:
     form = request.form
     try:
         user = or_404(
-            lambda: accounts.update_user(
+            lambda: management.update_user(
                 actor, user_id, form.get("role", ""), form.get("active") == "on"
             )
         )
@@ -81,7 +81,7 @@ def create_api_key() -> Any:
     form = request.form
     try:
         key, plain = or_404(
-            lambda: accounts.create_api_key(
+            lambda: management.create_api_key(
                 actor, form.get("name", ""), form.get("role", ""), form.getlist("regions")
             )
         )
@@ -92,8 +92,8 @@ def create_api_key() -> Any:
     # The plain key is shown once, on this response, and never stored.
     return render_template(
         "admin/accounts.html",
-        users=accounts.list_users(actor),
-        keys=accounts.list_api_keys(actor),
+        users=management.list_users(actor),
+        keys=management.list_api_keys(actor),
         regions=db.session.scalars(select(Region).order_by(Region.name)).all(),
         roles=ROLES,
         new_key=(key, plain),
@@ -104,6 +104,6 @@ def create_api_key() -> Any:
 @login_required
 def revoke_api_key(key_id: int) -> Any:
     actor = current_actor()
-    key = or_404(lambda: accounts.revoke_api_key(actor, key_id))
+    key = or_404(lambda: management.revoke_api_key(actor, key_id))
     flash(f"Key {key.name} revoked: it no longer opens the API.", "success")
     return redirect(url_for("admin.accounts_page"))

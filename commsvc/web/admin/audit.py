@@ -7,7 +7,7 @@ from typing import Any
 from flask import render_template, request
 from flask_login import login_required
 
-from commsvc.services import audit
+from commsvc.services.accounts import audit
 from commsvc.web.admin import bp, current_actor, or_404
 
 

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
-from commsvc.services import bulletins, lifecycle, reports
+from commsvc.services.bulletins import composing, lifecycle, reports
 from commsvc.statuses import BULLETIN_MOVES, BulletinStatus
 from commsvc.web.admin import bp, current_actor, or_404
 
@@ -32,7 +32,7 @@ TARGETS = {
 @bp.get("/admin/bulletins/<int:bulletin_id>")
 @login_required
 def bulletin(bulletin_id: int) -> Any:
-    found = or_404(lambda: bulletins.get_bulletin(current_actor(), bulletin_id))
+    found = or_404(lambda: composing.get_bulletin(current_actor(), bulletin_id))
     current = BulletinStatus(found.status)
     allowed = [
         (action, LABELS[action])
@@ -44,7 +44,7 @@ def bulletin(bulletin_id: int) -> Any:
     return render_template(
         "admin/bulletin.html",
         bulletin=found,
-        status=bulletins.bulletin_json(found),
+        status=composing.bulletin_json(found),
         actions=allowed,
     )
 
@@ -52,15 +52,15 @@ def bulletin(bulletin_id: int) -> Any:
 @bp.get("/admin/bulletins/<int:bulletin_id>/status.json")
 @login_required
 def bulletin_status(bulletin_id: int) -> Any:
-    found = or_404(lambda: bulletins.get_bulletin(current_actor(), bulletin_id))
-    return jsonify(bulletins.bulletin_json(found))
+    found = or_404(lambda: composing.get_bulletin(current_actor(), bulletin_id))
+    return jsonify(composing.bulletin_json(found))
 
 
 @bp.post("/admin/bulletins/<int:bulletin_id>/<action>")
 @login_required
 def bulletin_action(bulletin_id: int, action: str) -> Any:
     actor = current_actor()
-    found = or_404(lambda: bulletins.get_bulletin(actor, bulletin_id))
+    found = or_404(lambda: composing.get_bulletin(actor, bulletin_id))
     if action not in ACTIONS:
         abort(404)
     if not actor.can_write:
@@ -76,7 +76,7 @@ def bulletin_action(bulletin_id: int, action: str) -> Any:
 @bp.get("/admin/bulletins/<int:bulletin_id>/report")
 @login_required
 def bulletin_report(bulletin_id: int) -> Any:
-    found = or_404(lambda: bulletins.get_bulletin(current_actor(), bulletin_id))
+    found = or_404(lambda: composing.get_bulletin(current_actor(), bulletin_id))
     return render_template(
         "admin/report.html",
         bulletin=found,
@@ -89,7 +89,7 @@ def bulletin_report(bulletin_id: int) -> Any:
 @bp.get("/admin/bulletins/<int:bulletin_id>/deliveries.csv")
 @login_required
 def bulletin_csv(bulletin_id: int) -> Any:
-    found = or_404(lambda: bulletins.get_bulletin(current_actor(), bulletin_id))
+    found = or_404(lambda: composing.get_bulletin(current_actor(), bulletin_id))
     return Response(
         reports.deliveries_csv(found),
         mimetype="text/csv",

@@ -12,16 +12,18 @@ from sqlalchemy import select
 from commsvc.errors import CommsvcError, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Topic
-from commsvc.services import (
-    bulletins,
+from commsvc.services.bulletins import (
+    composing,
     lifecycle,
-    message_templates,
-    organisation,
     preview,
     rendering,
     sandbox,
     sms_segments,
 )
+from commsvc.services.bulletins import (
+    templates as message_templates,
+)
+from commsvc.services.members import organisation
 from commsvc.web.admin import bp, current_actor, or_404
 
 # The member's email HTML, in a sandboxed frame (no scripts), framed by the preview page only.
@@ -61,7 +63,7 @@ def compose(partnership_id: int) -> Any:
                     actor, {"name": form["save_as_template"], **data}
                 )
                 data["template"] = saved.id
-            bulletin = bulletins.create_bulletin(actor, data)
+            bulletin = composing.create_bulletin(actor, data)
         except CommsvcError as error:
             db.session.rollback()
             flash(error.detail, "error")
@@ -86,7 +88,7 @@ def sms_count() -> Any:
     """The live counter's one source of truth: render the sample, count what is sent."""
     body = request.get_json(silent=True)
     source = body.get("sms_body") if isinstance(body, dict) else None
-    if not isinstance(source, str) or len(source) > bulletins.SMS_BODY_LIMIT:
+    if not isinstance(source, str) or len(source) > composing.SMS_BODY_LIMIT:
         return jsonify(error="invalid", detail="sms_body must be text"), 400
     try:
         compiled = rendering.compile_bulletin("", "", source)
@@ -102,7 +104,7 @@ def sms_count() -> Any:
 @login_required
 def preview_page(bulletin_id: int) -> Any:
     actor = current_actor()
-    found = or_404(lambda: bulletins.get_bulletin(actor, bulletin_id))
+    found = or_404(lambda: composing.get_bulletin(actor, bulletin_id))
     number = request.args.get("member", "").strip()
     try:
         previews = preview.preview(actor, found, number or None)
@@ -115,7 +117,7 @@ def preview_page(bulletin_id: int) -> Any:
         bulletin=found,
         previews=previews,
         number=number,
-        warnings=bulletins.warnings(found),
+        warnings=composing.warnings(found),
         history=lifecycle.history(found.id),
         own_email=getattr(current_user, "email", ""),
     )
@@ -125,7 +127,7 @@ def preview_page(bulletin_id: int) -> Any:
 @login_required
 def preview_email(bulletin_id: int, index: int) -> Any:
     actor = current_actor()
-    found = or_404(lambda: bulletins.get_bulletin(actor, bulletin_id))
+    found = or_404(lambda: composing.get_bulletin(actor, bulletin_id))
     previews = or_404(lambda: preview.preview(actor, found, request.args.get("member") or None))
     chosen = previews[index] if index < len(previews) else None
     html = chosen.email.html if chosen and chosen.email else "<p>No email for this bulletin.</p>"
@@ -198,7 +200,7 @@ def templates() -> Any:
 
 def _act(bulletin_id: int, action: Any, done: str | None) -> Any:
     actor = current_actor()
-    found = or_404(lambda: bulletins.get_bulletin(actor, bulletin_id))
+    found = or_404(lambda: composing.get_bulletin(actor, bulletin_id))
     try:
         action(actor, found)
     except CommsvcError as error:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import render_template
 from flask_login import login_required
 
-from commsvc.services import bulletins, reports
+from commsvc.services.bulletins import composing, reports
 from commsvc.web.admin import bp, current_actor
 
 IN_FLIGHT = ("sending", "paused", "scheduled")
@@ -18,7 +18,7 @@ IN_FLIGHT = ("sending", "paused", "scheduled")
 @login_required
 def dashboard() -> Any:
     actor = current_actor()
-    recent = [(b, bulletins.bulletin_json(b)) for b in bulletins.list_bulletins(actor, limit=30)]
+    recent = [(b, composing.bulletin_json(b)) for b in composing.list_bulletins(actor, limit=30)]
     return render_template(
         "admin/dashboard.html",
         in_flight=[(b, s) for b, s in recent if b.status in IN_FLIGHT],

@@ -25,11 +25,16 @@ from flask import (
 )
 from flask_login import login_required
 
-from commsvc.auth import ensure_can_write
 from commsvc.errors import CommsvcError, Forbidden
 from commsvc.extensions import db
-from commsvc.services import importer, organisation, preferences, subject_rights
-from commsvc.services.member_list import MemberFilter, find_members, visible_member, visible_regions
+from commsvc.services.accounts.actors import ensure_can_write
+from commsvc.services.members import importer, organisation, preferences, subject_rights
+from commsvc.services.members.listing import (
+    MemberFilter,
+    find_members,
+    visible_member,
+    visible_regions,
+)
 from commsvc.web.admin import bp, current_actor, or_404
 
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}$")

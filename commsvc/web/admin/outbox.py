@@ -7,7 +7,7 @@ from typing import Any
 from flask import render_template
 from flask_login import login_required
 
-from commsvc.services import capture
+from commsvc.services.delivery import capture
 from commsvc.web.admin import bp
 
 

@@ -11,10 +11,9 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
 
-from commsvc import auth
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db, limiter
-from commsvc.services import accounts, audit
+from commsvc.services.accounts import audit, auth, management
 from commsvc.web.admin import bp
 
 LOGIN_LIMIT = "5 per minute"
@@ -35,7 +34,7 @@ def index() -> Any:
 @limiter.limit(LOGIN_LIMIT, key_func=_address_and_email, methods=["POST"])
 def login() -> Any:
     if request.method == "POST":
-        user = accounts.log_in(
+        user = management.log_in(
             request.form.get("email", ""),
             request.form.get("password", ""),
             request.remote_addr or "",
@@ -61,7 +60,7 @@ def logout() -> Any:
 def password_reset_request() -> Any:
     if request.method == "POST":
         try:
-            accounts.request_password_reset(request.form.get("email", ""))
+            management.request_password_reset(request.form.get("email", ""))
         except (CommsvcError, OSError):
             db.session.rollback()
             flash("The reset email could not be sent just now. Try again later.", "error")
@@ -74,7 +73,7 @@ def password_reset_request() -> Any:
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
 def password_reset(token: str) -> Any:
     try:
-        accounts.user_for_reset_token(token)
+        management.user_for_reset_token(token)
     except CommsvcError as error:
         flash(error.detail, "error")
         return redirect(url_for("admin.password_reset_request"))
@@ -84,7 +83,7 @@ def password_reset(token: str) -> Any:
             flash("The two passwords differ.", "error")
         else:
             try:
-                accounts.reset_password(token, password)
+                management.reset_password(token, password)
             except CommsvcError as error:
                 db.session.rollback()
                 flash(error.detail, "error")

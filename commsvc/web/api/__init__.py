@@ -13,10 +13,10 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from commsvc import auth
-from commsvc.auth import Actor
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
+from commsvc.services.accounts import actors, auth
+from commsvc.services.accounts.actors import Actor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -37,7 +37,7 @@ def _authenticate() -> Any:
         response.status_code = 401
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
-    g.actor = auth.actor_for(key)
+    g.actor = actors.actor_for(key)
     return _refuse_unknown_query()
 
 

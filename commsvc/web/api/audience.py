@@ -10,8 +10,9 @@ from sqlalchemy import select
 from commsvc.errors import ValidationError
 from commsvc.extensions import db
 from commsvc.models import Topic
-from commsvc.services import audience, organisation
-from commsvc.services.audience_preview import audience_preview
+from commsvc.services.bulletins import audience
+from commsvc.services.bulletins.audience_preview import audience_preview
+from commsvc.services.members import organisation
 from commsvc.statuses import Channel
 from commsvc.web.api import bp, current_actor, json_body
 

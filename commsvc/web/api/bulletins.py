@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from commsvc.errors import ValidationError
 from commsvc.extensions import db
 from commsvc.models import Delivery, Member
-from commsvc.services import bulletins, lifecycle, message_templates, preview
+from commsvc.services.bulletins import composing, lifecycle, preview, templates
 from commsvc.statuses import Channel, DeliveryStatus
 from commsvc.web.api import bp, current_actor, json_body
 
@@ -21,49 +21,49 @@ PAGE_SIZE_LIMIT = 500
 
 @bp.post("/bulletins")
 def create_bulletin() -> Any:
-    bulletin = bulletins.create_bulletin(current_actor(), json_body())
-    return jsonify(bulletins.bulletin_json(bulletin)), 201
+    bulletin = composing.create_bulletin(current_actor(), json_body())
+    return jsonify(composing.bulletin_json(bulletin)), 201
 
 
 @bp.get("/bulletins")
 def list_bulletins() -> Any:
     return jsonify(
-        items=[bulletins.bulletin_json(b) for b in bulletins.list_bulletins(current_actor())]
+        items=[composing.bulletin_json(b) for b in composing.list_bulletins(current_actor())]
     )
 
 
 @bp.get("/bulletins/<int:bulletin_id>")
 def get_bulletin(bulletin_id: int) -> Any:
-    return jsonify(bulletins.bulletin_json(bulletins.get_bulletin(current_actor(), bulletin_id)))
+    return jsonify(composing.bulletin_json(composing.get_bulletin(current_actor(), bulletin_id)))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/send")
 def send_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         raise ValidationError("The body must be a JSON object.")
     lifecycle.send(current_actor(), bulletin, _when(body.get("scheduled_for")))
-    return jsonify(bulletins.bulletin_json(bulletin)), 202
+    return jsonify(composing.bulletin_json(bulletin)), 202
 
 
 @bp.post("/bulletins/<int:bulletin_id>/approve")
 def approve_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     lifecycle.approve(current_actor(), bulletin)
-    return jsonify(bulletins.bulletin_json(bulletin))
+    return jsonify(composing.bulletin_json(bulletin))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/unschedule")
 def unschedule_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     lifecycle.unschedule(current_actor(), bulletin)
-    return jsonify(bulletins.bulletin_json(bulletin))
+    return jsonify(composing.bulletin_json(bulletin))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/preview")
 def preview_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     body = _object_body()
     number = body.get("membership_number")
     if number is not None and not isinstance(number, str):
@@ -74,7 +74,7 @@ def preview_bulletin(bulletin_id: int) -> Any:
 
 @bp.post("/bulletins/<int:bulletin_id>/test-send")
 def test_send_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     body = _object_body()
     email, mobile = body.get("email") or "", body.get("mobile") or ""
     if not isinstance(email, str) or not isinstance(mobile, str):
@@ -86,45 +86,45 @@ def test_send_bulletin(bulletin_id: int) -> Any:
 @bp.get("/templates")
 def list_templates() -> Any:
     name = request.args.get("name")
-    found = message_templates.versions(name) if name else message_templates.latest_templates()
-    return jsonify(items=[message_templates.template_json(t) for t in found])
+    found = templates.versions(name) if name else templates.latest_templates()
+    return jsonify(items=[templates.template_json(t) for t in found])
 
 
 @bp.post("/templates")
 def create_template() -> Any:
-    template = message_templates.save_template(current_actor(), json_body())
-    return jsonify(message_templates.template_json(template)), 201
+    template = templates.save_template(current_actor(), json_body())
+    return jsonify(templates.template_json(template)), 201
 
 
 @bp.get("/templates/<int:template_id>")
 def get_template(template_id: int) -> Any:
-    return jsonify(message_templates.template_json(message_templates.get_template(template_id)))
+    return jsonify(templates.template_json(templates.get_template(template_id)))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/pause")
 def pause_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     lifecycle.pause(current_actor(), bulletin)
-    return jsonify(bulletins.bulletin_json(bulletin)), 202
+    return jsonify(composing.bulletin_json(bulletin)), 202
 
 
 @bp.post("/bulletins/<int:bulletin_id>/resume")
 def resume_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     lifecycle.resume(current_actor(), bulletin)
-    return jsonify(bulletins.bulletin_json(bulletin)), 202
+    return jsonify(composing.bulletin_json(bulletin)), 202
 
 
 @bp.post("/bulletins/<int:bulletin_id>/cancel")
 def cancel_bulletin(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     lifecycle.cancel(current_actor(), bulletin)
-    return jsonify(bulletins.bulletin_json(bulletin)), 202
+    return jsonify(composing.bulletin_json(bulletin)), 202
 
 
 @bp.get("/bulletins/<int:bulletin_id>/deliveries")
 def list_deliveries(bulletin_id: int) -> Any:
-    bulletin = bulletins.get_bulletin(current_actor(), bulletin_id)
+    bulletin = composing.get_bulletin(current_actor(), bulletin_id)
     status, channel = request.args.get("status"), request.args.get("channel")
     page = _int_arg("page", 1, 1, 10**9)
     per_page = _int_arg("per_page", 100, 1, PAGE_SIZE_LIMIT)

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import jsonify
 
-from commsvc.auth import can_see_region, ensure_can_write
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Member, Region
-from commsvc.services import members, subject_rights
+from commsvc.services.accounts.actors import can_see_region, ensure_can_write
+from commsvc.services.members import records, subject_rights
 from commsvc.web.api import bp, current_actor, json_body
 
 
@@ -21,21 +21,21 @@ def put_member(membership_number: str) -> Any:
     body = json_body()
     if body.get("membership_number", membership_number) != membership_number:
         raise ValidationError("membership_number in the body differs from the one in the URL")
-    existing = members.get_member(membership_number)
+    existing = records.get_member(membership_number)
     if existing is not None and not can_see_region(actor, existing.region_id):
         raise NotFound(f"There is no member {membership_number}.")
-    data = members.validate_member({**body, "membership_number": membership_number})
+    data = records.validate_member({**body, "membership_number": membership_number})
     region = db.session.query(Region).filter_by(name=data.region).one_or_none()
     if actor.region_ids is not None and (region is None or region.id not in actor.region_ids):
         raise ValidationError(f"There is no region called {data.region!r}.")
-    member, _changed = members.upsert_member(data, source="api")
+    member, _changed = records.upsert_member(data, source="api")
     db.session.commit()
-    return jsonify(members.member_json(member)), 201 if existing is None else 200
+    return jsonify(records.member_json(member)), 201 if existing is None else 200
 
 
 @bp.get("/members/<membership_number>")
 def get_member(membership_number: str) -> Any:
-    return jsonify(members.member_json(_visible_member(membership_number)))
+    return jsonify(records.member_json(_visible_member(membership_number)))
 
 
 @bp.get("/members/<membership_number>/export")
@@ -52,7 +52,7 @@ def erase_member(membership_number: str) -> Any:
 
 
 def _visible_member(membership_number: str) -> Member:
-    member = members.get_member(membership_number)
+    member = records.get_member(membership_number)
     if member is None or not can_see_region(current_actor(), member.region_id):
         raise NotFound(f"There is no member {membership_number}.")
     return member

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
-from commsvc.services import organisation
+from commsvc.services.members import organisation
 from commsvc.web.api import bp, current_actor, json_body
 
 

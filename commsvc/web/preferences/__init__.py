@@ -18,7 +18,8 @@ from wtforms.validators import ValidationError as FormError
 
 from commsvc.extensions import csrf, db
 from commsvc.models import Member, Topic
-from commsvc.services import links, preferences
+from commsvc.services.bulletins import links
+from commsvc.services.members import preferences
 from commsvc.web.preferences.language import select_locale
 
 bp = Blueprint("preferences", __name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from commsvc.services.preferences import LANGUAGES
+from commsvc.services.members.preferences import LANGUAGES
 
 
 def select_locale() -> str:

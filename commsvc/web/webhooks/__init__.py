@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from commsvc.services import preferences, receipts
+from commsvc.services.delivery import receipts
+from commsvc.services.members import preferences
 from commsvc.web.webhooks.signatures import is_signed, sign
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

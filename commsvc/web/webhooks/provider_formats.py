@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from commsvc import providers
-from commsvc.services import receipts
+from commsvc.services.delivery import receipts
 from commsvc.web.webhooks import bad_request, bp, unauthorized
 from commsvc.web.webhooks.signatures import (
     is_basic_auth_password,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import requests
 
 from commsvc import providers
-from commsvc.services.email_message import EmailEnvelope, build_email
-from commsvc.services.rendering import RenderedEmail
+from commsvc.envelopes import EmailEnvelope
+from commsvc.services.bulletins.email_message import build_email
+from commsvc.services.bulletins.rendering import RenderedEmail
 from workers.gateways.base import Outcome
 from workers.gateways.http_email import GenericEmailApiGateway, PostmarkGateway
 

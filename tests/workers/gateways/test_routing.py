@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from flask import Flask
 
-from commsvc import tracking
+from commsvc import redis_store
 from workers import ratelimit
 from workers.gateways import sms_gateway
 from workers.gateways.base import Outcome, SmsMessage
@@ -38,7 +38,7 @@ def test_failing_provider_fails_over_and_loses_weight(app, loopback):
     # Despite five times the weight, the broken provider was tried ever less often.
     assert len(broken.received) < 15
     names = [route.provider.name for route in gateway.routes]
-    failures = ratelimit.recent_failures(tracking.client(), names)
+    failures = ratelimit.recent_failures(redis_store.client(), names)
     assert failures[0] > 0 and failures[1] == 0
 
 

@@ -1,0 +1,142 @@
+"""The numbers an organiser sees before sending: who gets it, on which channel, and
+who is left out by their own choice (skipped) or by the suppression list.
+
+The choice counts are one aggregate query. Suppressions are stored as hashes that
+SQL cannot compute on every database, so only the addresses that would be sent to
+are streamed in keyset pages and checked against the list a page at a time:
+memory stays bounded whatever the audience size. The rules are `audience.decide`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from commsvc.extensions import db
+from commsvc.models import Member, Topic, TopicPreference
+from commsvc.services.bulletins.audience import STREAM_CHUNK, members_query
+from commsvc.services.members import suppression
+
+
+@dataclass
+class ChannelCounts:
+    will_receive: int = 0
+    skipped: int = 0
+    suppressed: int = 0
+    no_address: int = 0
+
+
+@dataclass
+class AudiencePreview:
+    audience_size: int = 0
+    reached: int = 0  # members who get it on at least one channel
+    channels: dict[str, ChannelCounts] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> int:
+        return sum(c.skipped for c in self.channels.values())
+
+    @property
+    def suppressed(self) -> int:
+        return sum(c.suppressed for c in self.channels.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "audience_size": self.audience_size,
+            "reached": self.reached,
+            "not_reached": self.audience_size - self.reached,
+            "channels": {name: vars(c) for name, c in self.channels.items()},
+            "excluded": {"skipped": self.skipped, "suppressed": self.suppressed},
+        }
+
+
+def audience_preview(
+    partnership_id: int, filters: dict[str, list[str]], topic_id: int, channels: list[str]
+) -> AudiencePreview:
+    """Count what fan-out would decide for this audience, topic and channels."""
+    topic = db.session.get(Topic, topic_id)
+    chosen: ColumnElement[bool] = func.coalesce(TopicPreference.subscribed, Member.all_topics).is_(
+        True
+    )
+    if topic is None or topic.kind != "service":  # stop everything stops campaigns only
+        chosen = and_(chosen, Member.opted_out.is_(False))
+    wants = {c: and_(_has_address(c), _enabled(c), chosen) for c in channels}
+    columns: list[Any] = [func.count()]
+    for channel in channels:
+        columns += [
+            _count(wants[channel]),
+            _count(and_(_has_address(channel), not_(wants[channel]))),
+            _count(not_(_has_address(channel))),
+        ]
+    totals = db.session.execute(
+        _audience(select(*columns), partnership_id, filters, topic_id)
+    ).one()
+    preview = AudiencePreview(audience_size=int(totals[0]))
+    for n, channel in enumerate(channels):
+        wanting, skipped, no_address = (int(v or 0) for v in totals[1 + 3 * n : 4 + 3 * n])
+        preview.channels[channel] = ChannelCounts(
+            will_receive=wanting, skipped=skipped, no_address=no_address
+        )
+    if wants:
+        addresses = [case((want, _address(c)), else_=None) for c, want in wants.items()]
+        query = _audience(select(Member.id, *addresses), partnership_id, filters, topic_id)
+        _count_suppressed(preview, query.where(or_(*wants.values())), list(wants))
+    return preview
+
+
+def _count_suppressed(preview: AudiencePreview, query: Any, channels: list[str]) -> None:
+    """Page through the members who would be sent to; check their addresses in bulk."""
+    query = query.order_by(Member.id)
+    last_id = 0
+    while True:
+        rows = db.session.execute(query.where(Member.id > last_id).limit(STREAM_CHUNK)).all()
+        if not rows:
+            return
+        blocked = {
+            channel: suppression.suppressed_among(channel, [r[n] for r in rows if r[n]])
+            for n, channel in enumerate(channels, start=1)
+        }
+        for row in rows:
+            reached = False
+            for n, channel in enumerate(channels, start=1):
+                if not row[n]:
+                    continue
+                if row[n] in blocked[channel]:
+                    preview.channels[channel].suppressed += 1
+                    preview.channels[channel].will_receive -= 1
+                else:
+                    reached = True
+            preview.reached += reached
+        last_id = rows[-1][0]
+
+
+def _audience(query: Any, partnership_id: int, filters: dict[str, list[str]], topic_id: int) -> Any:
+    ids = members_query(partnership_id, filters).subquery()
+    return (
+        query.select_from(Member)
+        .join(ids, ids.c.id == Member.id)
+        .outerjoin(
+            TopicPreference,
+            and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id),
+        )
+    )
+
+
+def _address(channel: str) -> Any:
+    return Member.email if channel == "email" else Member.mobile
+
+
+def _has_address(channel: str) -> ColumnElement[bool]:
+    column = _address(channel)
+    return and_(column.is_not(None), column != "")
+
+
+def _enabled(channel: str) -> ColumnElement[bool]:
+    return (Member.email_enabled if channel == "email" else Member.sms_enabled).is_(True)
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))

@@ -1,0 +1,224 @@
+"""Composing bulletins: check what an organiser wrote, save it, show it back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from commsvc import tracking
+from commsvc.errors import NotFound, ValidationError
+from commsvc.extensions import db
+from commsvc.models import Bulletin, Topic
+from commsvc.models.base import utcnow
+from commsvc.services.accounts import audit
+from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
+from commsvc.services.bulletins import audience, lifecycle, rendering, sms_segments, templates
+from commsvc.services.members import organisation
+from commsvc.statuses import BulletinStatus, Channel, DeliveryStatus
+
+TITLE_LIMIT = 200
+SUBJECT_LIMIT = 300
+BODY_LIMIT = 100_000
+SMS_BODY_LIMIT = 1_600
+DUPLICATE_WINDOW = timedelta(hours=24)
+_UNSENT = (BulletinStatus.DRAFT, BulletinStatus.APPROVED, BulletinStatus.SCHEDULED)
+_STARTED = (BulletinStatus.SENDING, BulletinStatus.PAUSED, BulletinStatus.SENT)
+
+
+def create_bulletin(actor: Actor, data: Any) -> Bulletin:
+    """Validate a bulletin from the API or the admin and save it as a draft."""
+    ensure_can_write(actor)
+    if not isinstance(data, dict):
+        raise ValidationError("The body must be a JSON object.")
+    partnership_id = data.get("partnership")
+    if not isinstance(partnership_id, int) or isinstance(partnership_id, bool):
+        raise ValidationError("partnership must be the id (a number) of a partnership")
+    partnership = organisation.get_partnership(actor, partnership_id)
+    title = _text(data, "title", TITLE_LIMIT, required=True)
+    topic_name = _text(data, "topic", 120, required=True)
+    topic = db.session.scalar(select(Topic).where(Topic.name == topic_name))
+    if topic is None:
+        known = ", ".join(db.session.scalars(select(Topic.name).order_by(Topic.name)))
+        raise ValidationError(
+            f"There is no topic called {topic_name!r}. Topics: {known or 'none yet'}"
+        )
+    channels = data.get("channels")
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or not all(c in (Channel.EMAIL, Channel.SMS) for c in channels)
+    ):
+        raise ValidationError('channels must be a non-empty list of "email" and "sms"')
+    channels = sorted(set(channels))
+    template = _template(data)
+    if template is not None:  # the template fills in what the request leaves out
+        data = {f: getattr(template, f) for f in templates.FIELDS} | {
+            k: v for k, v in data.items() if v not in (None, "")
+        }
+    subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
+    email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
+    sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
+    filters = audience.clean_filters(data.get("audience"))
+    compiled = rendering.compile_bulletin(subject, email_body, sms_body)
+    if "sms" in channels:
+        sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
+    bulletin = Bulletin(
+        template=template,
+        partnership=partnership,
+        topic=topic,
+        title=title,
+        channels=channels,
+        subject=subject,
+        email_body=email_body,
+        sms_body=sms_body,
+        audience=filters,
+        created_by=actor.label,
+        audience_size=audience.audience_size(partnership.id, filters),
+    )
+    db.session.add(bulletin)
+    db.session.flush()
+    audit.record(
+        actor.label,
+        "bulletin.create",
+        f"bulletin {bulletin.id}",
+        title=title,
+        partnership=partnership.id,
+    )
+    db.session.commit()
+    return bulletin
+
+
+def get_bulletin(actor: Actor, bulletin_id: int) -> Bulletin:
+    bulletin = db.session.get(Bulletin, bulletin_id) if 0 < bulletin_id < 2**31 else None
+    if bulletin is None or not can_see_region(actor, bulletin.partnership.region_id):
+        raise NotFound(f"There is no bulletin {bulletin_id}.")
+    return bulletin
+
+
+def warnings(bulletin: Bulletin) -> list[str]:
+    """What an organiser should know before sending: a repeat, a long SMS."""
+    found = []
+    if bulletin.status in _UNSENT:
+        repeat = _recent_duplicate(bulletin)
+        if repeat is not None:
+            found.append(
+                f"The same content went to {bulletin.partnership.name} in the last 24 hours "
+                f"(bulletin {repeat.id}, {repeat.title!r}). Check this is not a repeat."
+            )
+        if "sms" in bulletin.channels:
+            sample = rendering.with_opt_out_hint(
+                rendering.compile_bulletin("", "", bulletin.sms_body).sms.render(
+                    rendering.sample_context()
+                )
+            )
+            warning = sms_segments.count(sample).warning
+            if warning:
+                found.append(warning)
+    return found
+
+
+def list_bulletins(actor: Actor, limit: int = 50) -> list[Bulletin]:
+    from commsvc.models import Partnership
+
+    query = select(Bulletin).join(Partnership).order_by(Bulletin.id.desc()).limit(limit)
+    if actor.region_ids is not None:
+        query = query.where(Partnership.region_id.in_(actor.region_ids))
+    return list(db.session.scalars(query))
+
+
+def progress(bulletin: Bulletin, counts: dict[str, int]) -> float:
+    """Share of deliveries that reached an outcome; 1.0 once the bulletin is sent."""
+    if bulletin.status == "sent":
+        return 1.0
+    total = sum(counts.values())
+    if not total:
+        return 0.0
+    unfinished = sum(
+        counts.get(s, 0)
+        for s in (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+    )
+    return round((total - unfinished) / total, 4)
+
+
+def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
+    counts = tracking.counts(bulletin.id, finished=bulletin.status in ("sent", "cancelled"))
+    return {
+        "id": bulletin.id,
+        "status": bulletin.status,
+        "title": bulletin.title,
+        "partnership": bulletin.partnership_id,
+        "topic": bulletin.topic.name,
+        "channels": bulletin.channels,
+        "audience_size": bulletin.audience_size,
+        "scheduled_for": bulletin.scheduled_for.isoformat() + "Z"
+        if bulletin.scheduled_for
+        else None,
+        "counts": counts,
+        "progress": progress(bulletin, counts),
+        "template": {
+            "id": bulletin.template.id,
+            "name": bulletin.template.name,
+            "version": bulletin.template.version,
+        }
+        if bulletin.template
+        else None,
+        "created_by": bulletin.created_by,
+        "approved_by": bulletin.approved_by,
+        "history": [
+            {
+                "from": step.from_status,
+                "to": step.to_status,
+                "actor": step.actor,
+                "at": step.at.isoformat() + "Z",
+                "note": step.note,
+            }
+            for step in lifecycle.history(bulletin.id)
+        ],
+        "warnings": warnings(bulletin),
+    }
+
+
+def _template(data: dict[str, Any]) -> Any:
+    template_id = data.get("template")
+    if template_id is None:
+        return None
+    if not isinstance(template_id, int) or isinstance(template_id, bool):
+        raise ValidationError("template must be the id (a number) of a template version")
+    return templates.get_template(template_id)
+
+
+def _recent_duplicate(bulletin: Bulletin) -> Bulletin | None:
+    """A bulletin of the same partnership with the same words, started in the last 24 hours."""
+    mine = _fingerprint(bulletin)
+    recent = db.session.scalars(
+        select(Bulletin).where(
+            Bulletin.partnership_id == bulletin.partnership_id,
+            Bulletin.id != bulletin.id,
+            Bulletin.status.in_([str(s) for s in _STARTED]),
+            Bulletin.started_at >= utcnow() - DUPLICATE_WINDOW,
+        )
+    )
+    return next((other for other in recent if _fingerprint(other) == mine), None)
+
+
+def _fingerprint(bulletin: Bulletin) -> tuple[str, ...]:
+    """Content compared without regard to spacing, only on the channels both use."""
+    return tuple(
+        " ".join(value.split()).casefold()
+        for value in (bulletin.subject, bulletin.email_body, bulletin.sms_body)
+    )
+
+
+def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
+    value = data.get(field, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be text")
+    if required and not value.strip():
+        raise ValidationError(f"{field} is required")
+    if len(value) > limit:
+        raise ValidationError(f"{field} must be at most {limit} characters")
+    return value.strip() if field in ("title", "topic", "subject") else value

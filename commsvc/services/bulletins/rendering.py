@@ -1,0 +1,241 @@
+"""Turning an organiser's words into each member's message, safely and once.
+
+Organisers write Jinja2 in a sandbox (what it allows: `sandbox.py`): templates are
+checked when a bulletin is saved (syntax, unknown variables, sandbox escapes), so a
+broken template never reaches a worker. Email bodies are Markdown. The Markdown, the
+sanitising (nh3), the layout and the CSS inlining run once per bulletin, leaving a
+compiled template whose only per-member work is filling in variables, with HTML
+escaping on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import css_inline
+import nh3
+from jinja2 import Template, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
+from markdown_it import MarkdownIt
+
+from commsvc.errors import TemplateError
+from commsvc.services.bulletins import sandbox
+from commsvc.services.bulletins.links import MemberLinks
+from commsvc.services.bulletins.sandbox import Sandbox
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
+MAX_RENDERED_CHARS = 200_000
+SMS_OPT_OUT_HINT = "Reply STOP to opt out"
+VARIABLES = tuple(sandbox.VARIABLES)
+
+_JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+_text_env = Sandbox(autoescape=False, keep_trailing_newline=True)
+_html_env = Sandbox(autoescape=True)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class CompiledBulletin:
+    """A bulletin's templates, compiled once and rendered for many members."""
+
+    subject: Template
+    email_text: Template
+    email_html: Template
+    sms: Template
+
+    def render_email(self, context: dict[str, Any]) -> RenderedEmail:
+        # One line, whatever a member's name holds: a header can never gain a line.
+        subject = " ".join(_render(self.subject, context).split())[:300]
+        return RenderedEmail(
+            subject=subject,
+            text=_render(self.email_text, context),
+            html=_render(self.email_html, context),
+        )
+
+    def render_sms(self, context: dict[str, Any]) -> str:
+        return with_opt_out_hint(_render(self.sms, context))
+
+
+def with_opt_out_hint(body: str) -> str:
+    """What a member's phone shows: the body, then how to stop these texts."""
+    return f"{body.strip()}\n{SMS_OPT_OUT_HINT}"
+
+
+def compile_bulletin(
+    subject: str, email_body: str, sms_body: str, sample: dict[str, Any] | None = None
+) -> CompiledBulletin:
+    """Compile and check all templates of a bulletin; raise TemplateError naming the line."""
+    for source, label in ((subject, "subject"), (email_body, "email body"), (sms_body, "SMS body")):
+        check_template(source, label)  # the organiser's own lines, for exact line numbers
+    compiled = CompiledBulletin(
+        subject=_compile(_text_env, subject, "subject"),
+        email_text=_compile(_text_env, email_body + _TEXT_FOOTER, "email body"),
+        email_html=_compile(_html_env, _email_html_source(email_body), "email body"),
+        sms=_compile(_text_env, sms_body, "SMS body"),
+    )
+    _trial_render(compiled, sample or sample_context())
+    return compiled
+
+
+def check_template(source: str, label: str) -> None:
+    """Parse one of the organiser's templates and hold it to the sandbox's subset."""
+    try:
+        parsed = _text_env.parse(source)
+    except TemplateSyntaxError as error:
+        raise TemplateError(
+            f"{label}, line {error.lineno}: {error.message}", line=error.lineno, part=label
+        ) from None
+    sandbox.check(parsed, label)
+
+
+def sample_context() -> dict[str, Any]:
+    """A made-up member, used to check templates before anything is saved."""
+    return {
+        "member": member_context_values(
+            first_name="Alex",
+            last_name="Morgan",
+            membership_number="S0000001",
+            branch="Example Branch",
+            employer="Example NHS Trust",
+            workplace="Example Ward",
+            job_title="Support Worker",
+            service_group="health",
+            region="North West",
+        ),
+        "partnership": {"name": "Example Section 31 Partnership", "kind": "section_31_partnership"},
+        "bulletin": {"title": "Example bulletin", "topic": "bargaining"},
+        "organiser": {"email": "organiser@example.org"},
+        "preferences_url": "https://example.org/p/token",
+        "unsubscribe_url": "https://example.org/u/token",
+    }
+
+
+def member_context_values(**values: str) -> dict[str, str]:
+    """A member as templates see it: exactly the documented fields, as text."""
+    fields = sandbox.VARIABLES["member"] or ()
+    return {key: values.get(key) or "" for key in fields}
+
+
+def bulletin_context(bulletin: Any) -> dict[str, Any]:
+    """The variables every member of one bulletin shares (a `Bulletin`)."""
+    return {
+        "partnership": {"name": bulletin.partnership.name, "kind": bulletin.partnership.kind},
+        "bulletin": {"title": bulletin.title, "topic": bulletin.topic.name},
+        "organiser": {"email": bulletin.created_by},
+    }
+
+
+def member_context(
+    shared: dict[str, Any],
+    member: dict[str, str],
+    links: MemberLinks,
+    public_id: str,
+    topic_id: int,
+) -> dict[str, Any]:
+    """All a template sees for one member: the preview and the workers both build it here,
+    so what an organiser previews is what the member gets."""
+    return {
+        **shared,
+        "member": member,
+        "preferences_url": links.preferences_url(public_id),
+        "unsubscribe_url": links.unsubscribe_url(public_id, topic_id),
+    }
+
+
+_TEXT_FOOTER = (
+    "\n\n--\nChoose what you receive: {{ preferences_url }}\nUnsubscribe: {{ unsubscribe_url }}\n"
+)
+
+
+def _email_html_source(markdown_source: str) -> str:
+    """Markdown -> sanitised HTML -> layout -> inlined CSS, keeping Jinja tags intact."""
+    placeholders: dict[str, str] = {}
+
+    def protect(match: re.Match[str]) -> str:
+        token = f"JINJAPLACEHOLDER{len(placeholders)}X"
+        placeholders[token] = match.group(0)
+        return token
+
+    protected = _JINJA_TAG.sub(protect, markdown_source)
+    body_html = nh3.clean(_markdown.render(protected))
+    for name in ("preferences_url", "unsubscribe_url"):
+        placeholders[f"JINJAPLACEHOLDER{name.upper()}X"] = "{{ " + name + " }}"
+    layout = (TEMPLATES_DIR / "email" / "layout.html").read_text()
+    # The layout is our own trusted template: a plain string substitution, not Jinja,
+    # so an organiser's text can never be evaluated as part of it.
+    page = (
+        layout.replace("%%BODY%%", body_html)
+        .replace("%%PREFERENCES_URL%%", "JINJAPLACEHOLDERPREFERENCES_URLX")
+        .replace("%%UNSUBSCRIBE_URL%%", "JINJAPLACEHOLDERUNSUBSCRIBE_URLX")
+    )
+    page = css_inline.inline(page)
+    # Escape anything that looks like Jinja in the trusted HTML, then restore the tags.
+    page = page.replace("{", "{{ '{' }}") if "{" in page else page
+    for token, tag in placeholders.items():
+        page = page.replace(token, tag)
+    return page
+
+
+def _compile(env: Sandbox, source: str, label: str) -> Template:
+    try:
+        return env.from_string(source)
+    except TemplateSyntaxError as error:
+        raise TemplateError(
+            f"{label}, line {error.lineno}: {error.message}", line=error.lineno, part=label
+        ) from None
+
+
+def _trial_render(compiled: CompiledBulletin, context: dict[str, Any]) -> None:
+    parts = (
+        ("subject", compiled.subject),
+        ("email body", compiled.email_text),
+        ("email body", compiled.email_html),
+        ("SMS body", compiled.sms),
+    )
+    for label, template in parts:
+        try:
+            _render(template, context)
+        except TemplateError as error:
+            raise TemplateError(f"{label}: {error.detail}", part=label) from None
+        except Exception as error:  # undefined, not allowed, a filter misused, 1/0...
+            line = _template_line(error)
+            where = f"{label}, line {line}" if line else label
+            reason = error.message if isinstance(error, UndefinedError) else str(error)
+            if isinstance(error, SecurityError):
+                reason = f"not allowed: {reason}"
+            raise TemplateError(f"{where}: {reason}", line=line, part=label) from None
+
+
+def _render(template: Template, context: dict[str, Any]) -> str:
+    """Render, stopping as soon as the output passes the cap (not after building it)."""
+    size = 0
+    chunks = []
+    for chunk in template.generate(context):
+        size += len(chunk)
+        if size > MAX_RENDERED_CHARS:
+            raise TemplateError(f"the message would be longer than {MAX_RENDERED_CHARS} characters")
+        chunks.append(chunk)
+    return "".join(chunks)
+
+
+def _template_line(error: BaseException) -> int | None:
+    """The template line an error happened on: Jinja puts template frames in tracebacks."""
+    line = None
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line

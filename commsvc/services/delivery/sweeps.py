@@ -1,0 +1,104 @@
+"""Periodic repairs run by beat: start due schedules, re-queue stuck deliveries.
+
+These make the database the truth: a schedule lives in a column, not in a broker
+ETA, and a delivery stranded by a killed worker or a restarted Redis is found by
+its status and age and queued again. Both are safe to run twice at once: starting
+a bulletin is a conditional status move, and sending starts with a claim.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from commsvc import tracking
+from commsvc.extensions import db
+from commsvc.models import Bulletin, Delivery
+from commsvc.models.base import utcnow
+from commsvc.services.bulletins import lifecycle
+from commsvc.services.delivery import claims, fanout
+from commsvc.statuses import BulletinStatus, DeliveryStatus
+
+LATE_AFTER = timedelta(minutes=2)
+
+
+def start_due_bulletins() -> int:
+    """Start every scheduled bulletin whose time has come (late ones too, noted as late),
+    and finish off cancelled ones (deliveries released after the cancel become skipped)."""
+    lifecycle.skip_cancelled_leftovers()
+    now = utcnow()
+    started = 0
+    due = db.session.execute(
+        select(Bulletin.id, Bulletin.scheduled_for).where(
+            Bulletin.status == BulletinStatus.SCHEDULED, Bulletin.scheduled_for <= now
+        )
+    ).all()
+    for bulletin_id, scheduled_for in due:
+        late = now - (scheduled_for or now)
+        note = (
+            f"started {int(late.total_seconds() // 60)} minutes late"
+            if late > LATE_AFTER
+            else "started on schedule"
+        )
+        if lifecycle.start_scheduled(bulletin_id, note):
+            started += 1
+    return started
+
+
+def requeue_stuck() -> int:
+    """Queue again what was left in `sending`, `queued` or a due retry past the timeout."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
+    sending_ids = db.session.scalars(
+        select(Bulletin.id).where(Bulletin.status == BulletinStatus.SENDING)
+    ).all()
+    requeued = 0
+    for bulletin_id in sending_ids:
+        # In `sending` past the timeout: the worker died before recording an outcome.
+        # Acceptance is committed the moment a gateway accepts, so these were not sent.
+        result = db.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.bulletin_id == bulletin_id,
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_at < cutoff,
+            )
+            .values(status=DeliveryStatus.QUEUED, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        stale = db.session.scalar(
+            select(Delivery.id)
+            .where(
+                Delivery.bulletin_id == bulletin_id,
+                or_(
+                    and_(Delivery.status == DeliveryStatus.QUEUED, Delivery.updated_at < cutoff),
+                    and_(
+                        Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
+                        Delivery.retry_at < cutoff,
+                    ),
+                ),
+            )
+            .limit(1)
+        )
+        bulletin = db.session.get(Bulletin, bulletin_id)
+        if result.rowcount or stale is not None:  # type: ignore[attr-defined]
+            assert bulletin is not None
+            _touch_queued(bulletin_id)
+            requeued += fanout.enqueue_queued(bulletin_id, bulletin.channels)
+            requeued += fanout.enqueue_retries(bulletin_id, bulletin.channels, cutoff)
+        tracking.rebuild(bulletin_id)
+        claims.finish_if_done(bulletin_id)
+    return requeued
+
+
+def _touch_queued(bulletin_id: int) -> None:
+    """Restart the clock on re-queued deliveries so the next sweep does not queue them again."""
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.bulletin_id == bulletin_id, Delivery.status == DeliveryStatus.QUEUED)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

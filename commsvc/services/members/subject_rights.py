@@ -1,0 +1,103 @@
+"""A member's rights over their data: a copy of everything held (export) and erasure.
+
+Erasure wipes personal data but keeps the member row, so delivery rows and the
+counts built on them stay intact, and keeps hashed suppressions so the erased
+addresses are never sent to again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from commsvc.extensions import db
+from commsvc.models import Bulletin, ConsentRecord, Delivery, Member
+from commsvc.models.base import utcnow
+from commsvc.services.accounts import audit
+from commsvc.services.members import preferences, suppression
+from commsvc.services.members.records import member_json
+
+
+def export_member(member: Member) -> dict[str, Any]:
+    """Profile, preferences, consent history and deliveries, as JSON-ready data."""
+    return {
+        "profile": {
+            **member_json(member),
+            "language": member.language,
+            "created_at": _iso(member.created_at),
+            "updated_at": _iso(member.updated_at),
+        },
+        "preferences": {
+            "email": member.email_enabled,
+            "sms": member.sms_enabled,
+            "stop_everything": member.opted_out,
+            "topics": [
+                {"name": t["name"], "kind": t["kind"], "subscribed": t["subscribed"]}
+                for t in preferences.topic_choices(member)
+            ],
+        },
+        "consent_history": [
+            {
+                "at": _iso(record.at),
+                "source": record.source,
+                "wording_version": record.wording_version,
+                "change": record.change,
+            }
+            for record in consent_history(member)
+        ],
+        "deliveries": [
+            {
+                "bulletin": title,
+                "channel": delivery.channel,
+                "status": delivery.status,
+                "sent_at": _iso(delivery.sent_at),
+                "delivered_at": _iso(delivery.delivered_at),
+            }
+            for delivery, title in deliveries(member)
+        ],
+    }
+
+
+def consent_history(member: Member) -> list[ConsentRecord]:
+    return list(
+        db.session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.member_id == member.id)
+            .order_by(ConsentRecord.at.desc(), ConsentRecord.id.desc())
+        )
+    )
+
+
+def deliveries(member: Member, limit: int | None = None) -> list[tuple[Delivery, str]]:
+    query = (
+        select(Delivery, Bulletin.title)
+        .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
+        .where(Delivery.member_id == member.id)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in db.session.execute(query)]
+
+
+def erase_member(member: Member, actor_label: str = "system") -> None:
+    """Wipe personal data, keep hashed suppressions and the delivery counts."""
+    if member.email:
+        suppression.suppress("email", member.email, "erasure")
+    if member.mobile:
+        suppression.suppress("sms", member.mobile, "erasure")
+    member.membership_number = f"erased-{member.public_id}"
+    member.first_name = member.last_name = member.workplace = member.job_title = ""
+    member.email = member.mobile = None
+    member.email_enabled = member.sms_enabled = False
+    member.opted_out = True
+    member.erased_at = utcnow()
+    member.partnerships = []
+    member.topic_preferences = []
+    db.session.execute(delete(ConsentRecord).where(ConsentRecord.member_id == member.id))
+    audit.record(actor_label, "member.erase", f"member {member.id}")
+    db.session.commit()
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None

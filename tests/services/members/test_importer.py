@@ -1,0 +1,143 @@
+"""Member CSV import: bad rows are reported with line and reason; good rows land."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from commsvc.errors import ValidationError
+from commsvc.extensions import db
+from commsvc.models import Member
+from commsvc.services.members import importer
+from tests import factories
+
+
+def run(rows, header=None, dry_run=False):
+    return importer.import_members(io.BytesIO(factories.csv_bytes(rows, header)), dry_run=dry_run)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"membership_number": ""}, "membership_number is missing"),
+        ({"email": "", "mobile": ""}, "a member needs an email or a mobile"),
+        ({"email": "not-an-email"}, "email 'not-an-email' is not valid"),
+        ({"mobile": "0123"}, "mobile '0123' is not a valid phone number"),
+        ({"service_group": "fire_service"}, "service_group 'fire_service' is not one of"),
+        ({"channels": "fax"}, "channel 'fax' is not email or sms"),
+        ({"channels": "sms", "mobile": ""}, "channel sms chosen but there is no mobile"),
+        ({"region": ""}, "region is missing"),
+    ],
+)
+def test_bad_row_is_reported_with_line_and_reason_and_good_rows_land(app, overrides, reason):
+    good_before = factories.member_row()
+    bad = factories.member_row(**overrides)
+    good_after = factories.member_row()
+    report = run([good_before, bad, good_after])
+    assert [(e.line, reason in e.reason) for e in report.errors] == [(3, True)]
+    numbers = {m.membership_number for m in db.session.query(Member)}
+    assert numbers == {good_before["membership_number"], good_after["membership_number"]}
+
+
+def test_repeated_membership_number_is_an_error_on_its_later_line(app):
+    first = factories.member_row(first_name="First")
+    again = factories.member_row(membership_number=first["membership_number"], first_name="Again")
+    report = run([first, again])
+    assert [(e.line, "appears earlier in the file" in e.reason) for e in report.errors] == [
+        (3, True)
+    ]
+    assert db.session.query(Member).one().first_name == "First"
+
+
+def test_import_normalises_phone_numbers_and_trims_names(app):
+    run(
+        [factories.member_row(mobile="07911 123 456", first_name="  Siân  ", email="A@Example.ORG")]
+    )
+    member = db.session.query(Member).one()
+    assert member.mobile == "+447911123456"
+    assert member.first_name == "Siân"
+    assert member.email == "A@example.org"
+
+
+def test_second_import_of_the_same_file_changes_nothing(app):
+    rows = [factories.member_row(topics="bargaining;campaigns") for _ in range(5)]
+    first = run(rows)
+    second = run(rows)
+    assert (first.created, first.updated) == (5, 0)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 5)
+
+
+def test_dry_run_reports_but_saves_nothing(app):
+    report = run([factories.member_row(), factories.member_row(email="bad")], dry_run=True)
+    assert report.created == 1 and len(report.errors) == 1
+    assert db.session.query(Member).count() == 0
+
+
+def test_missing_columns_are_named(app):
+    with pytest.raises(ValidationError, match="missing the columns: last_name, mobile"):
+        run([factories.member_row()], header=["membership_number", "first_name", "email"])
+
+
+def test_row_with_wrong_number_of_fields_is_reported(app):
+    data = factories.csv_bytes([factories.member_row()]) + b"X1,only,three\n"
+    report = importer.import_members(io.BytesIO(data))
+    assert [(e.line, "expected 14 fields, found 3" in e.reason) for e in report.errors] == [
+        (3, True)
+    ]
+    assert db.session.query(Member).count() == 1
+
+
+def test_file_that_is_not_utf8_gets_a_clear_error(app):
+    with pytest.raises(ValidationError, match="not UTF-8"):
+        importer.import_members(io.BytesIO("membership_number,first_name\n".encode("utf-16")))
+
+
+def test_empty_topics_mean_every_topic_and_listed_topics_mean_only_those(app):
+    every = factories.member_row(topics="")
+    some = factories.member_row(topics="bargaining")
+    run([every, some])
+    by_number = {m.membership_number: m for m in db.session.query(Member)}
+    assert by_number[every["membership_number"]].all_topics is True
+    chosen = by_number[some["membership_number"]]
+    assert chosen.all_topics is False
+    assert [p.subscribed for p in chosen.topic_preferences] == [True]
+
+
+def test_many_chunks_with_bad_rows_land_every_good_row_and_a_second_run_changes_nothing(
+    app, monkeypatch
+):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 40)  # many chunks from a small file
+    rows = [
+        factories.member_row(
+            region=f"Region {n % 3}",
+            branch=f"Branch {n % 5}",
+            employer=f"Employer {n % 4}",
+            partnerships=f"Partnership {n % 2}",
+            topics="bargaining;campaigns" if n % 2 else "",
+            channels="email" if n % 3 else "",
+            email="bad@" if n % 50 == 49 else f"chunk{n}@example.org",
+        )
+        for n in range(300)
+    ]
+    first = run(rows)
+    assert [e.line for e in first.errors] == [n + 2 for n in range(49, 300, 50)]
+    assert (first.created, first.updated) == (294, 0)
+    second = run(rows)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 294)
+    changed = [{**row, "first_name": "Changed"} if n < 100 else row for n, row in enumerate(rows)]
+    third = run(changed)
+    assert (third.created, third.updated, third.unchanged) == (0, 98, 196)
+    member = db.session.query(Member).filter_by(email="chunk1@example.org").one()
+    assert [p.name for p in member.partnerships] == ["Partnership 1"]
+    assert member.email_enabled and not member.sms_enabled and not member.all_topics
+
+
+def test_dry_run_over_many_chunks_creates_no_names_or_members(app, monkeypatch):
+    from commsvc.models import Region
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 10)
+    report = run([factories.member_row(region="Wales") for _ in range(35)], dry_run=True)
+    assert (report.created, report.errors) == (35, [])
+    assert db.session.query(Member).count() == 0
+    assert db.session.query(Region).filter_by(name="Wales").count() == 0

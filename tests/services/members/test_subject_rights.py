@@ -1,0 +1,74 @@
+"""Subject rights: a member's copy of their data, and erasure that keeps the counts."""
+
+from __future__ import annotations
+
+from commsvc.extensions import db
+from commsvc.models import Bulletin, Delivery, Member
+from commsvc.services.members import preferences, subject_rights, suppression
+from tests import factories
+
+
+def delivered_bulletin(member, partnership):
+    from commsvc.models import Topic
+
+    bulletin = Bulletin(
+        partnership_id=partnership.id,
+        topic_id=db.session.query(Topic).first().id,
+        title="Pay offer",
+        channels=["email", "sms"],
+        subject="s",
+        email_body="b",
+        sms_body="t",
+        status="sent",
+    )
+    db.session.add(bulletin)
+    db.session.flush()
+    for channel in ("email", "sms"):
+        db.session.add(
+            Delivery(
+                bulletin_id=bulletin.id, member_id=member.id, channel=channel, status="delivered"
+            )
+        )
+    db.session.commit()
+    return bulletin
+
+
+def test_export_holds_profile_preferences_consent_and_deliveries(app):
+    partnership = factories.partnership()
+    factories.topics("bargaining", "campaigns")
+    member = factories.member(first_name="Dai", topics="bargaining")
+    preferences.update_choices(
+        member, set(), email=True, sms=False, stop_everything=False, source="preference_centre"
+    )
+    delivered_bulletin(member, partnership)
+    data = subject_rights.export_member(member)
+    assert data["profile"]["first_name"] == "Dai"
+    assert data["profile"]["email"] == member.email
+    assert data["preferences"]["sms"] is False
+    assert {t["name"]: t["subscribed"] for t in data["preferences"]["topics"]} == {
+        "bargaining": False,
+        "campaigns": False,
+    }
+    assert [c["source"] for c in data["consent_history"]] == ["preference_centre", "import"]
+    assert sorted((d["bulletin"], d["channel"]) for d in data["deliveries"]) == [
+        ("Pay offer", "email"),
+        ("Pay offer", "sms"),
+    ]
+
+
+def test_erasure_wipes_personal_data_keeps_suppression_and_delivery_counts(app):
+    partnership = factories.partnership()
+    factories.topics()
+    member = factories.member(first_name="Dai", email="dai@example.org", mobile="07800 600001")
+    bulletin = delivered_bulletin(member, partnership)
+    subject_rights.erase_member(member)
+    db.session.expire_all()
+    erased = db.session.get(Member, member.id)
+    assert (erased.first_name, erased.email, erased.mobile) == ("", None, None)
+    assert erased.membership_number.startswith("erased-") and erased.erased_at
+    assert suppression.is_suppressed("email", "dai@example.org")
+    assert suppression.is_suppressed("sms", "+447800600001")
+    assert db.session.query(Delivery).filter_by(bulletin_id=bulletin.id).count() == 2
+    # Imported again later, the address stays blocked.
+    factories.import_rows([factories.member_row(email="dai@example.org", mobile="")])
+    assert suppression.is_suppressed("email", "DAI@example.org")
