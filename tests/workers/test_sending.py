@@ -19,6 +19,14 @@ def address_of(delivery_id: int, channel: str) -> str:
     return member.email if channel == "email" else member.mobile
 
 
+def make_due(ids: list[int]) -> None:
+    """Let the backoff of these temporary failures run out now."""
+    db.session.query(Delivery).filter(Delivery.id.in_(ids)).update(
+        {Delivery.retry_at: Delivery.updated_at}
+    )
+    db.session.commit()
+
+
 def test_batch_records_acceptance_with_provider_and_id(app, sms_sink):
     bulletin = factories.sending_bulletin(3, channels="sms")
     ids = bulletin.deliveries_by_channel["sms"]
@@ -64,6 +72,9 @@ def test_temporary_failure_is_retried_until_the_bound_then_kept_with_last_reason
     assert first.retry_ids == ids
     (row,) = deliveries(ids)
     assert row.status == "temporary_failure" and row.retry_at is not None
+    # A duplicate batch task before the backoff is over claims nothing.
+    assert send_batch(bulletin.id, ids, "sms", sms_gateway()).claimed == 0
+    make_due(ids)
     second = send_batch(bulletin.id, ids, "sms", sms_gateway())
     assert second.retry_ids == []
     (row,) = deliveries(ids)
