@@ -116,7 +116,7 @@ def test_a_delivered_receipt_records_no_failure_reason(app):
     from commsvc.models import DeliveryAttempt
 
     row = accepted_by("vonage", "v-9")
-    assert receipts.apply_sms_receipt("v-9", None, "delivered", None, provider_kind="vonage")
+    assert receipts.apply_sms_receipt("v-9", None, "delivered", None)
     attempt = db.session.query(DeliveryAttempt).filter_by(delivery_id=row.id).one()
     db.session.refresh(row)
     assert (row.status, row.last_error) == ("delivered", None)
