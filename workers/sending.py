@@ -206,18 +206,19 @@ def _messages(
     domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
     # Read once: every commit expires the bulletin, and reading it again is a query.
     bulletin_id, topic_id, topic_kind = bulletin.id, bulletin.topic_id, bulletin.topic.kind
-    current = recipients.load(ids, channel, topic_id, topic_kind)
+    loaded = recipients.load(ids, channel, topic_id, topic_kind)
+    rechecked: recipients.Verdicts | None = None
     next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
     for position, delivery_id in enumerate(ids):
         if time.monotonic() >= next_pause_check:
             if _paused(bulletin_id):
                 log.info("bulletin %s paused; releasing the rest of the batch", bulletin_id)
                 return
-            current = recipients.load(ids[position:], channel, topic_id, topic_kind)
+            rechecked = recipients.recheck(ids[position:], channel, topic_id, topic_kind)
             next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
-        recipient = current.get(delivery_id)
-        if recipient is None or not claim.still_ours(delivery_id):
+        if delivery_id not in loaded or not claim.still_ours(delivery_id):
             continue  # the sweep gave it to another worker: not ours to send or release
+        recipient = loaded[delivery_id].now(rechecked)
         if not recipient.is_sendable:
             status = _withhold(recipient)
             moves.append((DeliveryStatus.SENDING, status))

@@ -2,15 +2,15 @@
 
 Fan-out decided once who gets a bulletin; a member may reply STOP, unsubscribe,
 bounce or change their mobile while it is still going out. The send path loads its
-recipients here when a batch starts and again, for the rest of the batch, each time
-it looks for a pause, so such a change is honoured from then on. One query (and one
-suppression lookup) per load, whatever the batch size; the verdict is
+recipients here when a batch starts (`load`) and rechecks the rest of the batch each
+time it looks for a pause (`recheck`), so such a change is honoured from then on.
+One query (and one suppression lookup) each, whatever the batch size; the verdict is
 `audience.decide_chunk`'s, the one rule for what a member gets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,8 @@ from commsvc.extensions import db
 from commsvc.models import Branch, Delivery, Employer, Member, Region, TopicPreference
 from commsvc.services.bulletins import audience, rendering
 from commsvc.statuses import DeliveryStatus
+
+Verdicts = dict[int, "audience.Verdict | None"]  # by delivery id; None: no address any more
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,18 @@ class Recipient:
     @property
     def is_sendable(self) -> bool:
         return self.address is not None and self.status == DeliveryStatus.QUEUED
+
+    def now(self, verdicts: Verdicts | None) -> Recipient:
+        """This recipient as a later `recheck` found them (None: as loaded)."""
+        if verdicts is None or self.delivery_id not in verdicts:
+            return self
+        verdict = verdicts[self.delivery_id]
+        return replace(
+            self,
+            address=verdict.address if verdict else None,
+            status=verdict.status if verdict else DeliveryStatus.QUEUED,
+            reason=verdict.reason if verdict else None,
+        )
 
 
 def load(
@@ -80,6 +94,24 @@ def load(
             member=_render_values(row[1 + width :]),
         )
     return recipients
+
+
+def recheck(delivery_ids: list[int], channel: str, topic_id: int, topic_kind: str) -> Verdicts:
+    """The verdicts of these deliveries now (None: no address any more), by delivery id.
+
+    Only what decides whether a member gets the message is read again (choices and
+    addresses, and the suppression list); names stay as `load` read them."""
+    if not delivery_ids:
+        return {}
+    rows = db.session.execute(
+        select(Delivery.id, *audience.choice_columns())
+        .join(Member, Member.id == Delivery.member_id)
+        .outerjoin(TopicPreference, audience.topic_choice(topic_id))
+        .where(Delivery.id.in_(delivery_ids))
+    ).all()
+    members = {row[0]: audience.AudienceMember(*row[1:]) for row in rows}
+    verdicts = audience.decide_chunk(list(members.values()), channel, topic_kind)
+    return {delivery_id: verdicts.get(m.id) for delivery_id, m in members.items()}
 
 
 def _render_values(values: Any) -> dict[str, str]:
