@@ -6,6 +6,7 @@ in one place.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -188,6 +189,23 @@ def beat(loglevel: str) -> None:
     processes.run_beat(loglevel)
 
 
+@click.command("bounce-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, show_default=True, type=int)
+@with_appcontext
+@_friendly
+def bounce_server(host: str, port: int) -> None:
+    """The SMTP server of COMMSVC_BOUNCE_DOMAIN: bounces, complaints, mailto unsubscribes.
+
+    Point the bounce domain's MX at it (port 25). Recipients other than valid VERP
+    addresses, fbl@ and abuse@ are refused.
+    """
+    from commsvc import bounce_server as server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    server.serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option(
@@ -201,7 +219,17 @@ def demo(port: int, members: int) -> None:
     demo_module.run(port=port, member_count=members)
 
 
-COMMANDS = (init_db, create_user, create_api_key, import_members, web, worker, beat, demo)
+COMMANDS = (
+    init_db,
+    create_user,
+    create_api_key,
+    import_members,
+    web,
+    worker,
+    beat,
+    bounce_server,
+    demo,
+)
 for _command in COMMANDS:
     main.add_command(_command)
 

@@ -89,7 +89,7 @@ class EmailSkeleton:
             _line("To", _display_address(recipient)),
             _subject_line(_header(rendered.subject)),
             self._date_line(),
-            _line("Message-ID", f"<d{delivery_id}.{secrets.token_hex(8)}@{self.domain}>"),
+            _line("Message-ID", self._message_id(delivery_id)),
             _line("List-Unsubscribe", f"<{_header(unsubscribe_url)}>, <{mailto}>"),
             _line("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             _line("X-Commsvc-Delivery", str(delivery_id)),
@@ -112,6 +112,12 @@ class EmailSkeleton:
             headers.insert(0, self.dkim.signature_line(lines, body[len(CRLF) :]))
         data = b"".join(headers) + body
         return EmailEnvelope(delivery_id, self.sender, recipient, data, return_path)
+
+    def _message_id(self, delivery_id: int) -> str:
+        nonce = secrets.token_hex(8)
+        if self.verp is not None:  # with a MAC: complaints may quote only the headers
+            return self.verp.message_id(delivery_id, nonce, self.domain)
+        return f"<d{delivery_id}.{nonce}@{self.domain}>"
 
     def _date_line(self) -> bytes:
         now = int(time.time())

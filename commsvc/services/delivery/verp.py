@@ -20,6 +20,7 @@ from enum import StrEnum
 
 MAC_LENGTH = 16
 FEEDBACK_LOCAL_PARTS = ("fbl", "abuse")
+_MESSAGE_ID = re.compile(r"^<d([0-9]{1,18})\.([0-9a-f]{1,32})\.([0-9a-fA-F]+)@[^>]+>$")
 _LOCAL_PART = re.compile(r"^([bu])-([0-9]{1,18})-([0-9a-f]+)$")
 
 
@@ -50,6 +51,20 @@ class Verp:
     def unsubscribe_address(self, delivery_id: int) -> str:
         return self._address(Kind.UNSUBSCRIBE, delivery_id)
 
+    def message_id(self, delivery_id: int, nonce: str, domain: str) -> str:
+        """A Message-ID that names its delivery with a MAC, so a complaint that only
+        quotes the original headers (recipient redacted, RFC 6590) can be trusted."""
+        return f"<d{delivery_id}.{nonce}.{self._mac(Kind.BOUNCE, delivery_id, nonce)}@{domain}>"
+
+    def read_message_id(self, message_id: str) -> int | None:
+        match = _MESSAGE_ID.match(message_id.strip())
+        if match is None:
+            return None
+        number, nonce, mac = int(match[1]), match[2], match[3].lower()
+        if not hmac.compare_digest(mac, self._mac(Kind.BOUNCE, number, nonce)):
+            return None
+        return number
+
     def read(self, address: str) -> Recipient | None:
         """What an address at the bounce domain is, or None if it is not ours or forged."""
         local, _, domain = address.strip().strip("<>").rpartition("@")
@@ -69,8 +84,8 @@ class Verp:
     def _address(self, kind: Kind, delivery_id: int) -> str:
         return f"{kind.value}-{delivery_id}-{self._mac(kind, delivery_id)}@{self.domain}"
 
-    def _mac(self, kind: Kind, delivery_id: int) -> str:
-        message = f"commsvc.verp:{kind.value}:{delivery_id}".encode()
+    def _mac(self, kind: Kind, delivery_id: int, nonce: str = "") -> str:
+        message = f"commsvc.verp:{kind.value}:{delivery_id}:{nonce}".encode()
         digest = hmac.new(self.secret_key.encode(), message, hashlib.sha256).hexdigest()
         return digest[:MAC_LENGTH]
 
