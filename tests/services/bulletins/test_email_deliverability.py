@@ -131,3 +131,22 @@ def test_a_short_rsa_key_is_refused():
     private, _record = rsa_pem(1024)
     with pytest.raises(ConfigError):
         DkimSigner("s1", "union.example", private)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"plain\r\nlines\r\n",
+        b"two  spaces\r\n\ttab\r\ntrailing \r\n\r\n\r\n",
+        b"ends without a line end",
+        b"\r\n\r\n",
+        b"",
+        b"bare\nline feed\r\n",
+    ],
+)
+def test_the_fast_relaxed_body_equals_dkimpys(body):
+    from dkim.canonicalization import Relaxed
+
+    from commsvc.services.bulletins.dkim_signature import relaxed_body
+
+    assert relaxed_body(body) == Relaxed.canonicalize_body(body)
