@@ -129,11 +129,15 @@ Sorry, no mailbox here by that name. (#5.1.1)
 """.replace("\n", "\r\n").encode()
 
 
-def arf_complaint_redacted(original: bytes, verp_sender: str) -> bytes:
-    """A feedback-loop report (RFC 5965) whose recipient is redacted (RFC 6590)."""
+def arf_complaint_redacted(
+    original: bytes, verp_sender: str, keep_delivery_header: bool = False
+) -> bytes:
+    """A feedback-loop report (RFC 5965) whose recipient is redacted (RFC 6590); some
+    reporters also drop headers such as X-Commsvc-Delivery."""
     parsed = message_from_bytes(original)
     headers = _headers_of(original).replace(str(parsed["To"]), "redacted@example.com")
-    headers = headers.replace("X-Commsvc-Delivery", "X-Commsvc-Delivery-Removed")
+    if not keep_delivery_header:
+        headers = headers.replace("X-Commsvc-Delivery", "X-Commsvc-Delivery-Removed")
     return f"""From: <staff@fbl.example.com>
 To: <fbl@bounces.union.example>
 Subject: FW: complaint about a message from union.example
