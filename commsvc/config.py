@@ -195,7 +195,7 @@ def _domain(env: Any, name: str) -> str | None:
 
 
 def _dkim(env: Any) -> tuple[str | None, str | None]:
-    """Both DKIM settings or neither; the key file must exist (it is read when sending)."""
+    """Both DKIM settings or neither; the key must be an RSA (2048+) or Ed25519 PEM."""
     selector = (env.get("COMMSVC_DKIM_SELECTOR") or "").strip() or None
     key = (env.get("COMMSVC_DKIM_PRIVATE_KEY") or "").strip() or None
     if bool(selector) != bool(key):
@@ -204,6 +204,10 @@ def _dkim(env: Any) -> tuple[str | None, str | None]:
         raise ConfigError("COMMSVC_DKIM_SELECTOR must be letters, digits, dots and hyphens")
     if key and not Path(key).is_file():
         raise ConfigError(f"COMMSVC_DKIM_PRIVATE_KEY {key} is not a readable file")
+    if selector and key:
+        from commsvc.services.bulletins.dkim_signature import signer_for
+
+        signer_for(selector, "localhost", key)  # a key that cannot sign is refused now
     return selector, key
 
 

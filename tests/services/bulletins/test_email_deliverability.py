@@ -141,7 +141,9 @@ def test_a_short_rsa_key_is_refused():
         b"ends without a line end",
         b"\r\n\r\n",
         b"",
-        b"bare\nline feed\r\n",
+        b"a \t  \t b\r\n  \r\n\t\r\nend   \t\r\n\r\n",
+        b"        <p>indented\r\n    </p>   \r\n",
+        b" \r\n",
     ],
 )
 def test_the_fast_relaxed_body_equals_dkimpys(body):
