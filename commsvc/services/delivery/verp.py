@@ -17,6 +17,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 MAC_LENGTH = 16
 FEEDBACK_LOCAL_PARTS = ("fbl", "abuse")
@@ -85,9 +86,14 @@ class Verp:
         return f"{kind.value}-{delivery_id}-{self._mac(kind, delivery_id)}@{self.domain}"
 
     def _mac(self, kind: Kind, delivery_id: int, nonce: str = "") -> str:
-        message = f"commsvc.verp:{kind.value}:{delivery_id}:{nonce}".encode()
-        digest = hmac.new(self.secret_key.encode(), message, hashlib.sha256).hexdigest()
-        return digest[:MAC_LENGTH]
+        keyed = _keyed(self.secret_key).copy()  # the key's pads are hashed once, not per MAC
+        keyed.update(f"commsvc.verp:{kind.value}:{delivery_id}:{nonce}".encode())
+        return keyed.hexdigest()[:MAC_LENGTH]
+
+
+@lru_cache(maxsize=4)
+def _keyed(secret_key: str) -> hmac.HMAC:
+    return hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
 
 
 def verp_for(domain: str | None, secret_key: str) -> Verp | None:
