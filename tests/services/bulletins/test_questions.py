@@ -229,3 +229,15 @@ def test_the_results_api_and_closing_early(app, client):
     plain = factories.sending_bulletin(1)
     no_question = client.get(f"/api/v1/bulletins/{plain.id}/results", headers=headers)
     assert no_question.status_code == 422
+
+
+def test_a_reply_number_must_be_a_number_members_can_reply_to(tmp_path):
+    from commsvc.config import load_settings
+    from commsvc.errors import ConfigError
+
+    env = {"COMMSVC_SECRET_KEY": "k" * 32, "COMMSVC_WEBHOOK_SECRET": "w"}
+    assert load_settings(tmp_path, env).sms_reply_from == ""
+    given = {**env, "COMMSVC_SMS_REPLY_FROM": "+447700900999"}
+    assert load_settings(tmp_path, given).sms_reply_from == "+447700900999"
+    with pytest.raises(ConfigError, match="COMMSVC_SMS_REPLY_FROM"):
+        load_settings(tmp_path, {**env, "COMMSVC_SMS_REPLY_FROM": "UNION"})
