@@ -112,6 +112,10 @@ def test_an_organiser_reads_the_results_and_closes_the_question(
     expect(page.locator("table.breakdown").first).to_contain_text("< 5")
     _fits(page)
     page.screenshot(path=str(shots / "results-1366.png"), full_page=True)
+    # Live while open: the last member answers and the page catches up without a reload.
+    questions.record_answer(question, members[7], 1, "link")
+    expect(page.locator("[data-field=turnout]")).to_have_text("100%", timeout=30_000)
+    expect(page.locator("[data-choice=Reject] [data-field=count]")).to_have_text("3")
     page.set_viewport_size({"width": 390, "height": 844})
     _fits(page)
     page.screenshot(path=str(shots / "results-390.png"), full_page=True)

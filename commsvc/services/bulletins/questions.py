@@ -21,6 +21,7 @@ from commsvc.models.base import utcnow
 from commsvc.models.question import KINDS
 from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, ensure_can_write
+from commsvc.services.members import preferences
 from commsvc.statuses import DeliveryStatus
 
 TEXT_LIMIT = 1000
@@ -63,6 +64,11 @@ def clean_question(raw: Any) -> dict[str, Any] | None:
         raise ValidationError("question.choices must all be different")
     if any(c.isdigit() for c in choices):
         raise ValidationError("a question choice cannot be a number (members reply with numbers)")
+    keywords = [c for c in choices if c.upper() in preferences.STOP_WORDS | preferences.START_WORDS]
+    if keywords:
+        raise ValidationError(
+            f"a question choice cannot be {keywords[0]!r}: that reply stops or starts texts"
+        )
     closes_at = parse_moment(raw.get("closes_at"), "question.closes_at")
     if closes_at <= utcnow():
         raise ValidationError("question.closes_at must be in the future")

@@ -22,6 +22,7 @@ from workers.sending import send_batch
         ({"choices": [str(n) + "x" for n in range(7)]}, "2 to 6"),
         ({"choices": ["Yes", "yes"]}, "different"),
         ({"choices": ["1", "2"]}, "cannot be a number"),
+        ({"choices": ["Continue", "Stop"]}, "stops or starts texts"),
         ({"closes_at": "2020-01-01T00:00:00Z"}, "future"),
         ({"closes_at": "next tuesday"}, "ISO 8601"),
         ({"kind": "poll"}, "consultation or rsvp"),
