@@ -64,5 +64,6 @@ from commsvc.web.admin import (  # noqa: E402,F401
     deliverability,
     members,
     outbox,
+    results,
     sessions,
 )
