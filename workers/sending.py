@@ -26,8 +26,8 @@ from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services.bulletins import lifecycle, rendering
-from commsvc.services.bulletins.email_message import build_email
+from commsvc.services.bulletins import lifecycle, question_messages, questions, rendering
+from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import acceptance, claims, recipients
 from commsvc.statuses import BulletinStatus, DeliveryStatus
@@ -200,12 +200,8 @@ def _messages(
     The members' current choices, suppressions and addresses are loaded when the
     batch starts and again for the rest of the batch at every pause check, so an
     opt-out that lands mid-batch is honoured from then on (one query per check)."""
-    config = current_app.config
-    links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
-    shared = rendering.bulletin_context(bulletin)
-    domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
-    # Read once: every commit expires the bulletin, and reading it again is a query.
-    bulletin_id, topic_id, topic_kind = bulletin.id, bulletin.topic_id, bulletin.topic.kind
+    outgoing = _Outgoing.of(bulletin, channel)
+    bulletin_id, topic_id, topic_kind = outgoing.bulletin_id, outgoing.topic_id, bulletin.topic.kind
     loaded = recipients.load(ids, channel, topic_id, topic_kind)
     rechecked: recipients.Verdicts | None = None
     next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
@@ -228,7 +224,7 @@ def _messages(
                 summary.withheld += 1
             continue
         try:
-            message = _build(compiled, channel, recipient, shared, links, topic_id, domain)
+            message = outgoing.build(compiled, recipient)
         except Exception as error:  # one member's message must never jam the bulletin
             log.warning("delivery %s: message not built: %r", delivery_id, error)
             claims.record_failure(claims.Failure(delivery_id, True, _build_error(error)), 1, 1)
@@ -238,32 +234,78 @@ def _messages(
         yield message
 
 
-def _build(
-    compiled: rendering.CompiledBulletin,
-    channel: str,
-    recipient: recipients.Recipient,
-    shared: dict[str, Any],
-    links: MemberLinks,
-    topic_id: int,
-    domain: str,
-) -> EmailEnvelope | SmsMessage:
-    config = current_app.config
-    context = rendering.member_context(
-        shared, recipient.member, links, recipient.public_id, topic_id
-    )
-    address = str(recipient.address)
-    if channel == "email":
-        return build_email(
-            compiled.render_email(context),
-            delivery_id=recipient.delivery_id,
-            sender=config["COMMSVC_EMAIL_FROM"],
-            recipient=address,
-            unsubscribe_url=context["unsubscribe_url"],
-            message_id_domain=domain,
+@dataclass(frozen=True)
+class _Outgoing:
+    """What every message of a batch shares: read once, not once per member."""
+
+    channel: str
+    bulletin_id: int
+    topic_id: int
+    shared: dict[str, Any]
+    links: MemberLinks
+    domain: str
+    question: Any
+    reply_from: str
+    sms_from: str
+    email_extras: dict[str, Any]
+
+    @classmethod
+    def of(cls, bulletin: Bulletin, channel: str) -> _Outgoing:
+        config = current_app.config
+        # Read once: every commit expires the bulletin, and reading it again is a query.
+        bulletin_id, topic_id = bulletin.id, bulletin.topic_id
+        email_extras: dict[str, Any] = {}
+        if channel == "email":
+            verp, dkim = verp_and_dkim(config)
+            feedback = feedback_id(bulletin_id, bulletin.partnership_id, topic_id)
+            email_extras = {"feedback_id": feedback, "verp": verp, "dkim": dkim}
+        question = questions.question_for(bulletin_id)
+        reply_from = config.get("COMMSVC_SMS_REPLY_FROM") or ""
+        # A text that asks for a reply must come from a number members can reply to.
+        use_reply = question is not None and reply_from
+        return cls(
+            channel=channel,
+            bulletin_id=bulletin_id,
+            topic_id=topic_id,
+            shared=rendering.bulletin_context(bulletin),
+            links=MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"]),
+            domain=urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost",
+            question=question,
+            reply_from=reply_from,
+            sms_from=reply_from if use_reply else config["COMMSVC_SMS_FROM"],
+            email_extras=email_extras,
         )
-    return SmsMessage(
-        recipient.delivery_id, address, config["COMMSVC_SMS_FROM"], compiled.render_sms(context)
-    )
+
+    def build(
+        self, compiled: rendering.CompiledBulletin, recipient: recipients.Recipient
+    ) -> EmailEnvelope | SmsMessage:
+        """One member's message; any exception means it cannot be built."""
+        public_id = recipient.public_id
+        context = rendering.member_context(
+            self.shared, recipient.member, self.links, public_id, self.topic_id
+        )
+        if self.question is not None:
+            context |= question_messages.context_for(
+                self.question,
+                self.links,
+                public_id,
+                recipient.language,
+                self.channel,
+                bool(self.reply_from),
+            )
+        address = str(recipient.address)
+        if self.channel == "email":
+            return build_email(
+                compiled.render_email(context),
+                delivery_id=recipient.delivery_id,
+                sender=current_app.config["COMMSVC_EMAIL_FROM"],
+                recipient=address,
+                unsubscribe_url=context["unsubscribe_url"],
+                message_id_domain=self.domain,
+                **self.email_extras,
+            )
+        sms = compiled.render_sms(context)
+        return SmsMessage(recipient.delivery_id, address, self.sms_from, sms)
 
 
 def _build_error(error: Exception) -> str:

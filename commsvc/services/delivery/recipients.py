@@ -32,6 +32,7 @@ class Recipient:
     status: DeliveryStatus  # queued: send it; skipped or suppressed: withhold it
     reason: str | None
     member: dict[str, str]  # the member's values for rendering
+    language: str  # the member's language (a question's words follow it)
 
     @property
     def is_sendable(self) -> bool:
@@ -67,6 +68,7 @@ def load(
             Member.workplace,
             Member.job_title,
             Member.service_group,
+            Member.language,
             region.name,
             branch.name,
             employer.name,
@@ -91,7 +93,8 @@ def load(
             address=verdict.address if verdict else None,
             status=verdict.status if verdict else DeliveryStatus.QUEUED,
             reason=verdict.reason if verdict else None,
-            member=_render_values(row[1 + width :]),
+            member=_render_values(row[1 + width : -4] + row[-3:]),
+            language=row[-4] or "en",
         )
     return recipients
 
