@@ -54,6 +54,9 @@ class Settings:
     retry_base_seconds: float = 10.0
     retry_max_age_seconds: int = 86400
     provider_penalty_seconds: int = 300
+    worker_dead_after_seconds: int = 60
+    fanout_lost_after_seconds: int = 60
+    smtp_data_timeout_seconds: float = 600.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, Any]:
@@ -79,6 +82,9 @@ class Settings:
             "COMMSVC_RETRY_BASE_SECONDS": self.retry_base_seconds,
             "COMMSVC_RETRY_MAX_AGE_SECONDS": self.retry_max_age_seconds,
             "COMMSVC_PROVIDER_PENALTY_SECONDS": self.provider_penalty_seconds,
+            "COMMSVC_WORKER_DEAD_AFTER_SECONDS": self.worker_dead_after_seconds,
+            "COMMSVC_FANOUT_LOST_AFTER_SECONDS": self.fanout_lost_after_seconds,
+            "COMMSVC_SMTP_DATA_TIMEOUT_SECONDS": self.smtp_data_timeout_seconds,
             "COMMSVC_CAPTURE_DIR": self.extra.get("capture_dir"),
             "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -130,6 +136,9 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         retry_base_seconds=_positive_number(env, "COMMSVC_RETRY_BASE_SECONDS", 10.0),
         retry_max_age_seconds=_positive_int(env, "COMMSVC_RETRY_MAX_AGE_SECONDS", 86400),
         provider_penalty_seconds=_positive_int(env, "COMMSVC_PROVIDER_PENALTY_SECONDS", 300),
+        worker_dead_after_seconds=_positive_int(env, "COMMSVC_WORKER_DEAD_AFTER_SECONDS", 60),
+        fanout_lost_after_seconds=_positive_int(env, "COMMSVC_FANOUT_LOST_AFTER_SECONDS", 60),
+        smtp_data_timeout_seconds=_positive_number(env, "COMMSVC_SMTP_DATA_TIMEOUT_SECONDS", 600.0),
         extra={"capture_dir": env.get("COMMSVC_CAPTURE_DIR") or str(instance_path / "captured")},
     )
 

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from commsvc import queueing, tracking
+from commsvc import liveness, queueing, tracking
 from commsvc.envelopes import EmailEnvelope
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
@@ -86,15 +86,20 @@ def send_batch(
             select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
         ).all()
     )
-    claimed_at = utcnow()
-    claimed = claims.claim(bulletin_id, delivery_ids, claimed_at)
-    stuck_after = float(current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
+    claimed_at, token = utcnow(), liveness.new_claim_token()
+    claimed = claims.claim(bulletin_id, delivery_ids, claimed_at, token)
+    # Renewed well within both limits: beat takes back a silent worker's claims after
+    # COMMSVC_WORKER_DEAD_AFTER_SECONDS, anybody's after COMMSVC_STUCK_AFTER_SECONDS.
+    config = current_app.config
+    stuck_after = float(
+        min(config["COMMSVC_STUCK_AFTER_SECONDS"], config["COMMSVC_WORKER_DEAD_AFTER_SECONDS"])
+    )
     claim = BatchClaim(claimed_at, set(claimed), stuck_after)
     summary.claimed = len(claimed)
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     throttled: list[int] = []
     crashed = False
-    recorder = acceptance.AcceptanceRecorder()
+    recorder = acceptance.AcceptanceRecorder(token)
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
         messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
@@ -102,7 +107,7 @@ def send_batch(
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
-            status = _record(result, gateway.name, claimed[result.delivery_id], recorder)
+            status = _record(result, gateway.name, claimed[result.delivery_id], recorder, token)
             moves.append((DeliveryStatus.SENDING, status))
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
@@ -157,7 +162,11 @@ def send_batch(
 
 
 def _record(
-    result: Result, channel: str, attempts: int, recorder: acceptance.AcceptanceRecorder
+    result: Result,
+    channel: str,
+    attempts: int,
+    recorder: acceptance.AcceptanceRecorder,
+    token: str,
 ) -> str:
     provider = result.provider or channel
     if result.outcome is Outcome.ACCEPTED:
@@ -168,10 +177,14 @@ def _record(
         result.outcome is Outcome.PERMANENT,
         result.reason or "no reason given",
         provider,
+        claim_token=token,
     )
     config = current_app.config
+    # Unconfirmed: the provider may have accepted it (the reply to the data never came).
+    # A temporary failure with no retry ahead: never resent automatically.
+    max_attempts = 0 if result.outcome is Outcome.UNCONFIRMED else config["COMMSVC_MAX_ATTEMPTS"]
     return claims.record_failure(
-        failure, attempts, config["COMMSVC_MAX_ATTEMPTS"], config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
+        failure, attempts, max_attempts, config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
     )
 
 
