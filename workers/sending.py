@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,37 +31,13 @@ from commsvc.services.bulletins.email_message import build_email
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import acceptance, claims
 from commsvc.statuses import BulletinStatus, DeliveryStatus
+from workers.batch_claim import BatchClaim, ClaimLost
 from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 
 log = logging.getLogger(__name__)
 PAUSE_CHECK_SECONDS = 0.2  # how often a batch looks for a pause between messages
 CRASH_REQUEUE_SECONDS = 5
 THROTTLED_REQUEUE_SECONDS = 10
-
-
-@dataclass
-class BatchClaim:
-    """The batch's claim on its deliveries, renewed as the batch goes.
-
-    The stuck sweep takes back deliveries whose claim is older than
-    COMMSVC_STUCK_AFTER_SECONDS. Before each message the claim is renewed if a
-    quarter of that has passed, and only deliveries still under it are sent, so a
-    slow batch never sends what the sweep handed to another worker; only a single
-    send stalled that long can be in doubt (the in-flight message).
-    """
-
-    claimed_at: datetime
-    ours: set[int]
-    stuck_after: float
-    renewed: float = field(default_factory=time.monotonic)
-    attempted: set[int] = field(default_factory=set)
-
-    def still_ours(self, delivery_id: int) -> bool:
-        if time.monotonic() - self.renewed > self.stuck_after / 4:
-            self.claimed_at, self.ours = claims.renew_claim(list(self.ours), self.claimed_at)
-            self.renewed = time.monotonic()
-        self.attempted.add(delivery_id)
-        return delivery_id in self.ours
 
 
 @dataclass
@@ -103,7 +78,7 @@ def send_batch(
     try:
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
         messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
-        for result in gateway.send(messages, ready=recorder.settle):
+        for result in gateway.send(messages, ready=lambda: _ready(recorder, claim)):
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
@@ -117,6 +92,8 @@ def send_batch(
                     result.delivery_id
                 ):
                     summary.retry_ids.append(result.delivery_id)
+    except ClaimLost as lost:
+        log.warning("batch of bulletin %s stopped: %s", bulletin_id, lost)
     except Exception:
         # A bug or an unexpected reply must not strand the rest of the batch: the
         # message in flight waits for the stuck sweep, the others go straight back.
@@ -159,6 +136,13 @@ def send_batch(
         )
     claims.finish_if_done(bulletin_id)
     return summary
+
+
+def _ready(recorder: acceptance.AcceptanceRecorder, claim: BatchClaim) -> None:
+    """Before the provider may accept the next message: the last acceptance is
+    recorded, and the next message is still this batch's to send."""
+    recorder.settle()
+    claim.check()
 
 
 def _record(

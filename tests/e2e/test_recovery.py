@@ -7,6 +7,9 @@ stuck sweep's timeout, which these tests set far out of reach (600 s).
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections import Counter
 
 import pytest
@@ -101,3 +104,48 @@ def test_a_killed_workers_claims_come_back_without_waiting_for_the_stuck_sweep(
     assert delivery_ids_of(email_sink, duplicated) <= set(
         db.session.scalars(db.select(Delivery.id).where(Delivery.status == "sent"))
     )
+
+
+def test_a_frozen_worker_that_comes_back_sends_and_records_nothing_that_was_taken(
+    app, client, slow_stuck_sweep, email_sink
+):
+    """SIGSTOP looks like death to beat (no heartbeat); after SIGCONT the old worker finds
+    its claims taken (the claim token fences them) and sends nothing more of them."""
+    app.config["COMMSVC_STUCK_AFTER_SECONDS"] = 600
+    app.config["COMMSVC_WORKER_DEAD_AFTER_SECONDS"] = 15
+    addresses = email_setup(3000)
+    email_sink.delay = 0.002
+    headers = factories.api_key()
+    with worker_group(slow_stuck_sweep) as workers:
+        bulletin_id = send(client, headers, ["email"])
+        wait_for(lambda: len(email_sink.messages) >= 300, "the first 300 emails")
+        frozen = workers[0]
+        os.killpg(frozen.pid, signal.SIGSTOP)
+        try:
+            start_another(workers, slow_stuck_sweep)
+            status = run_until_sent(client, headers, bulletin_id)
+            finished_with = len(email_sink.messages)
+        finally:
+            os.killpg(frozen.pid, signal.SIGCONT)
+        wait_quiet(email_sink)
+
+    received = Counter(to[0] for _sender, to, _content in email_sink.messages)
+    assert set(received) == set(addresses)
+    assert max(received.values()) <= 2
+    # After it came back, the old worker sent at most what it had in flight (one per pool
+    # process), nothing it had claimed but not yet started.
+    assert len(email_sink.messages) - finished_with <= 2
+    assert sum(n - 1 for n in received.values()) <= 2
+    db.session.rollback()
+    after = client.get(f"/api/v1/bulletins/{bulletin_id}", headers=headers).get_json()
+    assert status["counts"] == after["counts"] == {"sent": len(addresses)}
+
+
+def wait_quiet(email_sink, quiet_seconds: float = 5, timeout: float = 60) -> None:
+    """Until the sink has received nothing new for a few seconds (bounded)."""
+    deadline = time.monotonic() + timeout
+    seen, since = len(email_sink.messages), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_seconds:
+        time.sleep(0.2)
+        if len(email_sink.messages) != seen:
+            seen, since = len(email_sink.messages), time.monotonic()
