@@ -212,6 +212,10 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     )
     _state["stop"].clear()
 
+    # Often enough that a live worker never looks silent to beat (liveness.silent).
+    dead_after = float(app.config.get("COMMSVC_WORKER_DEAD_AFTER_SECONDS", 60))
+    every = min(HEARTBEAT_EVERY_SECONDS, dead_after / 3)
+
     def run() -> None:
         while True:
             try:
@@ -219,7 +223,7 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
                     beat(host)
             except redis.RedisError:
                 log.warning("could not write the worker heartbeat")
-            if _state["stop"].wait(HEARTBEAT_EVERY_SECONDS):
+            if _state["stop"].wait(every):
                 return
 
     threading.Thread(target=run, name="commsvc-heartbeat", daemon=True).start()
