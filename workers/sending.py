@@ -92,8 +92,9 @@ def send_batch(
                     result.delivery_id
                 ):
                     summary.retry_ids.append(result.delivery_id)
-    except ClaimLost as lost:
+    except ClaimLost as lost:  # whatever is still ours goes back, as after a crash
         log.warning("batch of bulletin %s stopped: %s", bulletin_id, lost)
+        crashed = True
     except Exception:
         # A bug or an unexpected reply must not strand the rest of the batch: the
         # message in flight waits for the stuck sweep, the others go straight back.
