@@ -1,7 +1,7 @@
 """deliveries.claimed_by: which worker holds a claim, and the claim's token
 
 Revision ID: recovery_claimed_by
-Revises: 0001
+Revises: consult_0002
 Create Date: 2026-12-01 19:55:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "recovery_claimed_by"
-down_revision = "0001"
+down_revision = "consult_0002"
 branch_labels = None
 depends_on = None
 

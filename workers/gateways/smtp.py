@@ -173,10 +173,10 @@ def _stepwise_send(
 ) -> None:
     """MAIL, RCPT and DATA one at a time, for servers without PIPELINING; raises as
     `sendmail` does, so outcomes are decided in one place."""
-    code, text = connection.mail(envelope.sender, options)
+    code, text = connection.mail(envelope.mail_from, options)
     if code != 250:
         connection.rset()
-        raise smtplib.SMTPSenderRefused(code, text, envelope.sender)
+        raise smtplib.SMTPSenderRefused(code, text, envelope.mail_from)
     code, text = connection.rcpt(envelope.recipient)
     if code not in (250, 251):
         connection.rset()
@@ -194,7 +194,7 @@ def _pipelined_send(
 ) -> None:
     """MAIL, RCPT and DATA in one write, then the message: two round trips, not four
     (RFC 2920). Raises as `sendmail` does, so outcomes are decided in one place."""
-    mail = f"MAIL FROM:{smtplib.quoteaddr(envelope.sender)}"
+    mail = f"MAIL FROM:{smtplib.quoteaddr(envelope.mail_from)}"
     if options:
         mail += " " + " ".join(options)
     commands = f"{mail}\r\nRCPT TO:{smtplib.quoteaddr(envelope.recipient)}\r\nDATA\r\n"
@@ -209,7 +209,7 @@ def _pipelined_send(
         connection.getreply()
     connection.rset()
     if mail_code != 250:
-        raise smtplib.SMTPSenderRefused(mail_code, mail_text, envelope.sender)
+        raise smtplib.SMTPSenderRefused(mail_code, mail_text, envelope.mail_from)
     if rcpt_code not in (250, 251):
         raise smtplib.SMTPRecipientsRefused({envelope.recipient: (rcpt_code, rcpt_text)})
     raise smtplib.SMTPDataError(data_code, data_text)
