@@ -215,3 +215,15 @@ def bulletin(partnership_id: int, actor: actors.Actor | None = None, **overrides
     return composing.create_bulletin(
         actor or organiser(), bulletin_body(partnership_id, **overrides)
     )
+
+
+def home_regions(*names: str) -> list[str]:
+    """Region names for an organiser's or viewer's account, created when missing: an
+    account with no regions sees none."""
+    from commsvc.extensions import db
+
+    names = names or (REGION,)
+    for name in names:
+        organisation.region_named(name)
+    db.session.commit()
+    return list(names)

@@ -33,8 +33,8 @@ def setup(app, client):
             ),
         ]
     )
-    auth.create_user(AUTHOR, PASSWORD, "organiser", [])
-    auth.create_user(SECOND, PASSWORD, "organiser", [])
+    auth.create_user(AUTHOR, PASSWORD, "organiser", factories.home_regions())
+    auth.create_user(SECOND, PASSWORD, "organiser", factories.home_regions())
     log_in(client, AUTHOR, PASSWORD)
     return partnership
 

@@ -48,7 +48,7 @@ def test_organiser_sees_only_members_of_their_regions(app, client):
     factories.topics()
     factories.member(first_name="Here")
     away = factories.member(first_name="Away", region="Yorkshire")
-    auth.create_user("org@union.example", PASSWORD, "organiser", [factories.REGION])
+    auth.create_user("org@union.example", PASSWORD, "organiser", factories.home_regions())
     log_in(client, "org@union.example")
     page = client.get("/admin/members").get_data(as_text=True)
     assert "Here" in page and "Away" not in page
@@ -125,7 +125,7 @@ def test_import_of_a_file_without_the_header_says_what_is_missing(admin):
 def test_viewer_cannot_erase_or_import(app, client):
     factories.topics()
     member = factories.member()
-    auth.create_user("viewer@union.example", PASSWORD, "viewer", [])
+    auth.create_user("viewer@union.example", PASSWORD, "viewer", factories.home_regions())
     log_in(client, "viewer@union.example")
     page = client.get(f"/admin/members/{member.membership_number}").get_data(as_text=True)
     response = client.post(

@@ -158,7 +158,7 @@ def test_templates_api_versions_and_use(client, setup):
         client.post("/api/v1/templates", json={**body, "name": ""}, headers=headers).status_code
         == 422
     )
-    viewer = factories.api_key(role="viewer")
+    viewer = factories.api_key(role="viewer", regions=[factories.REGION])
     assert client.post("/api/v1/templates", json=body, headers=viewer).status_code == 403
     assert MessageTemplate.query.count() == 2
     nonsense = client.post(

@@ -61,7 +61,7 @@ def preview(
             raise NotFound(f"There is no member {membership_number}.")
         chosen = [(f"{member.first_name} {member.last_name} ({membership_number})", member)]
     else:
-        chosen = _sample(bulletin)
+        chosen = _sample(actor, bulletin)
     if not chosen:
         context = rendering.sample_context()
         return [_render(bulletin, compiled, "An example member (the audience is empty)", context)]
@@ -148,16 +148,16 @@ def _render(
     )
 
 
-def _sample(bulletin: Bulletin) -> list[tuple[str, Member]]:
+def _sample(actor: Actor, bulletin: Bulletin) -> list[tuple[str, Member]]:
+    """The first member of each service group, among those the actor may see: a
+    partnership's audience can hold members of other regions, who stay hidden."""
     in_audience = audience.members_query(bulletin.partnership_id, bulletin.audience)
     chosen = []
     for group in SERVICE_GROUPS:
-        member = db.session.scalar(
-            select(Member)
-            .where(Member.id.in_(in_audience), Member.service_group == group)
-            .order_by(Member.id)
-            .limit(1)
-        )
+        query = select(Member).where(Member.id.in_(in_audience), Member.service_group == group)
+        if actor.region_ids is not None:
+            query = query.where(Member.region_id.in_(actor.region_ids))
+        member = db.session.scalar(query.order_by(Member.id).limit(1))
         if member is not None:
             label = "Health member" if group == "health" else "Local government member"
             chosen.append((f"{label}: {member.first_name} {member.last_name}", member))

@@ -19,6 +19,7 @@ from commsvc.errors import ValidationError
 from commsvc.extensions import db
 from commsvc.models import ConsentRecord, Member, Topic, TopicPreference
 from commsvc.models.organisation import SERVICE_GROUPS
+from commsvc.services.accounts.actors import SYSTEM, Actor
 from commsvc.services.members import organisation
 
 FIELDS = (
@@ -126,22 +127,30 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
     )
 
 
-def upsert_member(data: MemberInput, source: str) -> tuple[Member, bool]:
-    """Create or update by membership number; returns (member, changed)."""
+def upsert_member(data: MemberInput, source: str, actor: Actor = SYSTEM) -> tuple[Member, bool]:
+    """Create or update by membership number; returns (member, changed).
+
+    Names resolve as `actor` may see them: an organiser cannot reach another region's
+    partnership, branch or employer (the answer is the same as for a missing one).
+    """
     member = db.session.scalar(
         select(Member).where(Member.membership_number == data.membership_number)
     )
     created = member is None
     region = organisation.region_named(data.region)
-    partnerships = [organisation.partnership_named(n, region) for n in data.partnerships]
+    partnerships = [organisation.partnership_for(actor, n, region) for n in data.partnerships]
     values: dict[str, Any] = {
         "first_name": data.first_name,
         "last_name": data.last_name,
         "email": data.email,
         "mobile": data.mobile,
         "region_id": region.id,
-        "branch_id": organisation.branch_named(data.branch, region).id if data.branch else None,
-        "employer_id": organisation.employer_named(data.employer).id if data.employer else None,
+        "branch_id": organisation.branch_for(actor, data.branch, region).id
+        if data.branch
+        else None,
+        "employer_id": organisation.employer_for(actor, data.employer).id
+        if data.employer
+        else None,
         "service_group": data.service_group,
         "workplace": data.workplace,
         "job_title": data.job_title,

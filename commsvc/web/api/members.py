@@ -28,7 +28,7 @@ def put_member(membership_number: str) -> Any:
     region = db.session.query(Region).filter_by(name=data.region).one_or_none()
     if actor.region_ids is not None and (region is None or region.id not in actor.region_ids):
         raise ValidationError(f"There is no region called {data.region!r}.")
-    member, _changed = records.upsert_member(data, source="api")
+    member, _changed = records.upsert_member(data, source="api", actor=actor)
     db.session.commit()
     return jsonify(records.member_json(member)), 201 if existing is None else 200
 
