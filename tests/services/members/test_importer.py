@@ -141,3 +141,41 @@ def test_dry_run_over_many_chunks_creates_no_names_or_members(app, monkeypatch):
     assert (report.created, report.errors) == (35, [])
     assert db.session.query(Member).count() == 0
     assert db.session.query(Region).filter_by(name="Wales").count() == 0
+
+
+def test_an_undecodable_line_is_reported_alone_and_the_rest_imports(app):
+    rows = [factories.member_row() for _ in range(3)]
+    data = factories.csv_bytes(rows[:1])
+    bad = factories.csv_bytes([factories.member_row(first_name="Ren\xe9")]).splitlines()[1]
+    data += bad.decode().encode("latin-1") + b"\n"
+    data += factories.csv_bytes(rows[1:]).split(b"\n", 1)[1]
+    report = importer.import_members(io.BytesIO(data))
+    assert [(e.line, e.reason) for e in report.errors] == [(3, "this line is not UTF-8 text")]
+    assert report.created == 3
+    numbers = {m.membership_number for m in db.session.query(Member)}
+    assert numbers == {row["membership_number"] for row in rows}
+
+
+def test_a_quote_never_closed_costs_only_its_own_line(app):
+    rows = [factories.member_row() for _ in range(4)]
+    body = factories.csv_bytes(rows).decode().splitlines()
+    body[2] = body[2].replace("Alex", '"Alex', 1)  # line 3: a quote opened, never closed
+    report = importer.import_members(io.BytesIO(("\n".join(body) + "\n").encode()))
+    assert [(e.line, "never closed" in e.reason) for e in report.errors] == [(3, True)]
+    assert report.created == 3
+    landed = {m.membership_number for m in db.session.query(Member)}
+    assert landed == {rows[0]["membership_number"], *(r["membership_number"] for r in rows[2:])}
+
+
+def test_a_csv_error_costs_only_its_own_line(app):
+    import csv
+
+    limit = csv.field_size_limit(1000)
+    try:
+        rows = [factories.member_row() for _ in range(3)]
+        rows[1]["workplace"] = "x" * 1500
+        report = importer.import_members(io.BytesIO(factories.csv_bytes(rows)))
+    finally:
+        csv.field_size_limit(limit)
+    assert [(e.line, "not valid CSV" in e.reason) for e in report.errors] == [(3, True)]
+    assert report.created == 2
