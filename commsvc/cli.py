@@ -122,7 +122,8 @@ def import_members(file: Path, dry_run: bool) -> None:
     """Import members from a CSV file (upsert by membership number).
 
     Invalid rows are listed with their line number and reason, and the exit status
-    is 1; valid rows still land.
+    is 1; valid rows still land. A row kept without an unusable address or channel is
+    listed as a warning, and warnings alone leave the exit status 0.
     """
     from commsvc.services.members.importer import import_members as run_import
 
@@ -138,11 +139,13 @@ def import_members(file: Path, dry_run: bool) -> None:
         report = run_import(stream, dry_run=dry_run, progress=progress)
     for error in report.errors:
         click.echo(f"line {error.line}: {error.reason}", err=True)
+    for warning in report.warnings:
+        click.echo(f"line {warning.line}: warning: {warning.reason}", err=True)
     prefix = "Dry run, nothing saved: would have " if dry_run else ""
     click.echo(
         f"{prefix}{report.rows} rows read: {report.created} created, "
         f"{report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.errors)} invalid."
+        f"{len(report.errors)} invalid, {len(report.warnings)} warnings."
     )
     if report.errors:
         sys.exit(1)

@@ -92,8 +92,9 @@ def test_erase_needs_the_number_typed_then_wipes_the_member(admin):
 
 def test_import_previews_errors_then_lands_good_rows_on_confirm(admin):
     good = [factories.member_row() for _ in range(3)]
-    bad = factories.member_row(email="not-an-email")
-    data = factories.csv_bytes([good[0], bad, *good[1:]])
+    bad = factories.member_row(email="not-an-email", mobile="")
+    warned = factories.member_row(mobile="0123")
+    data = factories.csv_bytes([good[0], bad, *good[1:], warned])
     form = admin.get("/admin/import").get_data(as_text=True)
     preview = admin.post(
         "/admin/import",
@@ -102,12 +103,14 @@ def test_import_previews_errors_then_lands_good_rows_on_confirm(admin):
     )
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200
-    assert "<strong>3</strong> new" in html and "<td>3</td><td>email &#39;not-an-email&#39;" in html
+    assert "<strong>4</strong> new" in html and "<td>3</td><td>email &#39;not-an-email&#39;" in html
+    assert "1 with warnings" in html
+    assert "<td>6</td><td>mobile &#39;0123&#39; is not a valid phone number: left out" in html
     assert db.session.query(Member).count() == 0  # nothing until confirmed
     confirm = re.search(r'action="(/admin/import/[0-9a-f]+/confirm)"', html).group(1)
     done = admin.post(confirm, data={"csrf_token": csrf(html)}).get_data(as_text=True)
-    assert "3 new" in done
-    assert db.session.query(Member).count() == 3
+    assert "4 new" in done and "1 kept with warnings" in done
+    assert db.session.query(Member).count() == 4
     assert admin.post(confirm, data={"csrf_token": csrf(html)}).status_code == 404  # used up
 
 

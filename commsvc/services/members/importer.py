@@ -1,7 +1,9 @@
 """Member CSV import: streamed, validated per row, upserted one chunk per transaction.
 
 A bad row is reported with its line number and reason and changes nothing; good rows
-land even when others are bad. A crash part-way leaves whole chunks committed, and
+land even when others are bad. A row with one unusable address or channel lands with
+what the member can use and is reported as a warning (see `records.validate_member`).
+A crash part-way leaves whole chunks committed, and
 running the same file again finishes the job without changing what already landed.
 """
 
@@ -39,9 +41,11 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # rows kept, something left out
 
     @property
     def ok(self) -> bool:
+        """Warnings do not count: those members landed with what they can use."""
         return not self.errors
 
 
@@ -87,20 +91,21 @@ def import_members(
                 RowError(line, f"expected {len(header)} fields, found {len(values)}")
             )
             continue
+        raw = dict(zip(header, values, strict=True))
+        # A repeated number is an error on its later line whatever became of the first.
+        number = " ".join(raw["membership_number"].split())
+        if number and number in seen:
+            report.errors.append(
+                RowError(line, f"membership_number {number} appears earlier in the file")
+            )
+            continue
+        seen.add(number)
         try:
-            member = validate_member(dict(zip(header, values, strict=True)))
+            member = validate_member(raw)
         except CommsvcError as error:
             report.errors.append(RowError(line, error.detail))
             continue
-        if member.membership_number in seen:
-            report.errors.append(
-                RowError(
-                    line,
-                    f"membership_number {member.membership_number} appears earlier in the file",
-                )
-            )
-            continue
-        seen.add(member.membership_number)
+        report.warnings.extend(RowError(line, warning) for warning in member.warnings)
         chunk.append((line, member))
         if len(chunk) >= CHUNK_ROWS:
             _land(chunk, report, dry_run, lookups)
@@ -114,6 +119,7 @@ def import_members(
     if progress:
         progress(report.rows)
     report.errors.sort(key=lambda e: e.line)
+    report.warnings.sort(key=lambda e: e.line)
     return report
 
 

@@ -143,6 +143,7 @@ def upsert_chunk(chunk: list[MemberInput], lookups: Lookups, source: str) -> lis
             consents.append((number, data))
             outcomes.append(CREATED)
             continue
+        details.update({name: current[name] for name in data.unusable})
         changed = any(current[name] != value for name, value in details.items())
         if current["partnerships"] != partnership_ids:
             links[number] = partnership_ids

@@ -133,6 +133,7 @@ def member_import() -> Any:
         "admin/import_preview.html",
         report=report,
         errors=report.errors[:PREVIEW_ERRORS],
+        warnings=report.warnings[:PREVIEW_ERRORS],
         upload=name,
         filename=upload.filename,
     )
@@ -152,7 +153,10 @@ def member_import_confirm(upload: str) -> Any:
         flash(problem, "error")
         return redirect(url_for("admin.member_import"))
     return render_template(
-        "admin/import_done.html", report=report, errors=report.errors[:PREVIEW_ERRORS]
+        "admin/import_done.html",
+        report=report,
+        errors=report.errors[:PREVIEW_ERRORS],
+        warnings=report.warnings[:PREVIEW_ERRORS],
     )
 
 

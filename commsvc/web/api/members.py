@@ -30,7 +30,9 @@ def put_member(membership_number: str) -> Any:
         raise ValidationError(f"There is no region called {data.region!r}.")
     member, _changed = records.upsert_member(data, source="api", actor=actor)
     db.session.commit()
-    return jsonify(records.member_json(member)), 201 if existing is None else 200
+    # Warnings name what was left out (an invalid address, a channel with no address).
+    body = {**records.member_json(member), "warnings": data.warnings}
+    return jsonify(body), 201 if existing is None else 200
 
 
 @bp.get("/members/<membership_number>")

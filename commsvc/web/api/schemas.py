@@ -69,6 +69,12 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             **member["properties"],  # type: ignore[dict-item]
             "opted_out": {"type": "boolean"},
             "erased": {"type": "boolean"},
+            "warnings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "On an upsert: what was left out (an invalid address, "
+                "a channel with no address); the member was kept with the rest.",
+            },
         },
     }
     partnership = {

@@ -22,8 +22,8 @@ def run(rows, header=None, dry_run=False):
     [
         ({"membership_number": ""}, "membership_number is missing"),
         ({"email": "", "mobile": ""}, "a member needs an email or a mobile"),
-        ({"email": "not-an-email"}, "email 'not-an-email' is not valid"),
-        ({"mobile": "0123"}, "mobile '0123' is not a valid phone number"),
+        ({"email": "not-an-email", "mobile": ""}, "email 'not-an-email' is not valid"),
+        ({"mobile": "0123", "email": ""}, "mobile '0123' is not a valid phone number"),
         ({"service_group": "fire_service"}, "service_group 'fire_service' is not one of"),
         ({"channels": "fax"}, "channel 'fax' is not email or sms"),
         ({"channels": "sms", "mobile": ""}, "channel sms chosen but there is no mobile"),
@@ -69,7 +69,9 @@ def test_second_import_of_the_same_file_changes_nothing(app):
 
 
 def test_dry_run_reports_but_saves_nothing(app):
-    report = run([factories.member_row(), factories.member_row(email="bad")], dry_run=True)
+    report = run(
+        [factories.member_row(), factories.member_row(email="bad", mobile="")], dry_run=True
+    )
     assert report.created == 1 and len(report.errors) == 1
     assert db.session.query(Member).count() == 0
 
@@ -116,7 +118,11 @@ def test_many_chunks_with_bad_rows_land_every_good_row_and_a_second_run_changes_
             partnerships=f"Partnership {n % 2}",
             topics="bargaining;campaigns" if n % 2 else "",
             channels="email" if n % 3 else "",
-            email="bad@" if n % 50 == 49 else f"chunk{n}@example.org",
+            **(
+                {"email": "bad@", "mobile": ""}
+                if n % 50 == 49
+                else {"email": f"chunk{n}@example.org"}
+            ),
         )
         for n in range(300)
     ]
@@ -179,3 +185,40 @@ def test_a_csv_error_costs_only_its_own_line(app):
         csv.field_size_limit(limit)
     assert [(e.line, "not valid CSV" in e.reason) for e in report.errors] == [(3, True)]
     assert report.created == 2
+
+
+def test_a_member_is_kept_with_the_channels_they_can_use_and_the_row_warned(app):
+    no_mobile = factories.member_row(channels="email;sms", mobile="")
+    bad_mobile = factories.member_row(mobile="0123")
+    report = run([no_mobile, bad_mobile])
+    assert report.ok and report.errors == [] and report.created == 2
+    assert [(w.line, w.reason) for w in report.warnings] == [
+        (2, "channel sms chosen but there is no mobile: left out"),
+        (3, "mobile '0123' is not a valid phone number: left out"),
+    ]
+    by_number = {m.membership_number: m for m in db.session.query(Member)}
+    first = by_number[no_mobile["membership_number"]]
+    assert (first.email, first.mobile) == (no_mobile["email"], None)
+    assert (first.email_enabled, first.sms_enabled) == (True, False)
+    second = by_number[bad_mobile["membership_number"]]
+    assert (second.email, second.mobile) == (bad_mobile["email"], None)
+
+
+def test_an_invalid_new_mobile_keeps_the_one_on_record(app):
+    row = factories.member_row(mobile="07911 123456")
+    run([row])
+    report = run([{**row, "mobile": "0123", "first_name": "Renamed"}])
+    assert report.updated == 1 and len(report.warnings) == 1
+    member = db.session.query(Member).one()
+    assert (member.first_name, member.mobile) == ("Renamed", "+447911123456")
+
+
+def test_a_repeated_number_is_an_error_even_when_its_first_row_was_refused(app):
+    first = factories.member_row(email="", mobile="", first_name="First")
+    again = factories.member_row(membership_number=first["membership_number"], first_name="Again")
+    report = run([first, again])
+    assert [(e.line, "appears earlier in the file" in e.reason) for e in report.errors] == [
+        (2, False),
+        (3, True),
+    ]
+    assert db.session.query(Member).count() == 0
