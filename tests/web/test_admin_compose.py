@@ -228,3 +228,18 @@ def test_test_send_reaches_the_organisers_own_inbox_and_phone(
     (text,) = sms_sink.messages
     assert text["to"] == "+447911123456" and text["body"].startswith("Hi Hana, vote by Friday")
     assert db.session.query(Bulletin).one().status == "draft"  # nothing else happened
+
+
+def test_a_viewer_cannot_burn_cpu_through_the_sms_counter(app, client):
+    auth.create_user("viewer@union.example", PASSWORD, "viewer", factories.home_regions())
+    log_in(client, "viewer@union.example", PASSWORD)
+    token = csrf(client.get("/admin").get_data(as_text=True))
+    long_text = "(" + " + ".join(['"x" * 1000'] * 40) + ")"
+    source = (
+        "{% for c in " + long_text + " %}{% if " + long_text + " == c %}{% endif %}{% endfor %}"
+    )
+    assert len(source) < 1600  # within the SMS body's limit: the counter renders it
+    answer = client.post(
+        "/admin/sms-count.json", json={"sms_body": source}, headers={"X-CSRFToken": token}
+    ).get_json()
+    assert "does too much work" in answer["template_error"]

@@ -22,7 +22,7 @@ from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
-from commsvc.services.bulletins import sandbox
+from commsvc.services.bulletins import sandbox, work_budget
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.bulletins.sandbox import Sandbox
 
@@ -219,14 +219,18 @@ def _trial_render(compiled: CompiledBulletin, context: dict[str, Any]) -> None:
 
 
 def _render(template: Template, context: dict[str, Any]) -> str:
-    """Render, stopping as soon as the output passes the cap (not after building it)."""
+    """Render within a budget of work, stopping as soon as the output passes the cap
+    (not after building it)."""
     size = 0
     chunks = []
-    for chunk in template.generate(context):
-        size += len(chunk)
-        if size > MAX_RENDERED_CHARS:
-            raise TemplateError(f"the message would be longer than {MAX_RENDERED_CHARS} characters")
-        chunks.append(chunk)
+    with work_budget.budget():
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > MAX_RENDERED_CHARS:
+                raise TemplateError(
+                    f"the message would be longer than {MAX_RENDERED_CHARS} characters"
+                )
+            chunks.append(chunk)
     return "".join(chunks)
 
 
