@@ -7,8 +7,8 @@ includes, `{% autoescape false %}`, loops inside loops and filters not on the li
 (`safe` above all: it would let a member's name into the HTML unescaped). Then the
 sandbox bounds what is left at run time: `*`, `**`, `+` and `~` cannot build huge
 values, output stops growing past a cap, and each render has a budget of work
-(`work_budget`) so a loop cannot burn CPU without output. This module never renders for members; it only
-says yes or no.
+(`work_budget`) so a loop cannot burn CPU without output. This module never renders
+for members; it only says yes or no.
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
         super().__init__(undefined=StrictUndefined, **options)
         self.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
         self.filters = {name: work_budget.charged(self.filters[name]) for name in FILTERS}
-        self.tests = {name: work_budget.charged(test) for name, test in self.tests.items()}
+        tests: dict[str, Any] = dict(self.tests)
+        self.tests = {name: work_budget.charged(test) for name, test in tests.items()}
 
     def budgeted_concat(self, join: Any, parts: tuple[Any, ...]) -> str:
         return work_budget.concat(join, parts)
