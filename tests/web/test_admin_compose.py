@@ -9,7 +9,7 @@ import time
 import pytest
 
 from commsvc.extensions import db
-from commsvc.models import Bulletin, MessageTemplate
+from commsvc.models import AuditEntry, Bulletin, MessageTemplate
 from commsvc.services.accounts import auth
 from tests import factories
 from tests.web.test_admin_pages import csrf, log_in
@@ -225,6 +225,16 @@ def test_test_send_reaches_the_organisers_own_inbox_and_phone(
         time.sleep(0.2)
     (email,) = email_sink.parsed()
     assert email["To"] == AUTHOR and email["Subject"] == "[TEST] Pay news for Hana"
+    # A test copy's links and List-Unsubscribe change nobody: not Hana's working links.
+    assert "/test-copy" in email["List-Unsubscribe"] and "/u/" not in email["List-Unsubscribe"]
+    body = "".join(
+        part.get_payload(decode=True).decode()
+        for part in email.walk()
+        if part.get_content_maintype() == "text"
+    )
+    assert "/test-copy" in body and "/p/" not in body and "/u/" not in body
+    (entry,) = db.session.query(AuditEntry).filter_by(action="bulletin.test_send")
+    assert entry.actor == AUTHOR and entry.target == f"bulletin {bulletin.id}"
     (text,) = sms_sink.messages
     assert text["to"] == "+447911123456" and text["body"].startswith("Hi Hana, vote by Friday")
     assert db.session.query(Bulletin).one().status == "draft"  # nothing else happened

@@ -183,3 +183,31 @@ def test_openapi_describes_the_compose_endpoints(client):
     ):
         assert path in paths
     assert "/members/{membership_number}" in paths and "/bulletins/{id}/send" in paths
+
+
+def test_a_previews_links_change_nobodys_choices(client, setup):
+    import re
+
+    from commsvc.models import ConsentRecord, Member
+
+    partnership, headers = setup
+    bulletin = create(client, headers, partnership)
+    viewer = factories.api_key("viewer", [factories.REGION])
+    (hana, _lee) = client.post(
+        f"/api/v1/bulletins/{bulletin['id']}/preview", headers=viewer
+    ).get_json()["items"]
+    shown = hana["email"]["text"] + hana["email"]["html"] + hana["sms"]["text"]
+    found = set(re.findall(r"https?://[^\s\"<>)]+", shown))
+    assert found and all("/test-copy" in url for url in found), found
+    consents = db.session.query(ConsentRecord).count()
+    for url in found:
+        path = url.split("://", 1)[1].split("/", 1)[1].replace("&amp;", "&")
+        page = client.get("/" + path)
+        assert page.status_code == 200 and "This is a test copy" in page.get_data(as_text=True)
+        one_click = client.post("/" + path, data={"List-Unsubscribe": "One-Click"})
+        assert one_click.status_code == 200
+        assert "nothing has been changed" in one_click.get_data(as_text=True)
+    member = db.session.query(Member).filter_by(membership_number="H1").one()
+    db.session.refresh(member)
+    assert not member.opted_out and member.email_enabled and member.all_topics
+    assert db.session.query(ConsentRecord).count() == consents

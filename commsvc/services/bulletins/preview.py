@@ -2,8 +2,10 @@
 
 A preview renders through the same compiled templates the workers use, with the
 same variables, for one chosen member or for a sample (the first member of each
-service group in the bulletin's audience). A test send hands the rendered message
-to the configured gateways through a worker task, addressed to the organiser.
+service group in the bulletin's audience that the actor may see). Its links, and a
+test send's List-Unsubscribe, lead to a test-copy page and change nobody's choices.
+A test send hands the rendered message to the configured gateways through a worker
+task, addressed to the organiser, and is audited.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from commsvc.extensions import db
 from commsvc.models import Bulletin, Member
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 from commsvc.services.bulletins import audience, rendering, sms_segments
-from commsvc.services.bulletins.links import MemberLinks
+from commsvc.services.accounts import audit
+from commsvc.services.bulletins.links import TestCopyLinks
 from commsvc.services.members import records
 
 SERVICE_GROUPS = ("health", "local_government")
@@ -69,7 +72,8 @@ def preview(
 
 
 def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
-    """The variables a template sees for one member, as the workers build them."""
+    """The variables a template sees for one member, as the workers build them, except
+    the links: a preview's lead to a test-copy page that changes nobody's choices."""
     config = current_app.config
     values = rendering.member_context_values(
         first_name=member.first_name,
@@ -82,7 +86,7 @@ def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
         branch=member.branch.name if member.branch else "",
         employer=member.employer.name if member.employer else "",
     )
-    links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
+    links = TestCopyLinks(config["COMMSVC_PUBLIC_URL"])
     shared = rendering.bulletin_context(bulletin)
     return rendering.member_context(shared, values, links, member.public_id, bulletin.topic_id)
 
@@ -109,7 +113,8 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
             "subject": "[TEST] " + sample.email.subject,
             "text": sample.email.text,
             "html": sample.email.html,
-            "unsubscribe_url": config["COMMSVC_PUBLIC_URL"],
+            # List-Unsubscribe of a test copy changes nobody (mailto: delivery 0).
+            "unsubscribe_url": TestCopyLinks(config["COMMSVC_PUBLIC_URL"]).unsubscribe_url(),
             "domain": domain,
         }
         queueing.enqueue(
@@ -131,6 +136,8 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
         queued.append(mobile)
     if not queued:
         raise ValidationError("This bulletin has no channel for the address you gave.")
+    audit.record(actor.label, "bulletin.test_send", f"bulletin {bulletin.id}", sent_to=queued)
+    db.session.commit()
     return queued
 
 

@@ -23,7 +23,7 @@ from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
 from commsvc.services.bulletins import sandbox, work_budget
-from commsvc.services.bulletins.links import MemberLinks
+from commsvc.services.bulletins.links import LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
@@ -140,7 +140,7 @@ def bulletin_context(bulletin: Any) -> dict[str, Any]:
 def member_context(
     shared: dict[str, Any],
     member: dict[str, str],
-    links: MemberLinks,
+    links: LinkMaker,
     public_id: str,
     topic_id: int,
 ) -> dict[str, Any]:
