@@ -21,9 +21,9 @@ from commsvc import queueing
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Member
+from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 from commsvc.services.bulletins import audience, rendering, sms_segments
-from commsvc.services.accounts import audit
 from commsvc.services.bulletins.links import TestCopyLinks
 from commsvc.services.members import records
 
