@@ -211,3 +211,38 @@ def test_a_previews_links_change_nobodys_choices(client, setup):
     db.session.refresh(member)
     assert not member.opted_out and member.email_enabled and member.all_topics
     assert db.session.query(ConsentRecord).count() == consents
+
+
+def test_templates_belong_to_a_region_and_organisers_see_only_theirs(client, setup):
+    partnership, admin = setup
+    factories.partnership(
+        "Leeds Health and Care Partnership", region="Yorkshire", employers=["Leeds City Council"]
+    )
+    north = factories.api_key("organiser", [factories.REGION])
+    yorkshire = factories.api_key("organiser", ["Yorkshire"])
+    body = {"name": "AGM", "subject": "AGM", "email_body": "Come", "sms_body": "AGM soon"}
+    mine = client.post("/api/v1/templates", json=body, headers=north)
+    assert mine.status_code == 201 and mine.get_json()["region"] == factories.REGION
+    theirs = client.post(
+        "/api/v1/templates", json={**body, "subject": "Leeds AGM"}, headers=yorkshire
+    )
+    assert theirs.status_code == 201 and theirs.get_json()["version"] == 1  # versions per region
+    theirs_id = theirs.get_json()["id"]
+    listed = client.get("/api/v1/templates", headers=north).get_json()["items"]
+    assert [(t["subject"], t["region"]) for t in listed] == [("AGM", factories.REGION)]
+    assert client.get(f"/api/v1/templates/{theirs_id}", headers=north).status_code == 404
+    used = client.post(
+        "/api/v1/bulletins",
+        json=factories.bulletin_body(partnership.id, template=theirs_id, subject=None),
+        headers=north,
+    )
+    assert used.status_code == 404
+    elsewhere = client.post(
+        "/api/v1/templates", json={**body, "region": "Yorkshire"}, headers=north
+    )
+    assert elsewhere.status_code == 422
+    assert elsewhere.get_json()["detail"] == "There is no region called 'Yorkshire'."
+    everything = client.get("/api/v1/templates", headers=admin).get_json()["items"]
+    assert sorted(t["subject"] for t in everything) == ["AGM", "Leeds AGM"]
+    nobody = factories.api_key("viewer")
+    assert client.get("/api/v1/templates", headers=nobody).get_json()["items"] == []

@@ -197,6 +197,11 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "id": {"type": "integer"},
             "name": {"type": "string"},
             "version": {"type": "integer"},
+            "region": {
+                "type": ["string", "null"],
+                "description": "the region whose organisers use it (null: admins only); "
+                "on saving, defaults to the partnership's region or the key's only region",
+            },
             "subject": {"type": "string"},
             "email_body": {"type": "string"},
             "sms_body": {"type": "string"},
