@@ -141,3 +141,32 @@ def test_viewer_cannot_erase_or_import(app, client):
     assert "needs an account" in client.get("/admin/import", follow_redirects=True).get_data(
         as_text=True
     )
+
+
+def test_unconfirmed_uploads_are_removed_after_a_day_on_the_next_upload(admin, app):
+    import os
+    import time
+    from pathlib import Path
+
+    folder = Path(app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / ("a" * 32 + ".csv"), folder / ("b" * 32 + ".csv")
+    for path in (stale, fresh):
+        path.write_bytes(factories.csv_bytes([factories.member_row()]))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
+    form = admin.get("/admin/import").get_data(as_text=True)
+    data = factories.csv_bytes([factories.member_row()])
+    preview = admin.post(
+        "/admin/import",
+        data={"csrf_token": csrf(form), "file": (io.BytesIO(data), "members.csv")},
+        content_type="multipart/form-data",
+    )
+    assert preview.status_code == 200
+    assert not stale.exists() and fresh.exists()
+    html = preview.get_data(as_text=True)
+    assert (
+        admin.post(f"/admin/import/{'a' * 32}/confirm", data={"csrf_token": csrf(html)}).status_code
+        == 404
+    )
+    fresh.unlink()
