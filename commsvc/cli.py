@@ -73,7 +73,8 @@ def init_db() -> None:
     "--region",
     "regions",
     multiple=True,
-    help="A region this account works in; repeat for several. None: all regions.",
+    help="A region this account works in; repeat for several. None: all regions for an "
+    "admin, no region at all for an organiser or viewer.",
 )
 @with_appcontext
 @_friendly
@@ -88,8 +89,17 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
         "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True
     )
     user = auth.create_user(email, password, role, list(regions))
-    scope = ", ".join(r.name for r in user.regions) or "all regions"
-    click.echo(f"Created {user.role} {user.email} ({scope}).")
+    click.echo(f"Created {user.role} {user.email} ({_scope(user.role, user.regions)}).")
+
+
+def _scope(role: str, regions: Any) -> str:
+    """What an account sees: only an admin sees every region; others see theirs, or none."""
+    if role == "admin":
+        return "all regions"
+    return (
+        ", ".join(r.name for r in regions)
+        or "no regions: it sees nothing until given one with --region"
+    )
 
 
 @click.command("create-api-key")
@@ -99,7 +109,8 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
     "--region",
     "regions",
     multiple=True,
-    help="A region the key may act in; repeat for several. None: all regions.",
+    help="A region the key may act in; repeat for several. None: all regions for an "
+    "admin, no region at all for an organiser or viewer.",
 )
 @with_appcontext
 @_friendly
@@ -108,7 +119,7 @@ def create_api_key(name: str, role: str, regions: tuple[str, ...]) -> None:
     from commsvc.services.accounts import auth
 
     key, plain = auth.create_api_key(name, role, list(regions))
-    scope = ", ".join(r.name for r in key.regions) or "all regions"
+    scope = _scope(key.role, key.regions)
     click.echo(f"API key {key.name!r} ({key.role}, {scope}). Keep it now: it is not shown again.")
     click.echo(plain)
 
