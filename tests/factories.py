@@ -227,3 +227,16 @@ def home_regions(*names: str) -> list[str]:
         organisation.region_named(name)
     db.session.commit()
     return list(names)
+
+
+def question(**overrides: Any) -> dict[str, Any]:
+    """A consultation question for a bulletin body, closing in an hour."""
+    from datetime import UTC, datetime, timedelta
+
+    body: dict[str, Any] = {
+        "text": "Do you accept the pay offer?",
+        "choices": ["Accept", "Reject"],
+        "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    body.update(overrides)
+    return body

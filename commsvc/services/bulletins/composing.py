@@ -14,7 +14,14 @@ from commsvc.models import Bulletin, Topic
 from commsvc.models.base import utcnow
 from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
-from commsvc.services.bulletins import audience, lifecycle, rendering, sms_segments, templates
+from commsvc.services.bulletins import (
+    audience,
+    lifecycle,
+    questions,
+    rendering,
+    sms_segments,
+    templates,
+)
 from commsvc.services.members import organisation
 from commsvc.statuses import BulletinStatus, Channel, DeliveryStatus
 
@@ -61,6 +68,16 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
     sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
     filters = audience.clean_filters(data.get("audience"))
+    if "not_answered" in filters:  # the reminder: only a question this actor may see
+        asked_id = int(filters["not_answered"][0])
+        try:
+            asked = get_bulletin(actor, asked_id)
+        except NotFound:
+            detail = f"audience.not_answered: there is no bulletin {asked_id}"
+            raise ValidationError(detail) from None
+        if questions.question_for(asked.id) is None:
+            raise ValidationError(f"audience.not_answered: bulletin {asked.id} has no question")
+    question = questions.clean_question(data.get("question"))
     compiled = rendering.compile_bulletin(subject, email_body, sms_body)
     if "sms" in channels:
         sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
@@ -79,6 +96,8 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     )
     db.session.add(bulletin)
     db.session.flush()
+    if question is not None:
+        questions.attach(bulletin, question)
     audit.record(
         actor.label,
         "bulletin.create",
@@ -177,6 +196,7 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
             for step in lifecycle.history(bulletin.id)
         ],
         "warnings": warnings(bulletin),
+        "question": questions.question_json(questions.question_for(bulletin.id)),
     }
 
 
