@@ -238,7 +238,8 @@ def _render(template: Template, context: dict[str, Any]) -> str:
     (not after building it)."""
     size = 0
     chunks = []
-    with work_budget.budget():
+    budget = work_budget.start()
+    try:
         for chunk in template.generate(context):
             size += len(chunk)
             if size > MAX_RENDERED_CHARS:
@@ -246,6 +247,8 @@ def _render(template: Template, context: dict[str, Any]) -> str:
                     f"the message would be longer than {MAX_RENDERED_CHARS} characters"
                 )
             chunks.append(chunk)
+    finally:
+        work_budget.stop(budget)
     return "".join(chunks)
 
 
