@@ -1,7 +1,7 @@
 """templates belong to a region
 
 Revision ID: scope_0002
-Revises: consult_0002
+Revises: recovery_claimed_by
 Create Date: 2026-12-01 20:10:00
 
 Templates saved before this revision get no region: admins only, until an admin
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "scope_0002"
-down_revision = "consult_0002"
+down_revision = "recovery_claimed_by"
 branch_labels = None
 depends_on = None
 
