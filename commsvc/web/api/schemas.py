@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 _names = {"type": "array", "items": {"type": "string"}}
+_channels = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "enum": ["email", "sms"]},
+}
 _error = {"$ref": "#/components/schemas/Error"}
 _count = {"type": "integer", "minimum": 0}
 PREVIEW = {
@@ -42,11 +47,23 @@ def responses(ok: str, schema: dict[str, Any], *errors: str) -> dict[str, Any]:
     return responses
 
 
+def closed(properties: dict[str, Any], **rest: Any) -> dict[str, Any]:
+    """A request body's schema: these fields and no others (the server refuses the rest)."""
+    return {"type": "object", "properties": properties, "additionalProperties": False, **rest}
+
+
+def one_of_fields(*names: str) -> list[dict[str, Any]]:
+    """`anyOf` for a body that needs at least one of these fields, as non-empty text."""
+    return [
+        {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+        for name in names
+    ]
+
+
 def build_schemas() -> dict[str, dict[str, Any]]:
     """Fresh each call: the spec is a plain dict that callers may extend."""
-    member = {
-        "type": "object",
-        "properties": {
+    member = closed(
+        {
             "membership_number": {"type": "string"},
             "first_name": {"type": "string"},
             "last_name": {"type": "string"},
@@ -62,11 +79,13 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "topics": _names,
             "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
         },
-    }
+        required=["region", "service_group"],
+        anyOf=one_of_fields("email", "mobile"),
+    )
     member_out = {
-        **member,
+        "type": "object",
         "properties": {
-            **member["properties"],  # type: ignore[dict-item]
+            **member["properties"],
             "opted_out": {"type": "boolean"},
             "erased": {"type": "boolean"},
         },
@@ -99,21 +118,18 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
         },
     }
-    new_bulletin: dict[str, Any] = {
-        "type": "object",
-        "required": ["partnership", "title", "topic", "channels"],
-        "properties": {
+    new_bulletin: dict[str, Any] = closed(
+        {
             "partnership": {"type": "integer"},
             "title": {"type": "string"},
             "topic": {"type": "string"},
-            "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
+            "channels": _channels,
             "subject": {"type": "string"},
             "email_body": {"type": "string"},
             "sms_body": {"type": "string"},
-            "audience": {
-                "type": "object",
-                "properties": {
-                    name: _names
+            "audience": closed(
+                {
+                    name: {"type": ["array", "null"], "items": {"type": "string"}}
                     for name in (
                         "regions",
                         "branches",
@@ -123,9 +139,10 @@ def build_schemas() -> dict[str, dict[str, Any]]:
                         "job_titles",
                     )
                 },
-            },
+            ),
         },
-    }
+        required=["partnership", "title", "topic", "channels"],
+    )
     delivery = {
         "type": "object",
         "properties": {

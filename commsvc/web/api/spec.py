@@ -7,7 +7,7 @@ from typing import Any
 
 from commsvc.statuses import DeliveryStatus
 from commsvc.web.api.schemas import PREVIEW as _PREVIEW
-from commsvc.web.api.schemas import build_schemas
+from commsvc.web.api.schemas import build_schemas, closed, one_of_fields
 from commsvc.web.api.schemas import json_body as _json
 from commsvc.web.api.schemas import responses as _responses
 
@@ -101,16 +101,16 @@ def build_spec() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         **_json(
-                            {
-                                "type": "object",
-                                "required": ["name", "region"],
-                                "properties": {
+                            closed(
+                                {
                                     "name": {"type": "string"},
                                     "kind": {"type": "string"},
                                     "region": {"type": "string"},
                                     "employers": _names,
+                                    "requires_approval": {"type": "boolean"},
                                 },
-                            }
+                                required=["name", "region"],
+                            )
                         ),
                     },
                     "responses": _responses("201", partnership, "400", "422"),
@@ -154,15 +154,14 @@ def build_spec() -> dict[str, Any]:
                     "requestBody": {
                         "required": False,
                         **_json(
-                            {
-                                "type": "object",
-                                "properties": {
+                            closed(
+                                {
                                     "scheduled_for": {
                                         "type": ["string", "null"],
                                         "format": "date-time",
                                     }
-                                },
-                            }
+                                }
+                            )
                         ),
                     },
                     "responses": _responses("202", bulletin, "400", "404", "409", "422"),
@@ -189,7 +188,7 @@ def build_spec() -> dict[str, Any]:
                         {
                             "name": "page",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 10**9},
                         },
                         {
                             "name": "per_page",
@@ -224,11 +223,11 @@ def _compose_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     template, rendered = schemas["template"], schemas["rendered"]
     # What a caller may set; the server fills in the rest (and ignores it if sent).
     writable = ("name", "subject", "email_body", "sms_body")
-    new_template = {
-        "type": "object",
-        "required": ["name"],
-        "properties": {name: template["properties"][name] for name in writable},
-    }
+    new_template = closed(
+        {name: template["properties"][name] for name in writable},
+        required=["name"],
+        anyOf=one_of_fields("subject", "email_body", "sms_body"),
+    )
 
     def post(summary: str, body: dict[str, Any] | None, ok: str, schema: Any) -> dict[str, Any]:
         operation: dict[str, Any] = {
@@ -248,16 +247,16 @@ def _compose_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "/bulletins/{id}/unschedule": post("Take a schedule back to draft", None, "200", bulletin),
         "/bulletins/{id}/preview": post(
             "Render for a member, or a sample member from each service group",
-            {"type": "object", "properties": {"membership_number": {"type": "string"}}},
+            closed({"membership_number": {"type": "string"}}),
             "200",
             {"type": "object", "properties": {"items": {"type": "array", "items": rendered}}},
         ),
         "/bulletins/{id}/test-send": post(
             "Send the sample rendering to your own email address and/or mobile",
-            {
-                "type": "object",
-                "properties": {"email": {"type": "string"}, "mobile": {"type": "string"}},
-            },
+            closed(
+                {"email": {"type": "string"}, "mobile": {"type": "string"}},
+                anyOf=one_of_fields("email", "mobile"),
+            ),
             "202",
             {"type": "object", "properties": {"queued": _names}},
         ),
