@@ -2,7 +2,7 @@
 way to speak to it or to Flask's test client alike, so a test can assert the same
 answer from both.
 
-Import the fixtures into a test module: `from tests.web.live_server import live_server, via`.
+tests/web/conftest.py makes both fixtures available to the web tests.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Via:
         body: bytes | None = None,
         json: Any = None,
         headers: dict[str, Any] | None = None,
-        form: dict[str, str] | None = None,
+        form: dict[str, Any] | None = None,
     ) -> Answer:
         if self.client is not None:
             response = self.client.open(

@@ -11,7 +11,6 @@ from commsvc.extensions import db
 from commsvc.models import Bulletin, Member, Partnership
 from commsvc.web.api.spec import build_spec
 from tests import factories
-from tests.web.live_server import live_server, via  # noqa: F401
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -10,7 +10,6 @@ import pytest
 
 from commsvc.services.accounts import auth
 from tests.web.admin_session import PASSWORD, csrf
-from tests.web.live_server import live_server, via  # noqa: F401
 
 EMAIL = "organiser@union.example"
 

@@ -3,6 +3,7 @@ and the reusable templates bulletins start from."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -194,10 +195,10 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number") from None
+    # ASCII digits only: int() also reads '١٢' and ' 12 ', which the document does not allow.
+    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+        raise ValidationError(f"{name} must be a whole number")
+    value = int(raw)
     if not low <= value <= high:
         raise ValidationError(f"{name} must be between {low} and {high}")
     return value
