@@ -167,3 +167,37 @@ def test_the_document_refuses_what_the_server_refuses(via, draft):
     too_far = page["schema"]["maximum"] + 1
     deliveries = f"/api/v1/bulletins/{bulletin_id}/deliveries?page={too_far}"
     assert via.get(deliveries, headers=headers).status == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("partnerships", "Salford;Bolton", "partnerships must be a list"),
+        ("mobile", 7911123456, "mobile must be text or null"),
+        ("first_name", 12, "first_name must be text"),
+        ("topics", ["bargaining", 3], "each item of topics must be text"),
+    ],
+)
+def test_a_member_field_of_the_wrong_json_type_is_refused(via, draft, field, value, said):
+    _bulletin_id, headers = draft
+    body = {
+        "first_name": "Ana",
+        "region": factories.REGION,
+        "service_group": "health",
+        "email": "ana@example.org",
+        field: value,
+    }
+    answer = via.request("PUT", "/api/v1/members/T1", json=body, headers=headers)
+    assert answer.status == 422 and said in answer.json()["detail"]
+    db.session.expire_all()
+    assert db.session.query(Member).filter_by(membership_number="T1").count() == 0
+
+
+def test_a_bulletin_with_a_field_of_the_wrong_type_is_refused(via, draft):
+    _bulletin_id, headers = draft
+    partnership = db.session.query(Partnership).one()
+    body = factories.bulletin_body(partnership.id) | {"audience": {"regions": "North West"}}
+    answer = via.post("/api/v1/bulletins", json=body, headers=headers)
+    assert answer.status == 422 and "audience.regions must be a list" in answer.json()["detail"]
+    db.session.expire_all()
+    assert db.session.query(Bulletin).count() == 1

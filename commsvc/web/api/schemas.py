@@ -65,19 +65,22 @@ def build_schemas() -> dict[str, dict[str, Any]]:
     member = closed(
         {
             "membership_number": {"type": "string"},
-            "first_name": {"type": "string"},
-            "last_name": {"type": "string"},
+            "first_name": {"type": ["string", "null"]},
+            "last_name": {"type": ["string", "null"]},
             "email": {"type": ["string", "null"]},
             "mobile": {"type": ["string", "null"]},
             "region": {"type": "string"},
             "branch": {"type": ["string", "null"]},
             "employer": {"type": ["string", "null"]},
             "service_group": {"type": "string", "enum": ["health", "local_government"]},
-            "workplace": {"type": "string"},
-            "job_title": {"type": "string"},
-            "partnerships": _names,
-            "topics": _names,
-            "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
+            "workplace": {"type": ["string", "null"]},
+            "job_title": {"type": ["string", "null"]},
+            "partnerships": {"type": ["array", "null"], "items": {"type": "string"}},
+            "topics": {"type": ["array", "null"], "items": {"type": "string"}},
+            "channels": {
+                "type": ["array", "null"],
+                "items": {"type": "string", "enum": ["email", "sms"]},
+            },
         },
         required=["region", "service_group"],
         anyOf=one_of_fields("email", "mobile"),
@@ -124,9 +127,9 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "title": {"type": "string"},
             "topic": {"type": "string"},
             "channels": _channels,
-            "subject": {"type": "string"},
-            "email_body": {"type": "string"},
-            "sms_body": {"type": "string"},
+            "subject": {"type": ["string", "null"]},
+            "email_body": {"type": ["string", "null"]},
+            "sms_body": {"type": ["string", "null"]},
             "audience": closed(
                 {
                     name: {"type": ["array", "null"], "items": {"type": "string"}}

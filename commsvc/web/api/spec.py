@@ -12,6 +12,16 @@ from commsvc.web.api.schemas import json_body as _json
 from commsvc.web.api.schemas import responses as _responses
 
 _names = {"type": "array", "items": {"type": "string"}}
+_DESCRIPTION = """Member communication and bulletin distribution.
+
+Request bodies are JSON objects holding only the fields described here: anything else,
+or a body that is not JSON, is a 400 that changes nothing.
+
+Gateway callbacks (outside /api/v1): `POST /webhooks/sms/status`, `/webhooks/sms/inbound`
+and `/webhooks/email/events` carry `X-Signature`, the hex HMAC-SHA256 under the webhook
+secret of `<X-Timestamp>.<raw body>` when the sender gives `X-Timestamp` (Unix seconds;
+refused more than 300 s from the server's clock), else of the raw body alone. A wrong or
+missing signature is a 401; an inbound reply replayed within ten minutes is a 409."""
 
 
 def build_spec() -> dict[str, Any]:
@@ -35,7 +45,7 @@ def build_spec() -> dict[str, Any]:
         "info": {
             "title": "commsvc",
             "version": "1",
-            "description": "Member communication and bulletin distribution.",
+            "description": _DESCRIPTION,
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
@@ -247,7 +257,7 @@ def _compose_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "/bulletins/{id}/unschedule": post("Take a schedule back to draft", None, "200", bulletin),
         "/bulletins/{id}/preview": post(
             "Render for a member, or a sample member from each service group",
-            closed({"membership_number": {"type": "string"}}),
+            closed({"membership_number": {"type": ["string", "null"]}}),
             "200",
             {"type": "object", "properties": {"items": {"type": "array", "items": rendered}}},
         ),
