@@ -63,5 +63,6 @@ from commsvc.web.admin import (  # noqa: E402,F401
     dashboard,
     members,
     outbox,
+    results,
     sessions,
 )

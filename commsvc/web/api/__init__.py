@@ -99,4 +99,5 @@ from commsvc.web.api import (  # noqa: E402,F401
     members,
     openapi,
     partnerships,
+    questions,
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from commsvc.services.bulletins import questions
 from commsvc.services.delivery import receipts
 from commsvc.services.members import preferences
 from commsvc.web.webhooks import replay
@@ -95,8 +96,11 @@ def sms_inbound() -> Any:
     remembered = not _is_opt_out(data["body"])
     if remembered and not replay.first_sighting(signature):
         return jsonify(error="replayed", detail="This reply was received already."), 409
+    number = data["from"].strip()
     try:
-        action = preferences.apply_sms_keyword(data["from"].strip(), data["body"])
+        action = preferences.apply_sms_keyword(number, data["body"])
+        if action is None and questions.answer_by_sms(preferences.e164(number), data["body"]):
+            action = "answer"  # "1", "2" or a choice's word: the latest open question by SMS
     except Exception:
         if remembered:
             replay.forget(signature)
