@@ -103,3 +103,15 @@ def test_an_odd_page_in_the_api_is_a_4xx(via, sent_sms, value):
     bulletin_id = sent_sms.bulletin_id
     answer = via.get(f"/api/v1/bulletins/{bulletin_id}/deliveries?page={value}", headers=headers)
     assert answer.status in (400, 422) and answer.json()["detail"]
+
+
+def test_a_nul_character_is_a_400_not_a_database_error(via, app):
+    """PostgreSQL cannot store NUL in text; schemathesis found the 500s this was."""
+    headers = factories.api_key()
+    body = {"name": "news\u0000letter", "subject": "Pay offer"}
+    saved = via.post("/api/v1/templates", json=body, headers=headers)
+    assert saved.status == 400 and "NUL" in saved.json()["detail"]
+    assert via.get("/api/v1/templates?name=%00x", headers=headers).status == 400
+    assert via.get("/api/v1/members/A%00B", headers=headers).status == 400
+    listed = via.get("/api/v1/templates", headers=headers)
+    assert listed.status == 200 and listed.json()["items"] == []

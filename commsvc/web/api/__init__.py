@@ -37,6 +37,7 @@ def _authenticate() -> Any:
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
     g.actor = actors.actor_for(key)
+    bodies.refuse_nul_in_url()
     bodies.refuse_unread_body()
     return _refuse_unknown_query()
 

@@ -43,7 +43,16 @@ def json_object(optional: bool = False) -> dict[str, Any]:
         raise CommsvcError("The body must be a JSON object.")
     refuse_unknown_fields(data)
     refuse_wrong_types(data)
+    if _holds_nul(data):
+        raise CommsvcError(_NUL)
     return data
+
+
+def refuse_nul_in_url() -> None:
+    """PostgreSQL cannot hold a NUL character in text: refuse it before any query."""
+    values = [*request.args.values(), *(request.view_args or {}).values()]
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        raise CommsvcError(_NUL)
 
 
 def refuse_unread_body() -> None:
@@ -135,6 +144,19 @@ def _type_problem(value: Any, schema: dict[str, Any], where: str) -> str | None:
                 if problem is not None:
                     return problem
     return None
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+_NUL = "Text may not contain the NUL character (\\u0000)."
 
 
 def _is_number(value: Any) -> bool:
