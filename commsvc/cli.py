@@ -6,6 +6,7 @@ in one place.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -73,7 +74,8 @@ def init_db() -> None:
     "--region",
     "regions",
     multiple=True,
-    help="A region this account works in; repeat for several. None: all regions.",
+    help="A region this account works in; repeat for several. None: all regions for an "
+    "admin, no region at all for an organiser or viewer.",
 )
 @with_appcontext
 @_friendly
@@ -88,8 +90,17 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
         "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True
     )
     user = auth.create_user(email, password, role, list(regions))
-    scope = ", ".join(r.name for r in user.regions) or "all regions"
-    click.echo(f"Created {user.role} {user.email} ({scope}).")
+    click.echo(f"Created {user.role} {user.email} ({_scope(user.role, user.regions)}).")
+
+
+def _scope(role: str, regions: Any) -> str:
+    """What an account sees: only an admin sees every region; others see theirs, or none."""
+    if role == "admin":
+        return "all regions"
+    return (
+        ", ".join(r.name for r in regions)
+        or "no regions: it sees nothing until given one with --region"
+    )
 
 
 @click.command("create-api-key")
@@ -99,7 +110,8 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
     "--region",
     "regions",
     multiple=True,
-    help="A region the key may act in; repeat for several. None: all regions.",
+    help="A region the key may act in; repeat for several. None: all regions for an "
+    "admin, no region at all for an organiser or viewer.",
 )
 @with_appcontext
 @_friendly
@@ -108,7 +120,7 @@ def create_api_key(name: str, role: str, regions: tuple[str, ...]) -> None:
     from commsvc.services.accounts import auth
 
     key, plain = auth.create_api_key(name, role, list(regions))
-    scope = ", ".join(r.name for r in key.regions) or "all regions"
+    scope = _scope(key.role, key.regions)
     click.echo(f"API key {key.name!r} ({key.role}, {scope}). Keep it now: it is not shown again.")
     click.echo(plain)
 
@@ -122,7 +134,8 @@ def import_members(file: Path, dry_run: bool) -> None:
     """Import members from a CSV file (upsert by membership number).
 
     Invalid rows are listed with their line number and reason, and the exit status
-    is 1; valid rows still land.
+    is 1; valid rows still land. A row kept without an unusable address or channel is
+    listed as a warning, and warnings alone leave the exit status 0.
     """
     from commsvc.services.members.importer import import_members as run_import
 
@@ -138,11 +151,13 @@ def import_members(file: Path, dry_run: bool) -> None:
         report = run_import(stream, dry_run=dry_run, progress=progress)
     for error in report.errors:
         click.echo(f"line {error.line}: {error.reason}", err=True)
+    for warning in report.warnings:
+        click.echo(f"line {warning.line}: warning: {warning.reason}", err=True)
     prefix = "Dry run, nothing saved: would have " if dry_run else ""
     click.echo(
         f"{prefix}{report.rows} rows read: {report.created} created, "
         f"{report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.errors)} invalid."
+        f"{len(report.errors)} invalid, {len(report.warnings)} warnings."
     )
     if report.errors:
         sys.exit(1)
@@ -194,6 +209,55 @@ def beat(loglevel: str) -> None:
     processes.run_beat(loglevel)
 
 
+@click.command("bounce-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, show_default=True, type=int)
+@with_appcontext
+@_friendly
+def bounce_server(host: str, port: int) -> None:
+    """The SMTP server of COMMSVC_BOUNCE_DOMAIN: bounces, complaints, mailto unsubscribes.
+
+    Point the bounce domain's MX at it (port 25). Recipients other than valid VERP
+    addresses, fbl@ and abuse@ are refused.
+    """
+    from commsvc import bounce_server as server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    server.serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+@click.command("check-domain")
+@click.argument("domain")
+@click.option("--selector", default=None, help="DKIM selector (default: COMMSVC_DKIM_SELECTOR).")
+@click.option("--nameserver", default=None, help="Ask this DNS server (HOST[:PORT]) only.")
+@with_appcontext
+@_friendly
+def check_domain(domain: str, selector: str | None, nameserver: str | None) -> None:
+    """SPF, DKIM, DMARC and alignment for DOMAIN (the From domain), and what to fix.
+
+    Exit status 1 when something needs fixing.
+    """
+    from commsvc import domain_check
+
+    config = current_app.config
+    key_path = config.get("COMMSVC_DKIM_PRIVATE_KEY")
+    public_key = domain_check.public_key_of(Path(key_path).read_bytes()) if key_path else None
+    try:
+        findings = domain_check.check_domain(
+            domain,
+            selector or config.get("COMMSVC_DKIM_SELECTOR"),
+            config.get("COMMSVC_BOUNCE_DOMAIN"),
+            public_key,
+            domain_check.resolver_lookup(nameserver),
+        )
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    for finding in findings:
+        click.echo(f"{'ok ' if finding.ok else 'FIX'}  {finding.topic:9}  {finding.text}")
+    if not all(f.ok for f in findings):
+        sys.exit(1)
+
+
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option(
@@ -207,7 +271,18 @@ def demo(port: int, members: int) -> None:
     demo_module.run(port=port, member_count=members)
 
 
-COMMANDS = (init_db, create_user, create_api_key, import_members, web, worker, beat, demo)
+COMMANDS = (
+    init_db,
+    create_user,
+    create_api_key,
+    import_members,
+    web,
+    worker,
+    beat,
+    bounce_server,
+    check_domain,
+    demo,
+)
 for _command in COMMANDS:
     main.add_command(_command)
 

@@ -61,6 +61,7 @@ from commsvc.web.admin import (  # noqa: E402,F401
     bulletins,
     compose,
     dashboard,
+    deliverability,
     members,
     outbox,
     results,

@@ -234,9 +234,10 @@ def _compose_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     bulletin, bulletin_id = schemas["bulletin"], schemas["bulletin_id"]
     template, rendered = schemas["template"], schemas["rendered"]
     # What a caller may set; the server fills in the rest (and ignores it if sent).
-    writable = ("name", "subject", "email_body", "sms_body")
+    writable = ("name", "region", "subject", "email_body", "sms_body")
     new_template = closed(
-        {name: template["properties"][name] for name in writable},
+        {name: template["properties"][name] for name in writable}
+        | {field: {"type": ["string", "null"]} for field in ("subject", "email_body", "sms_body")},
         required=["name"],
         anyOf=one_of_fields("subject", "email_body", "sms_body"),
     )
