@@ -18,12 +18,7 @@ def list_partnerships() -> Any:
 
 @bp.post("/partnerships")
 def create_partnership() -> Any:
-    body = json_body()
-    employers = body.get("employers")
-    if isinstance(employers, list) and all(isinstance(e, str) for e in employers):
-        # A name given twice is one employer (twice would break the link table's key).
-        body["employers"] = list(dict.fromkeys(e.strip() for e in employers))
-    partnership = organisation.create_partnership(current_actor(), body)
+    partnership = organisation.create_partnership(current_actor(), json_body())
     return jsonify(organisation.partnership_json(partnership)), 201
 
 
