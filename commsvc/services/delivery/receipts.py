@@ -33,7 +33,7 @@ RECEIPT_STATUSES = {
 EMAIL_EVENTS = ("bounce", "complaint", "delivered")
 EARLY_RECEIPT_WAIT_SECONDS = 3.0
 MAX_ID_MATCHES = 10  # deliveries sharing one provider id: only a reference can choose
-MAX_REFERENCE_DIGITS = 18  # a delivery id fits a BIGINT
+MAX_REFERENCE_DIGITS = 9  # any longer is no id an INTEGER column holds
 
 
 def apply_sms_receipt(
@@ -148,7 +148,8 @@ def _find(
 
 
 def _delivery_id(reference: str | None) -> int | None:
-    """Our delivery id in a receipt's reference; None for anything that is not one."""
+    """Our delivery id in a receipt's reference; None for anything that is not one
+    (isdigit() alone takes '²', which int() refuses)."""
     text = (reference or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > MAX_REFERENCE_DIGITS:
         return None
