@@ -27,6 +27,7 @@ from commsvc.services.bulletins import lifecycle, rendering
 from commsvc.services.delivery import acceptance, claims, recipients
 from commsvc.statuses import BulletinStatus, DeliveryStatus
 from workers.batch_claim import BatchClaim, ClaimLost
+from workers.batch_members import BatchMembers
 from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 from workers.outgoing import Outgoing, build_error
 
@@ -78,8 +79,18 @@ def send_batch(
     try:
         recorder = opened = acceptance.AcceptanceRecorder(token)
         compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
-        messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
-        for result in gateway.send(messages, ready=lambda: _ready(opened, claim)):
+        topic_kind = bulletin.topic.kind
+        members = BatchMembers(
+            sorted(claimed), channel, bulletin.topic_id, topic_kind, PAUSE_CHECK_SECONDS
+        )
+        messages = _messages(bulletin, channel, members, compiled, claim, summary, moves)
+        for result in gateway.send(
+            messages,
+            ready=lambda: _ready(opened, claim),
+            still_wanted=lambda delivery_id: _still_wanted(members, delivery_id, summary, moves),
+        ):
+            if result.outcome is Outcome.WITHDRAWN:
+                continue  # an opt-out while it waited for its slot: recorded, never sent
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
@@ -147,6 +158,22 @@ def send_batch(
     return summary
 
 
+def _still_wanted(
+    members: BatchMembers,
+    delivery_id: int,
+    summary: BatchSummary,
+    moves: list[tuple[str | None, str]],
+) -> bool:
+    """The gateway's last question before the provider gets a message that was built
+    earlier (then waited for its rate-limit slot, or was built ahead): does the member
+    still get it? If not, it is withheld like any other send-time skip."""
+    recipient = members.still_wanted(delivery_id)
+    if recipient is None or recipient.is_sendable:
+        return True
+    _withhold(recipient, summary, moves)
+    return False
+
+
 def _ready(recorder: acceptance.AcceptanceRecorder, claim: BatchClaim) -> None:
     """Before the provider may accept the next message: the last acceptance is
     recorded, and the next message is still this batch's to send."""
@@ -184,7 +211,7 @@ def _record(
 def _messages(
     bulletin: Bulletin,
     channel: str,
-    ids: list[int],
+    members: BatchMembers,
     compiled: rendering.CompiledBulletin,
     claim: BatchClaim,
     summary: BatchSummary,
@@ -193,30 +220,24 @@ def _messages(
     """Build each message just before it is sent, stopping early on a pause.
 
     The members' current choices, suppressions and addresses are loaded when the
-    batch starts and again for the rest of the batch at every pause check, so an
-    opt-out that lands mid-batch is honoured from then on (one query per check)."""
+    batch starts and again for the rest of the batch at every pause check (and, through
+    `_still_wanted`, just before each message goes), so an opt-out that lands mid-batch
+    is honoured from then on (one query per check, not one per message)."""
     outgoing = Outgoing.of(bulletin, channel)
-    bulletin_id, topic_id, topic_kind = outgoing.bulletin_id, outgoing.topic_id, bulletin.topic.kind
-    loaded = recipients.load(ids, channel, topic_id, topic_kind)
-    rechecked: recipients.Verdicts | None = None
+    bulletin_id = outgoing.bulletin_id
     next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
-    for position, delivery_id in enumerate(ids):
+    for delivery_id in members.ids:
         if time.monotonic() >= next_pause_check:
             if _paused(bulletin_id):
                 log.info("bulletin %s paused; releasing the rest of the batch", bulletin_id)
                 return
-            rechecked = recipients.recheck(ids[position:], channel, topic_id, topic_kind)
+            members.refresh_if_stale()
             next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
-        if delivery_id not in loaded or not claim.still_ours(delivery_id):
+        recipient = members.now(delivery_id)
+        if recipient is None or not claim.still_ours(delivery_id):
             continue  # the sweep gave it to another worker: not ours to send or release
-        recipient = loaded[delivery_id].now(rechecked)
         if not recipient.is_sendable:
-            status = _withhold(recipient)
-            moves.append((DeliveryStatus.SENDING, status))
-            if status == DeliveryStatus.PERMANENT_FAILURE:
-                summary.failed += 1
-            else:
-                summary.withheld += 1
+            _withhold(recipient, summary, moves)
             continue
         try:
             message = outgoing.build(compiled, recipient)
@@ -229,16 +250,23 @@ def _messages(
         yield message
 
 
-def _withhold(recipient: recipients.Recipient) -> str:
-    """Record why a claimed delivery is not sent after all; return its new status."""
+def _withhold(
+    recipient: recipients.Recipient,
+    summary: BatchSummary,
+    moves: list[tuple[str | None, str]],
+) -> None:
+    """Record why a claimed delivery is not sent after all, and count it."""
     if recipient.address is None:  # erased or changed since fan-out
         claims.record_failure(
             claims.Failure(recipient.delivery_id, True, "no address any more"), 1, 1
         )
-        return DeliveryStatus.PERMANENT_FAILURE
+        moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
+        summary.failed += 1
+        return
     reason = recipient.reason or "the member no longer gets this bulletin"
     claims.withhold(recipient.delivery_id, recipient.status, reason)
-    return recipient.status
+    moves.append((DeliveryStatus.SENDING, recipient.status))
+    summary.withheld += 1
 
 
 def _closed(recorder: acceptance.AcceptanceRecorder | None, gateway: Gateway[Any]) -> bool:

@@ -130,9 +130,9 @@ def test_slow_batch_does_not_send_what_the_sweep_gave_to_another_worker(app, sms
     class StalledAfterFirst:
         name = "sms"
 
-        def send(self, messages, ready):
+        def send(self, messages, ready, still_wanted):
             for n, message in enumerate(messages):
-                yield real.send_one(message, ready)
+                yield real.send_one(message, ready, still_wanted=still_wanted)
                 if n == 0:
                     time.sleep(1.2)  # stalled past the stuck timeout
                     sweeps.requeue_stuck()
@@ -180,9 +180,9 @@ def test_claimed_deliveries_are_released_when_closing_the_recorder_fails(
     class StopsAfterFirst:
         name = "sms"
 
-        def send(self, messages, ready):
+        def send(self, messages, ready, still_wanted):
             for message in messages:
-                yield real.send_one(message, ready)
+                yield real.send_one(message, ready, still_wanted=still_wanted)
                 return
 
         def close(self):

@@ -36,6 +36,9 @@ class Outcome(Enum):
     # automatically, nor failed over to another provider; recorded as a temporary
     # failure with no retry, its reason saying the outcome is unknown.
     UNCONFIRMED = "unconfirmed"
+    # The caller's `still_wanted` said no after the rate wait: never handed to a
+    # provider. The caller has already recorded why (an opt-out, a suppression).
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,18 @@ Ready = Callable[[], None]  # blocks until the previous acceptance is recorded
 # Work to do while the provider handles this message (building the next one). An
 # adapter calls it once the message has left, before it reads the reply.
 Meanwhile = Callable[[], None]
+# Asked after the rate wait, just before a message goes to the adapter: is it still to
+# be sent? A plain callable, so gateways know nothing of members or their choices.
+StillWanted = Callable[[int], bool]
 
 
 def no_wait() -> None:
     """`ready` for callers with nothing to wait for (tests, test sends)."""
+
+
+def always_wanted(delivery_id: int) -> bool:
+    """`still_wanted` for callers whose messages cannot be withdrawn (test sends)."""
+    return True
 
 
 M_contra = TypeVar("M_contra", EmailEnvelope, SmsMessage, contravariant=True)
@@ -93,7 +104,12 @@ class OverlappingAdapter(Protocol[M_contra]):
 class Gateway(Protocol[M_contra]):
     name: str
 
-    def send(self, messages: Iterable[M_contra], ready: Ready = no_wait) -> Iterator[Result]: ...
+    def send(
+        self,
+        messages: Iterable[M_contra],
+        ready: Ready = no_wait,
+        still_wanted: StillWanted = always_wanted,
+    ) -> Iterator[Result]: ...
 
     def close(self) -> None: ...
 

@@ -7,6 +7,11 @@ message on to another provider not yet tried for it (failover); a throttling rep
 slows that provider's bucket and the message goes again after the wait. Only when
 the wait runs out is the message handed back as THROTTLED, for a later batch.
 
+A message may wait a second or more for its token (a slow provider rate), and was
+built before that wait: after it, and just before the adapter gets the message, the
+caller's `still_wanted` is asked whether the member still gets it (an opt-out may
+have landed meanwhile). If not, the message is WITHDRAWN, never sent.
+
 Failover is only for messages that cannot have been accepted: a refused connection, a
 connect timeout, a 5xx. A request that left and got no answer (a read timeout, a
 connection dropped while waiting) is UNCONFIRMED: the provider may have accepted it,
@@ -32,6 +37,8 @@ from workers.gateways.base import (
     OverlappingAdapter,
     Ready,
     Result,
+    StillWanted,
+    always_wanted,
     no_wait,
 )
 
@@ -85,20 +92,31 @@ class RoutedGateway:
         self.name = channel
         self.routes = routes
 
-    def send(self, messages: Iterable[Any], ready: Ready = no_wait) -> Iterator[Result]:
+    def send(
+        self,
+        messages: Iterable[Any],
+        ready: Ready = no_wait,
+        still_wanted: StillWanted = always_wanted,
+    ) -> Iterator[Result]:
         upcoming = Lookahead(messages)
         while (message := upcoming.take()) is not Lookahead.END:
-            yield self.send_one(message, ready, upcoming.fetch)
+            yield self.send_one(message, ready, upcoming.fetch, still_wanted)
 
     def send_one(
-        self, message: Any, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+        self,
+        message: Any,
+        ready: Ready = no_wait,
+        meanwhile: Meanwhile = no_wait,
+        still_wanted: StillWanted = always_wanted,
     ) -> Result:
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         tried: set[str] = set()
         throttled = 0
         result = Result(message.delivery_id, Outcome.TEMPORARY, reason="no provider left to try")
         while (route := self._choose(tried)) is not None:
-            result = self._try(route, message, deadline, ready, meanwhile)
+            result = self._try(route, message, deadline, ready, meanwhile, still_wanted)
+            if result.outcome is Outcome.WITHDRAWN:
+                return result
             if result.outcome is Outcome.THROTTLED:
                 route.limiter.throttled()
                 throttled += 1
@@ -123,7 +141,13 @@ class RoutedGateway:
             route.adapter.close()
 
     def _try(
-        self, route: Route, message: Any, deadline: float, ready: Ready, meanwhile: Meanwhile
+        self,
+        route: Route,
+        message: Any,
+        deadline: float,
+        ready: Ready,
+        meanwhile: Meanwhile,
+        still_wanted: StillWanted,
     ) -> Result:
         name = route.provider.name
         if not route.limiter.acquire(deadline):
@@ -133,6 +157,8 @@ class RoutedGateway:
                 reason="rate or concurrency limit",
                 provider=name,
             )
+        if not still_wanted(message.delivery_id):  # decided while it waited for its token
+            return Result(message.delivery_id, Outcome.WITHDRAWN, provider=name)
         if getattr(route.adapter, "overlaps", False):
             overlapping = cast("OverlappingAdapter[Any]", route.adapter)
             result = overlapping.send_one(message, ready, meanwhile)
