@@ -60,6 +60,8 @@ class Partnership(db.Model):  # type: ignore[name-defined]
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     # Two-person approval: the approver of a bulletin cannot be its author.
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Above this many members the organiser types the number to confirm a send.
+    confirm_above: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     region: Mapped[Region] = relationship()
     employers: Mapped[list[Employer]] = relationship(secondary=partnership_employers)
 

@@ -90,7 +90,10 @@ def test_bulletin_page_offers_only_the_moves_its_status_allows(app, client):
     auth.create_user(ADMIN, PASSWORD, "admin", [])
     log_in(client, ADMIN)
     draft = client.get(f"/admin/bulletins/{bulletin_id}").get_data(as_text=True)
-    assert "Send now" in draft and "Cancel" in draft and "Pause" not in draft
+    # Sending goes through the check page and its confirmation, never one button here.
+    assert "Check, test and send" in draft and "Send now" not in draft
+    assert "Cancel" in draft and "Pause" not in draft
     client.post(f"/api/v1/bulletins/{bulletin_id}/cancel", headers=headers)
     cancelled = client.get(f"/admin/bulletins/{bulletin_id}").get_data(as_text=True)
-    assert "Send now" not in cancelled and "Resume" not in cancelled
+    assert "Check, test and send" not in cancelled and "Resume" not in cancelled
+    assert "Cancel</button>" not in cancelled and "Pause</button>" not in cancelled

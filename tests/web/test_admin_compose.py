@@ -118,10 +118,10 @@ def test_an_sms_over_the_hard_limit_cannot_be_saved(setup, client):
 
 def test_preview_shows_a_member_of_each_service_group_on_both_channels(setup, client):
     saved = compose(client, setup).get_data(as_text=True)
-    assert "Preview, approve, test or schedule" in saved
+    assert "Check before sending" in saved and "Continue to send" in saved
     bulletin = db.session.query(Bulletin).one()
     page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
-    assert "Pay update" in page and "audience <strong>2</strong>" in page
+    assert "Pay update" in page and "Audience: <strong>2 members</strong>" in page
     assert "Health member: Hana" in page and "Local government member: Lee" in page
     assert "Pay news for Hana" in page and "Pay news for Lee" in page
     assert "Hi Lee, vote by Friday\nReply STOP to opt out" in page
@@ -158,7 +158,7 @@ def test_save_as_template_then_compose_from_it_records_the_version(setup, client
     latest = db.session.query(Bulletin).order_by(Bulletin.id.desc()).first()
     assert latest.template_id == versions[0].id
     page = client.get(f"/admin/bulletins/{latest.id}/preview").get_data(as_text=True)
-    assert "from template Pay round version 1" in page
+    assert "Pay round version 1" in page
 
 
 def test_two_person_approval_in_the_admin(setup, client):
@@ -167,6 +167,7 @@ def test_two_person_approval_in_the_admin(setup, client):
     compose(client, setup)
     bulletin = db.session.query(Bulletin).one()
     page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    assert "Approve</button>" not in page, "the author is not offered Approve"
     refused = client.post(
         f"/admin/bulletins/{bulletin.id}/approve",
         data={"csrf_token": csrf(page)},
@@ -182,27 +183,52 @@ def test_two_person_approval_in_the_admin(setup, client):
         follow_redirects=True,
     )
     text = approved.get_data(as_text=True)
-    assert "Approved." in text and f"<td>{SECOND}</td><td>draft → approved</td>" in text
+    assert "Approved." in text
+    assert f'<td data-label="Who">{SECOND}</td><td data-label="Move">draft → approved</td>' in text
 
 
-def test_schedule_from_the_preview_page_shows_in_the_history(setup, client):
+def test_schedule_goes_through_the_confirmation_and_shows_in_the_history(setup, client):
     compose(client, setup)
     bulletin = db.session.query(Bulletin).one()
-    page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    confirm = client.get(
+        f"/admin/bulletins/{bulletin.id}/confirm",
+        query_string={"when": "later", "send_date": "2099-07-05", "send_time": "08:00"},
+    ).get_data(as_text=True)
+    assert db.session.get(Bulletin, bulletin.id).status == "draft"  # nothing yet
+    assert "Send 2 emails and 2 text messages to 2 members of" in confirm
+    assert "8:00am (BST) on Sunday 5 July 2099" in confirm
+    fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', confirm).group(1)
     done = client.post(
-        f"/admin/bulletins/{bulletin.id}/schedule",
-        data={"csrf_token": csrf(page), "scheduled_for": "2099-01-05T07:00"},
+        f"/admin/bulletins/{bulletin.id}/send",
+        data={
+            "csrf_token": csrf(confirm),
+            "fingerprint": fingerprint,
+            "scheduled_for": "2099-07-05T07:00:00",
+        },
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert (
-        "Scheduled." in done and "draft → scheduled" in done and "for 2099-01-05 07:00 UTC" in done
-    )
-    bad = client.post(
-        f"/admin/bulletins/{bulletin.id}/schedule",
-        data={"csrf_token": csrf(page), "scheduled_for": "soon"},
-        follow_redirects=True,
-    )
-    assert "Choose a date and time" in bad.get_data(as_text=True)
+    assert "Scheduled: send 2 emails" in done
+    assert db.session.get(Bulletin, bulletin.id).status == "scheduled"
+    history = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    assert "draft → scheduled" in history and "for 2099-07-05 07:00 UTC" in history
+
+
+def test_a_schedule_in_the_past_or_nonsense_is_refused_by_its_field(setup, client):
+    compose(client, setup)
+    bulletin = db.session.query(Bulletin).one()
+    for day, clock, message in (
+        ("2020-01-05", "07:00", "has passed. Choose a time in the future."),
+        ("soon", "07:00", "Enter the date to send on"),
+        ("2099-03-29", "01:30", "does not exist in the UK"),
+    ):
+        page = client.get(
+            f"/admin/bulletins/{bulletin.id}/confirm",
+            query_string={"when": "later", "send_date": day, "send_time": clock},
+        )
+        text = page.get_data(as_text=True)
+        assert page.status_code == 422 and message in text
+        assert 'class="error-summary"' in text and 'aria-invalid="true"' in text
+    assert db.session.get(Bulletin, bulletin.id).status == "draft"
 
 
 @pytest.mark.e2e

@@ -44,7 +44,7 @@ def test_organiser_logs_in_composes_and_sees_the_draft(app, client):
         follow_redirects=True,
     )
     page = response.get_data(as_text=True)
-    assert "Joint working group meeting" in page and "audience <strong>4</strong>" in page
+    assert "Joint working group meeting" in page and "Audience: <strong>4 members</strong>" in page
     assert db.session.query(Bulletin).count() == 1
 
 

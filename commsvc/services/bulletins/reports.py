@@ -42,6 +42,7 @@ CSV_COLUMNS = (
 )
 CHART_WIDTH, CHART_HEIGHT = 600, 200
 _CSV_CHUNK = 1000
+PAGE_SIZE = 50
 _TIMELINE_POINTS = 60
 
 
@@ -130,6 +131,72 @@ def deliveries_csv(bulletin: Bulletin) -> Iterator[str]:
         out.truncate()
         if len(rows) < _CSV_CHUNK:
             return
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    membership_number: str
+    name: str
+    channel: str
+    status: str
+    reason: str
+    updated_at: datetime | None
+
+
+def deliveries_page(
+    bulletin: Bulletin, search: str = "", status: str = "", page: int = 1
+) -> tuple[list[DeliveryRow], int]:
+    """One page of a bulletin's deliveries, newest change first, and how many match.
+
+    `search` is a membership number or a name (start of either); `status` one delivery status.
+    """
+    query = (
+        select(Delivery, Member.membership_number, Member.first_name, Member.last_name)
+        .join(Member, Member.id == Delivery.member_id)
+        .where(Delivery.bulletin_id == bulletin.id)
+    )
+    if status in {str(s) for s in DeliveryStatus}:
+        query = query.where(Delivery.status == status)
+    words = search.strip()[:100]
+    if words:
+        like = words.replace("%", "").replace("_", "") + "%"
+        query = query.where(
+            Member.membership_number.ilike(like)
+            | Member.first_name.ilike(like)
+            | Member.last_name.ilike(like)
+        )
+    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = db.session.execute(
+        query.order_by(Delivery.id).limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
+    ).all()
+    return [
+        DeliveryRow(
+            id=delivery.id,
+            membership_number=number,
+            name=f"{first} {last}".strip(),
+            channel=delivery.channel,
+            status=delivery.status,
+            reason=delivery.last_error or "",
+            updated_at=delivery.updated_at,
+        )
+        for delivery, number, first, last in rows
+    ], total
+
+
+def messages_sent(bulletin: Bulletin) -> int:
+    """Messages (not members) that reached a gateway: sent, delivered or bounced later."""
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                Delivery.bulletin_id == bulletin.id,
+                Delivery.status.in_(
+                    [DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.BOUNCED]
+                ),
+            )
+        )
+        or 0
+    )
 
 
 def _failures(bulletin_id: int) -> list[tuple[str, str, int]]:

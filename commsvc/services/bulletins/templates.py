@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
-from commsvc.models import MessageTemplate
+from commsvc.models import MessageTemplate, Topic
 from commsvc.services.accounts.actors import Actor, ensure_can_write
 from commsvc.services.bulletins import rendering, sms_segments
 
@@ -50,11 +50,32 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         select(func.max(MessageTemplate.version)).where(MessageTemplate.name == name)
     )
     template = MessageTemplate(
-        name=name, version=(latest or 0) + 1, created_by=actor.label, **values
+        name=name,
+        version=(latest or 0) + 1,
+        created_by=actor.label,
+        topic=_remembered_topic(data.get("topic")),
+        channels=",".join(_remembered_channels(data.get("channels"))),
+        **values,
     )
     db.session.add(template)
     db.session.commit()
     return template
+
+
+def _remembered_topic(value: Any) -> str:
+    """The topic a template suggests; a name that is not a topic is not remembered."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    name = value.strip()
+    return name if db.session.scalar(select(Topic.id).where(Topic.name == name)) else ""
+
+
+def _remembered_channels(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        return []
+    return sorted({c for c in value if c in ("email", "sms")})
 
 
 def get_template(template_id: int) -> MessageTemplate:
@@ -102,6 +123,8 @@ def template_json(template: MessageTemplate) -> dict[str, Any]:
         "subject": template.subject,
         "email_body": template.email_body,
         "sms_body": template.sms_body,
+        "topic": template.topic or None,
+        "channels": [c for c in template.channels.split(",") if c],
         "created_by": template.created_by,
         "created_at": template.created_at.isoformat() + "Z",
     }

@@ -15,6 +15,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from commsvc.errors import CommsvcError
 from commsvc.services.accounts import actors
+from commsvc.services.bulletins import confirmation
 
 bp = Blueprint("admin", __name__)
 
@@ -44,6 +45,12 @@ def _roles() -> dict[str, Any]:
     }
 
 
+@bp.app_template_global("uk_time")
+def _uk_time(moment: Any) -> str:
+    """Times in the admin are UK time (stored in UTC)."""
+    return confirmation.uk_time(moment) if moment else ""
+
+
 @bp.errorhandler(TooManyRequests)
 def _throttled(_error: TooManyRequests) -> Any:
     flash("Too many attempts. Wait a minute, then try again.", "error")
@@ -59,7 +66,9 @@ from commsvc.web.admin import (  # noqa: E402,F401
     accounts,
     audit,
     bulletins,
+    check,
     compose,
+    confirm,
     dashboard,
     members,
     outbox,
