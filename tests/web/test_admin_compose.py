@@ -254,3 +254,64 @@ def test_test_send_reaches_the_organisers_own_inbox_and_phone(
     (text,) = sms_sink.messages
     assert text["to"] == "+447911123456" and text["body"].startswith("Hi Hana, vote by Friday")
     assert db.session.query(Bulletin).one().status == "draft"  # nothing else happened
+
+
+def test_template_remembers_topic_and_channels(setup, client):
+    compose(client, setup, save_as_template="Events", topic="campaigns", channels=["email"])
+    template = db.session.query(MessageTemplate).one()
+    assert (template.topic, template.channels) == ("campaigns", "email")
+    page = client.get(f"/admin/partnerships/{setup.id}/compose?template={template.id}")
+    text = page.get_data(as_text=True)
+    assert '<option value="campaigns" data-kind="campaign" selected>' in text
+    assert 'value="email" checked' in text and 'value="sms" checked' not in text
+
+
+def test_editing_an_approved_draft_withdraws_the_approval(setup, client):
+    setup.requires_approval = True
+    db.session.commit()
+    compose(client, setup)
+    bulletin = db.session.query(Bulletin).one()
+    client.post("/logout", data={"csrf_token": csrf(client.get("/admin").get_data(as_text=True))})
+    log_in(client, SECOND, PASSWORD)
+    page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    client.post(f"/admin/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf(page)})
+    assert db.session.get(Bulletin, bulletin.id).status == "approved"
+    form = client.get(f"/admin/bulletins/{bulletin.id}/edit").get_data(as_text=True)
+    assert "Saving a change withdraws the approval" in form and "Pay update" in form
+    done = client.post(
+        f"/admin/bulletins/{bulletin.id}/edit",
+        data={
+            "csrf_token": csrf(form),
+            "title": "Pay update (corrected)",
+            "topic": "bargaining",
+            "channels": ["email"],
+            "subject": "Pay news",
+            "email_body": "Corrected figures.",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "The approval was withdrawn" in done and "approved → draft" in done
+    changed = db.session.get(Bulletin, bulletin.id)
+    assert (changed.status, changed.approved_by, changed.title) == (
+        "draft",
+        None,
+        "Pay update (corrected)",
+    )
+    assert "needs approving by a second organiser" in done  # no way to send it yet
+
+
+def test_a_sent_bulletin_cannot_be_edited_or_sent_again(setup, client):
+    compose(client, setup)
+    bulletin = db.session.query(Bulletin).one()
+    bulletin.status = "sent"
+    db.session.commit()
+    assert client.get(f"/admin/bulletins/{bulletin.id}/edit").status_code == 302
+    page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    assert "Continue to send" not in page and "Change the draft" not in page
+    sent = client.post(
+        f"/admin/bulletins/{bulletin.id}/send",
+        data={"csrf_token": csrf(page), "fingerprint": "x"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "cannot be sent" in sent or "changed after you checked it" in sent
+    assert db.session.get(Bulletin, bulletin.id).status == "sent"
