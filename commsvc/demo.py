@@ -116,7 +116,7 @@ def _seed(member_count: int) -> str:
                 organisation.topic_named(topic, "service")
             db.session.commit()
             importer.import_members(io.BytesIO(demo_data.members_csv(member_count)))
-        logins = (
+        logins: tuple[tuple[str, str, list[str]], ...] = (
             (DEMO_ADMIN, "admin", []),
             (DEMO_REGIONAL, "organiser", [demo_data.REGION]),
             (DEMO_VIEWER, "viewer", [demo_data.REGION]),
