@@ -149,3 +149,27 @@ def test_only_an_admin_sets_a_partnerships_rules_for_sending(app, client):
     )
     db.session.refresh(partnership)
     assert partnership.requires_approval and partnership.confirm_above == 1000
+
+
+def test_report_and_bulletin_page_say_why_members_were_left_out(app, client):
+    partnership = factories.partnership()
+    factories.topics("bargaining", "campaigns")
+    factories.import_rows(
+        [factories.member_row(channels="email;sms") for _ in range(2)]
+        + [factories.member_row(topics="campaigns", membership_number="OUT1")]
+    )
+    headers = factories.api_key()
+    bulletin_id = client.post(
+        "/api/v1/bulletins", headers=headers, json=factories.bulletin_body(partnership.id)
+    ).get_json()["id"]
+    client.post(f"/api/v1/bulletins/{bulletin_id}/send", headers=headers)
+    fanout.fan_out(bulletin_id)
+    auth.create_user(ADMIN, PASSWORD, "admin", [])
+    log_in(client, ADMIN)
+    report = client.get(f"/admin/bulletins/{bulletin_id}/report").get_data(as_text=True)
+    left_out = report.split("Left out, and why")[1].split("</section>")[0]
+    assert "the member chose not to get this topic" in left_out
+    page = client.get(f"/admin/bulletins/{bulletin_id}?q=OUT1").get_data(as_text=True)
+    listed = page.split('id="deliveries"')[1]
+    assert "2 messages match" in listed and "chose not to get this topic" in listed
+    assert "M0" not in listed.split("<tbody>")[1]  # only the member searched for

@@ -146,11 +146,30 @@ def address_for(member: AudienceMember, channel: str) -> str | None:
 
 def decide(member: AudienceMember, channel: str, topic_kind: str, suppressed: bool) -> str:
     """The first status of a delivery: queued, skipped (member's choice) or suppressed."""
+    return decide_with_reason(member, channel, topic_kind, suppressed)[0]
+
+
+def decide_with_reason(
+    member: AudienceMember, channel: str, topic_kind: str, suppressed: bool
+) -> tuple[str, str | None]:
+    """The first status of a delivery and, when it is not sent, why, in plain words
+    (kept on the delivery, so a report says why each member was left out)."""
     channel_on = member.email_enabled if channel == "email" else member.sms_enabled
-    if not channel_on or not member.subscribed:
-        return DeliveryStatus.SKIPPED
+    if not channel_on:
+        return DeliveryStatus.SKIPPED, SKIP_REASONS[f"{channel}_off"]
+    if not member.subscribed:
+        return DeliveryStatus.SKIPPED, SKIP_REASONS["topic"]
     if member.opted_out and topic_kind != "service":
-        return DeliveryStatus.SKIPPED
+        return DeliveryStatus.SKIPPED, SKIP_REASONS["stopped"]
     if suppressed:
-        return DeliveryStatus.SUPPRESSED
-    return DeliveryStatus.QUEUED
+        return DeliveryStatus.SUPPRESSED, SKIP_REASONS["suppressed"]
+    return DeliveryStatus.QUEUED, None
+
+
+SKIP_REASONS = {
+    "email_off": "skipped: the member turned email off",
+    "sms_off": "skipped: the member turned text messages off",
+    "topic": "skipped: the member chose not to get this topic",
+    "stopped": "skipped: the member stopped all campaign messages",
+    "suppressed": "suppressed: the address is on the suppression list",
+}

@@ -28,6 +28,7 @@ FAILED = (
     DeliveryStatus.PERMANENT_FAILURE,
     DeliveryStatus.BOUNCED,
 )
+LEFT_OUT = (DeliveryStatus.SKIPPED, DeliveryStatus.SUPPRESSED)
 CSV_COLUMNS = (
     "delivery_id",
     "membership_number",
@@ -69,6 +70,7 @@ class Report:
     totals: dict[str, int]  # status -> n
     failures: list[tuple[str, str, int]]  # channel, reason, n
     timeline: Timeline
+    left_out: list[tuple[str, str, int]] = field(default_factory=list)  # skipped, suppressed
 
 
 def bulletin_report(bulletin: Bulletin) -> Report:
@@ -84,7 +86,13 @@ def bulletin_report(bulletin: Bulletin) -> Report:
     statuses = [str(s) for s in DeliveryStatus if str(s) in totals]
     channels = sorted({channel for channel, _ in counts} | set(bulletin.channels))
     return Report(
-        statuses, channels, counts, totals, _failures(bulletin.id), _timeline(bulletin.id, channels)
+        statuses,
+        channels,
+        counts,
+        totals,
+        _failures(bulletin.id),
+        _timeline(bulletin.id, channels),
+        _grouped_reasons(bulletin.id, LEFT_OUT),
     )
 
 
@@ -200,9 +208,13 @@ def messages_sent(bulletin: Bulletin) -> int:
 
 
 def _failures(bulletin_id: int) -> list[tuple[str, str, int]]:
+    return _grouped_reasons(bulletin_id, FAILED)
+
+
+def _grouped_reasons(bulletin_id: int, statuses: tuple[str, ...]) -> list[tuple[str, str, int]]:
     rows = db.session.execute(
         select(Delivery.channel, Delivery.last_error, func.count())
-        .where(Delivery.bulletin_id == bulletin_id, Delivery.status.in_(FAILED))
+        .where(Delivery.bulletin_id == bulletin_id, Delivery.status.in_(statuses))
         .group_by(Delivery.channel, Delivery.last_error)
         .order_by(func.count().desc())
         .limit(20)
