@@ -4,13 +4,14 @@ from commsvc.models.account import ApiKey, AuditEntry, User
 from commsvc.models.bulletin import Bulletin, BulletinTransition, MessageTemplate
 from commsvc.models.delivery import Delivery, DeliveryAttempt
 from commsvc.models.member import ConsentRecord, Member, TopicPreference
-from commsvc.models.organisation import Branch, Employer, Partnership, Region, Topic
+from commsvc.models.organisation import Branch, Branding, Employer, Partnership, Region, Topic
 from commsvc.models.suppression import Suppression
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
     "Branch",
+    "Branding",
     "Bulletin",
     "BulletinTransition",
     "ConsentRecord",

@@ -72,3 +72,15 @@ class Topic(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(120), unique=True)
     # "service" topics (ballots, AGM notices) reach members who stopped campaigns.
     kind: Mapped[str] = mapped_column(String(20), default="campaign")
+
+
+class Branding(db.Model):  # type: ignore[name-defined]
+    """How the union presents itself: nationally (no region), or a region's own."""
+
+    __tablename__ = "branding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), unique=True)
+    union_name: Mapped[str] = mapped_column(String(120), default="")
+    sender_name: Mapped[str] = mapped_column(String(120), default="")
+    footer_address: Mapped[str] = mapped_column(String(300), default="")
+    colour: Mapped[str] = mapped_column(String(7), default="")

@@ -57,6 +57,7 @@ def test_admin_pages_pass_axe_and_fit_a_phone(app, chromium, gunicorn_server, tm
         "templates": "/admin/templates",
         "accounts": "/admin/accounts",
         "audit": "/admin/audit",
+        "branding": "/admin/branding",
     }
     shots = shots_dir(tmp_path)
     page = chromium.new_page(viewport={"width": 1366, "height": 900}, bypass_csp=True)

@@ -15,6 +15,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from commsvc.errors import CommsvcError
 from commsvc.services.accounts import actors
+from commsvc.services.bulletins import branding as brand_service
 from commsvc.services.bulletins import confirmation
 
 bp = Blueprint("admin", __name__)
@@ -45,6 +46,12 @@ def _roles() -> dict[str, Any]:
     }
 
 
+@bp.app_context_processor
+def _brand() -> dict[str, Any]:
+    """The union's own name and colour on every page (the national brand in the admin)."""
+    return {"brand": brand_service.brand_for(None)}
+
+
 @bp.app_template_global("uk_time")
 def _uk_time(moment: Any) -> str:
     """Times in the admin are UK time (stored in UTC)."""
@@ -65,6 +72,7 @@ def _throttled(_error: TooManyRequests) -> Any:
 from commsvc.web.admin import (  # noqa: E402,F401
     accounts,
     audit,
+    branding,
     bulletins,
     check,
     compose,
