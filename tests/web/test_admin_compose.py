@@ -315,3 +315,30 @@ def test_a_sent_bulletin_cannot_be_edited_or_sent_again(setup, client):
     ).get_data(as_text=True)
     assert "cannot be sent" in sent or "changed after you checked it" in sent
     assert db.session.get(Bulletin, bulletin.id).status == "sent"
+
+
+def test_the_live_breakdown_counts_what_is_ticked(setup, client):
+    factories.import_rows(
+        [factories.member_row(first_name="Sam", service_group="health", email="", channels="sms")]
+    )
+    page = client.get(f"/admin/partnerships/{setup.id}/compose").get_data(as_text=True)
+    assert 'value="health"' in page and factories.S31_EMPLOYERS[1] in page  # targeting offered
+    answer = client.post(
+        f"/admin/partnerships/{setup.id}/audience.json",
+        data={"topic": "bargaining", "channels": ["email", "sms"], "service_groups": "health"},
+        headers={"X-CSRFToken": csrf(page)},
+    ).get_json()
+    assert answer["audience_size"] == 2
+    assert answer["channels"]["email"] == {
+        "will_receive": 1,
+        "skipped": 0,
+        "suppressed": 0,
+        "no_address": 1,
+    }
+    assert answer["channels"]["sms"]["will_receive"] == 2
+    bad = client.post(
+        f"/admin/partnerships/{setup.id}/audience.json",
+        data={"topic": "bargaining", "channels": "email", "service_groups": "fishing"},
+        headers={"X-CSRFToken": csrf(page)},
+    )
+    assert bad.status_code == 400 and "not health or local_government" in bad.get_json()["detail"]
