@@ -26,6 +26,8 @@ DEFAULT_SMS_FROM = "UNION"
 DEFAULT_EMAIL_URL = "smtp://127.0.0.1:8025"
 DEFAULT_SMS_URL = "http://127.0.0.1:8026/send"
 
+# UK networks let nobody reply to an alphanumeric sender: a reply number is digits.
+_SMS_REPLY_NUMBER = re.compile(r"^\+?[0-9]{5,15}$")
 _SMS_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\+?[0-9]{3,15}$")
 
 
@@ -43,6 +45,8 @@ class Settings:
     sms_url: str
     sms_from: str
     webhook_secret: str
+    # A number members can reply to; texts that ask a question go from it (see questions.py).
+    sms_reply_from: str = ""
     batch_size: int = 500
     max_attempts: int = 5
     stuck_after_seconds: int = 600
@@ -67,6 +71,7 @@ class Settings:
             "COMMSVC_EMAIL_FROM": self.email_from,
             "COMMSVC_SMS_URL": self.sms_url,
             "COMMSVC_SMS_FROM": self.sms_from,
+            "COMMSVC_SMS_REPLY_FROM": self.sms_reply_from,
             "COMMSVC_WEBHOOK_SECRET": self.webhook_secret,
             "COMMSVC_BATCH_SIZE": self.batch_size,
             "COMMSVC_MAX_ATTEMPTS": self.max_attempts,
@@ -103,6 +108,11 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         raise ConfigError(
             "COMMSVC_SMS_FROM must be a sender ID of at most 11 letters and digits, or a number"
         )
+    sms_reply_from = (env.get("COMMSVC_SMS_REPLY_FROM") or "").strip()
+    if sms_reply_from and not _SMS_REPLY_NUMBER.match(sms_reply_from):
+        raise ConfigError(
+            "COMMSVC_SMS_REPLY_FROM must be a phone number members can reply to, e.g. +447700900123"
+        )
     email_url = env.get("COMMSVC_EMAIL_URL") or DEFAULT_EMAIL_URL
     providers.parse("email", email_url)  # raises ConfigError for a URL that cannot work
     sms_url = env.get("COMMSVC_SMS_URL") or DEFAULT_SMS_URL
@@ -117,6 +127,7 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         email_from=env.get("COMMSVC_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
         sms_url=sms_url,
         sms_from=sms_from,
+        sms_reply_from=sms_reply_from,
         webhook_secret=env.get("COMMSVC_WEBHOOK_SECRET")
         or _kept_secret(instance_path / "webhook_secret"),
         batch_size=_positive_int(env, "COMMSVC_BATCH_SIZE", 500),

@@ -27,7 +27,7 @@ from commsvc.extensions import db
 from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services.bulletins import rendering
+from commsvc.services.bulletins import question_messages, questions, rendering
 from commsvc.services.bulletins.email_message import build_email
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import acceptance, claims
@@ -191,6 +191,10 @@ def _messages(
     domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
     # Read once: every commit expires the bulletin, and reading it again is a query.
     bulletin_id, topic_id = bulletin.id, bulletin.topic_id
+    question = questions.question_for(bulletin_id)
+    reply_from = config.get("COMMSVC_SMS_REPLY_FROM") or ""
+    # A text that asks for a reply must come from a number members can reply to.
+    sms_from = reply_from if question is not None and reply_from else config["COMMSVC_SMS_FROM"]
     next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
     for row in _recipients(ids):
         if time.monotonic() >= next_pause_check:
@@ -207,6 +211,10 @@ def _messages(
             summary.failed += 1
             continue
         context = rendering.member_context(shared, row["member"], links, public_id, topic_id)
+        if question is not None:
+            context |= question_messages.context_for(
+                question, links, public_id, row["language"], channel, bool(reply_from)
+            )
         try:
             if channel == "email":
                 rendered = compiled.render_email(context)
@@ -219,9 +227,7 @@ def _messages(
                     message_id_domain=domain,
                 )
             else:
-                yield SmsMessage(
-                    delivery_id, address, config["COMMSVC_SMS_FROM"], compiled.render_sms(context)
-                )
+                yield SmsMessage(delivery_id, address, sms_from, compiled.render_sms(context))
         except CommsvcError as error:
             claims.record_failure(claims.Failure(delivery_id, True, error.detail), 1, 1)
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
@@ -244,6 +250,7 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
             Member.workplace,
             Member.job_title,
             Member.service_group,
+            Member.language,
             region.name,
             branch.name,
             employer.name,
@@ -268,6 +275,7 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
             workplace,
             job_title,
             service_group,
+            language,
             region_name,
             branch_name,
             employer_name,
@@ -276,6 +284,7 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
             "delivery_id": delivery_id,
             "public_id": public_id,
             "address": email if channel == "email" else mobile,
+            "language": language,
             "member": rendering.member_context_values(
                 first_name=first_name,
                 last_name=last_name,

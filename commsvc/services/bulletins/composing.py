@@ -14,7 +14,14 @@ from commsvc.models import Bulletin, Topic
 from commsvc.models.base import utcnow
 from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
-from commsvc.services.bulletins import audience, lifecycle, rendering, sms_segments, templates
+from commsvc.services.bulletins import (
+    audience,
+    lifecycle,
+    questions,
+    rendering,
+    sms_segments,
+    templates,
+)
 from commsvc.services.members import organisation
 from commsvc.statuses import BulletinStatus, Channel, DeliveryStatus
 
@@ -33,9 +40,12 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     """Validate a bulletin from the API or the admin and save it as a draft."""
     ensure_can_write(actor)
     values = _checked(actor, data)
+    question = questions.clean_question(data.get("question"))
     bulletin = Bulletin(created_by=actor.label, **values)
     db.session.add(bulletin)
     db.session.flush()
+    if question is not None:
+        questions.attach(bulletin, question)
     audit.record(
         actor.label,
         "bulletin.create",
@@ -165,6 +175,7 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
             for step in lifecycle.history(bulletin.id)
         ],
         "warnings": warnings(bulletin),
+        "question": questions.question_json(questions.question_for(bulletin.id)),
     }
 
 
@@ -211,6 +222,15 @@ def _checked(actor: Actor, data: Any) -> dict[str, Any]:
     email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
     sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
     filters = audience.clean_filters(data.get("audience"))
+    if "not_answered" in filters:  # the reminder: only a question this actor may see
+        asked_id = int(filters["not_answered"][0])
+        try:
+            asked = get_bulletin(actor, asked_id)
+        except NotFound:
+            detail = f"audience.not_answered: there is no bulletin {asked_id}"
+            raise ValidationError(detail) from None
+        if questions.question_for(asked.id) is None:
+            raise ValidationError(f"audience.not_answered: bulletin {asked.id} has no question")
     compiled = rendering.compile_bulletin(subject, email_body, sms_body)
     if "sms" in channels:
         try:

@@ -1,4 +1,5 @@
-"""Signed, expiring member links: the preference centre and one-click unsubscribe.
+"""Signed, expiring member links: the preference centre, one-click unsubscribe and
+the answer page of a bulletin's question.
 
 A link carries the member's random public id (and for unsubscribe, the topic), signed
 with the secret key; no member id or address appears in a URL.
@@ -15,6 +16,8 @@ from commsvc.errors import CommsvcError
 LINK_MAX_AGE_SECONDS = 90 * 24 * 3600
 PREFERENCES_SALT = "commsvc.preferences"
 UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
+ANSWER_SALT = "commsvc.answer"
+NO_CHOICE = -1  # an answer link that selects nothing (the SMS fallback)
 
 
 class LinkError(CommsvcError):
@@ -42,6 +45,11 @@ class MemberLinks:
         token = _serializer(self.secret_key, UNSUBSCRIBE_SALT).dumps([public_id, topic_id])
         return f"{self.public_url}/u/{token}"
 
+    def answer_url(self, public_id: str, question_id: int, choice: int = NO_CHOICE) -> str:
+        """The answer page with `choice` (an index into the question's choices) selected."""
+        token = _serializer(self.secret_key, ANSWER_SALT).dumps([public_id, question_id, choice])
+        return f"{self.public_url}/a/{token}"
+
 
 def read_preferences_token(secret_key: str, token: str) -> str:
     value = _load(secret_key, PREFERENCES_SALT, token)
@@ -60,6 +68,19 @@ def read_unsubscribe_token(secret_key: str, token: str) -> tuple[str, int]:
     ):
         raise LinkError("This link is not valid.")
     return value[0], value[1]
+
+
+def read_answer_token(secret_key: str, token: str) -> tuple[str, int, int]:
+    """(public id, question id, preselected choice or NO_CHOICE)."""
+    value = _load(secret_key, ANSWER_SALT, token)
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:])
+    ):
+        raise LinkError("This link is not valid.")
+    return value[0], value[1], value[2]
 
 
 def _load(secret_key: str, salt: str, token: str) -> object:

@@ -29,6 +29,8 @@ from commsvc.services.bulletins.sandbox import Sandbox
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
 MAX_RENDERED_CHARS = 200_000
 SMS_OPT_OUT_HINT = "Reply STOP to opt out"
+# Where a question's block goes (after the body, before the footer), filled per member.
+QUESTION_MARK = "COMMSVCQUESTIONMARKX"
 VARIABLES = tuple(sandbox.VARIABLES)
 
 _JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
@@ -61,14 +63,18 @@ class CompiledBulletin:
     def render_email(self, context: dict[str, Any]) -> RenderedEmail:
         # One line, whatever a member's name holds: a header can never gain a line.
         subject = " ".join(_render(self.subject, context).split())[:300]
+        block = context.get("question_block")  # a question_messages.QuestionBlock, or None
         return RenderedEmail(
             subject=subject,
-            text=_render(self.email_text, context),
-            html=_render(self.email_html, context),
+            text=_place_question(_render(self.email_text, context), block.text if block else ""),
+            html=_place_question(_render(self.email_html, context), block.html if block else ""),
         )
 
     def render_sms(self, context: dict[str, Any]) -> str:
-        return with_opt_out_hint(_render(self.sms, context))
+        body = _render(self.sms, context)
+        if context.get("question_sms"):  # how to answer the bulletin's question
+            body = f"{body.strip()}\n{context['question_sms']}"
+        return with_opt_out_hint(body)
 
 
 def with_opt_out_hint(body: str) -> str:
@@ -160,7 +166,8 @@ def member_context(
 
 
 _TEXT_FOOTER = (
-    "\n\n--\nChoose what you receive: {{ preferences_url }}\nUnsubscribe: {{ unsubscribe_url }}\n"
+    QUESTION_MARK + "\n\n--\nChoose what you receive: {{ preferences_url }}\n"
+    "Unsubscribe: {{ unsubscribe_url }}\n"
 )
 
 
@@ -182,6 +189,7 @@ def _email_html_source(markdown_source: str) -> str:
     # so an organiser's text can never be evaluated as part of it.
     page = (
         layout.replace("%%BODY%%", body_html)
+        .replace("%%QUESTION%%", QUESTION_MARK)
         .replace("%%PREFERENCES_URL%%", "JINJAPLACEHOLDERPREFERENCES_URLX")
         .replace("%%UNSUBSCRIBE_URL%%", "JINJAPLACEHOLDERUNSUBSCRIBE_URLX")
     )
@@ -191,6 +199,13 @@ def _email_html_source(markdown_source: str) -> str:
     for token, tag in placeholders.items():
         page = page.replace(token, tag)
     return page
+
+
+def _place_question(rendered: str, block: str) -> str:
+    """Put a question's block at the layout's mark (the last one: the organiser's text
+    comes before it), or just remove the mark."""
+    head, mark, tail = rendered.rpartition(QUESTION_MARK)
+    return head + block + tail if mark else rendered
 
 
 def _compile(env: Sandbox, source: str, label: str) -> Template:

@@ -80,5 +80,6 @@ from commsvc.web.admin import (  # noqa: E402,F401
     dashboard,
     members,
     outbox,
+    results,
     sessions,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -15,6 +15,16 @@ from commsvc.models import Region
 from commsvc.services.bulletins import branding as brand_service
 from commsvc.web.admin import bp, current_actor
 from commsvc.web.admin.form_errors import field_errors
+
+
+@bp.get("/admin/brand.css")
+def brand_css() -> Any:
+    """The union's colour as a stylesheet (pages carry no inline styles: the CSP)."""
+    colour = brand_service.brand_for(None).colour  # checked as #rrggbb when saved
+    css = f".top {{ background: {colour}; }}\n"
+    response = Response(css, mimetype="text/css")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.route("/admin/branding", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from commsvc.services.bulletins import templates as message_templates
 from commsvc.services.members import organisation
 from commsvc.web.admin import bp, compose_form, current_actor, or_404
 from commsvc.web.admin.form_errors import field_errors
+from commsvc.web.admin.question_form import question_from_form
 
 
 @bp.route("/admin/partnerships/<int:partnership_id>/compose", methods=["GET", "POST"])
@@ -33,6 +34,9 @@ def compose(partnership_id: int) -> Any:
     if request.method == "POST":
         shown = compose_form.from_post(request.form)
         data = compose_form.read(request.form, partnership.id)
+        question = question_from_form(request.form)
+        if question is not None:
+            data["question"] = question
         errors = compose_form.missing(data)
         if not errors:
             try:

@@ -42,6 +42,8 @@ def field_errors(error: CommsvcError, fallback: str = "form") -> dict[str, str]:
     detail = error.detail
     if not field and detail.startswith("audience"):
         field = "audience"
+    if not field and detail.startswith("question"):
+        field = "question_text"
     if not field:
         return {fallback: detail}
     if detail.endswith(" is required") or (field == "service_reason" and "is required" in detail):

@@ -25,7 +25,7 @@ from commsvc.web.preferences.language import select_locale
 bp = Blueprint("preferences", __name__)
 ONE_CLICK = "One-Click"
 
-__all__ = ["bp", "select_locale"]
+__all__ = ["bad_link_page", "bp", "language_switch", "select_locale"]
 
 
 @bp.before_request
@@ -48,14 +48,14 @@ def _no_store(response: Any) -> Any:
 def preference_centre(token: str) -> Any:
     member, problem = _member_from(token)
     if member is None:
-        return _bad_link(problem)
+        return bad_link_page(problem)
     saved = False
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token"))
         except (CSRFError, FormError):
             stale = links.LinkError(_("This page was open too long. Reload it and try again."))
-            return _bad_link(stale)
+            return bad_link_page(stale)
         topics_on = {int(v) for v in request.form.getlist("topic") if v.isdigit()}
         preferences.update_choices(
             member,
@@ -73,7 +73,7 @@ def preference_centre(token: str) -> Any:
         token=token,
         topics=preferences.topic_choices(member),
         saved=saved,
-        **_language_switch(),
+        **language_switch(),
     )
 
 
@@ -83,16 +83,16 @@ def unsubscribe(token: str) -> Any:
     try:
         public_id, topic_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
     except links.LinkError as problem:
-        return _bad_link(problem)
+        return bad_link_page(problem)
     member = preferences.member_by_public_id(public_id)
     topic = db.session.get(Topic, topic_id)
     if member is None or topic is None:
-        return _bad_link(_missing())
+        return bad_link_page(_missing())
     g.member_language = member.language
     if request.method == "POST":
         if request.form.get("List-Unsubscribe") != ONE_CLICK:
             refused = links.LinkError(_("Send List-Unsubscribe=One-Click to unsubscribe."))
-            return _bad_link(refused)
+            return bad_link_page(refused)
         preferences.unsubscribe_topic(member, topic.id, source="one_click")
         return render_template("preferences/unsubscribed.html", topic=topic)
     return render_template(
@@ -103,7 +103,7 @@ def unsubscribe(token: str) -> Any:
         preferences_url=links.MemberLinks(
             current_app.config["SECRET_KEY"], current_app.config["COMMSVC_PUBLIC_URL"]
         ).preferences_url(member.public_id),
-        **_language_switch(),
+        **language_switch(),
     )
 
 
@@ -125,17 +125,17 @@ def _missing() -> links.LinkError:
     return missing
 
 
-def _bad_link(problem: links.LinkError) -> Any:
+def bad_link_page(problem: links.LinkError) -> Any:
     # links.py speaks English; say its two sentences in the page's language.
     detail = {
         "This link has expired.": _("This link has expired."),
         "This link is not valid.": _("This link is not valid."),
     }.get(problem.detail, problem.detail)
-    page = render_template("preferences/bad_link.html", detail=detail, **_language_switch())
+    page = render_template("preferences/bad_link.html", detail=detail, **language_switch())
     return page, problem.http_status
 
 
-def _language_switch() -> dict[str, Any]:
+def language_switch() -> dict[str, Any]:
     """The current language, and the other one with the link to switch to it."""
     current = str(get_locale())
     other = "en" if current == "cy" else "cy"

@@ -1,7 +1,8 @@
 """Which language a member page speaks: English or Welsh (Cymraeg).
 
 In order: the language switch link (?lang=cy), the member's own language when they
-have chosen one, then the browser's Accept-Language. Admin pages stay in English.
+have chosen one, then the browser's Accept-Language. Member pages are the preference
+centre and the answer page (`web/answers`); admin pages stay in English.
 """
 
 from __future__ import annotations
@@ -18,6 +19,6 @@ def select_locale() -> str:
     member_language = g.get("member_language")
     if member_language in LANGUAGES and member_language != "en":
         return str(member_language)
-    if request.blueprint != "preferences":
+    if request.blueprint not in ("preferences", "answers"):
         return "en"
     return request.accept_languages.best_match(LANGUAGES) or "en"
