@@ -97,6 +97,7 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "channels": _names,
             "audience_size": {"type": "integer"},
             "scheduled_for": {"type": ["string", "null"]},
+            "service_reason": {"type": ["string", "null"]},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
         },
@@ -112,6 +113,12 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "subject": {"type": "string"},
             "email_body": {"type": "string"},
             "sms_body": {"type": "string"},
+            "service_reason": {
+                "type": "string",
+                "maxLength": 500,
+                "description": "Required with a service topic (it reaches members who "
+                "stopped campaign messages): why this bulletin must reach them.",
+            },
             "audience": {
                 "type": "object",
                 "properties": {
