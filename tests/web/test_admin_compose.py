@@ -342,3 +342,26 @@ def test_the_live_breakdown_counts_what_is_ticked(setup, client):
         headers={"X-CSRFToken": csrf(page)},
     )
     assert bad.status_code == 400 and "not health or local_government" in bad.get_json()["detail"]
+
+
+def test_the_templates_page_keeps_topic_and_channels_and_shows_errors_by_field(setup, client):
+    page = client.get("/admin/templates").get_data(as_text=True)
+    refused = client.post(
+        "/admin/templates",
+        data={"csrf_token": csrf(page), "name": "", "subject": "Hello", "sms_body": "x" * 2000},
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'href="#name"' in text
+    assert "Enter a name for the template" in text and "maxlength" not in text
+    client.post(
+        "/admin/templates",
+        data={
+            "csrf_token": csrf(page),
+            "name": "Branch meeting",
+            "topic": "campaigns",
+            "channels": ["sms"],
+            "sms_body": "Branch meeting on Monday",
+        },
+    )
+    saved = db.session.query(MessageTemplate).one()
+    assert (saved.topic, saved.channels) == ("campaigns", "sms")

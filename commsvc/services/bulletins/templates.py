@@ -29,15 +29,17 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         raise ValidationError("The body must be a JSON object.")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_LIMIT:
-        raise ValidationError(f"name is required (at most {NAME_LIMIT} characters)")
+        raise ValidationError(f"name is required (at most {NAME_LIMIT} characters)", field="name")
     name = name.strip()
     values: dict[str, str] = {}
     for field in FIELDS:
         value = data.get(field) or ""
         if not isinstance(value, str):
-            raise ValidationError(f"{field} must be text")
+            raise ValidationError(f"{field} must be text", field=field)
         if len(value) > LIMITS[field]:
-            raise ValidationError(f"{field} must be at most {LIMITS[field]} characters")
+            raise ValidationError(
+                f"{field} must be at most {LIMITS[field]} characters", field=field
+            )
         values[field] = value
     if not any(v.strip() for v in values.values()):
         raise ValidationError("A template needs a subject, an email body or an SMS body.")
@@ -45,7 +47,10 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         values["subject"], values["email_body"], values["sms_body"]
     )
     if values["sms_body"].strip():
-        sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
+        try:
+            sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
+        except ValidationError as error:
+            raise ValidationError(error.detail, field="sms_body") from None
     latest = db.session.scalar(
         select(func.max(MessageTemplate.version)).where(MessageTemplate.name == name)
     )

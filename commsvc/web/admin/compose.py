@@ -141,26 +141,31 @@ def sms_count() -> Any:
 @login_required
 def templates() -> Any:
     """Reusable templates: the latest version of each, and a form that adds a version."""
-    form: Any = request.form
+    form: Any = {"channels": ["email", "sms"]}
+    errors: dict[str, str] = {}
     if request.method == "POST":
+        form = compose_form.from_post(request.form)
+        data = request.form.to_dict() | {"channels": request.form.getlist("channels")}
         try:
-            saved = message_templates.save_template(current_actor(), form.to_dict())
+            saved = message_templates.save_template(current_actor(), data)
         except CommsvcError as error:
             db.session.rollback()
-            flash(error.detail, "error")
+            errors = field_errors(error, fallback="subject")
         else:
             flash(f"Saved {saved.name!r} as version {saved.version}.", "success")
             return redirect(url_for("admin.templates"))
     elif request.args.get("name"):
         versions = message_templates.versions(request.args["name"])
-        form = message_templates.template_json(versions[-1]) if versions else {}
+        form = message_templates.template_json(versions[-1]) if versions else form
     latest = message_templates.latest_templates()
     return render_template(
         "admin/templates.html",
         templates=latest,
         versions={t.name: message_templates.versions(t.name) for t in latest},
         partnerships=organisation.list_partnerships(current_actor()),
+        topics=db.session.scalars(select(Topic).order_by(Topic.name)).all(),
         form=form,
+        errors=errors,
         variables=sandbox.VARIABLES,
         filters=sandbox.FILTERS,
-    )
+    ), (422 if errors else 200)

@@ -20,6 +20,7 @@ LABELS = {
     "service_reason": "The reason",
     "scheduled_for": "The time to send",
     "audience": "The audience",
+    "name": "The template's name",
 }
 MISSING = {
     "title": "Enter a title for the bulletin",
@@ -30,6 +31,7 @@ MISSING = {
     "sms_body": "Enter the text message",
     "service_reason": "Say why this bulletin is a service message: service topics reach "
     "members who stopped campaign messages",
+    "name": "Enter a name for the template",
 }
 _PARTS = {"subject": "subject", "email body": "email_body", "SMS body": "sms_body"}
 # Where a field's error links to: the first input of a group of checkboxes.
@@ -46,7 +48,11 @@ def field_errors(error: CommsvcError, fallback: str = "form") -> dict[str, str]:
         field = "question_text"
     if not field:
         return {fallback: detail}
-    if detail.endswith(" is required") or (field == "service_reason" and "is required" in detail):
+    if (
+        detail.endswith(" is required")
+        or detail.startswith(f"{field} is required")
+        or (field == "service_reason" and "is required" in detail)
+    ):
         return {TARGETS.get(field, field): MISSING.get(field, detail)}
     if detail.startswith(field):
         detail = LABELS.get(field, "This") + detail[len(field) :]
