@@ -26,6 +26,8 @@ DEFAULT_SMS_FROM = "UNION"
 DEFAULT_EMAIL_URL = "smtp://127.0.0.1:8025"
 DEFAULT_SMS_URL = "http://127.0.0.1:8026/send"
 
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+_DKIM_SELECTOR = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
 # UK networks let nobody reply to an alphanumeric sender: a reply number is digits.
 _SMS_REPLY_NUMBER = re.compile(r"^\+?[0-9]{5,15}$")
 _SMS_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\+?[0-9]{3,15}$")
@@ -58,6 +60,10 @@ class Settings:
     retry_base_seconds: float = 10.0
     retry_max_age_seconds: int = 86400
     provider_penalty_seconds: int = 300
+    bounce_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key: str | None = None
+    soft_bounce_limit: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, Any]:
@@ -84,6 +90,10 @@ class Settings:
             "COMMSVC_RETRY_BASE_SECONDS": self.retry_base_seconds,
             "COMMSVC_RETRY_MAX_AGE_SECONDS": self.retry_max_age_seconds,
             "COMMSVC_PROVIDER_PENALTY_SECONDS": self.provider_penalty_seconds,
+            "COMMSVC_BOUNCE_DOMAIN": self.bounce_domain,
+            "COMMSVC_DKIM_SELECTOR": self.dkim_selector,
+            "COMMSVC_DKIM_PRIVATE_KEY": self.dkim_private_key,
+            "COMMSVC_SOFT_BOUNCE_LIMIT": self.soft_bounce_limit,
             "COMMSVC_CAPTURE_DIR": self.extra.get("capture_dir"),
             "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -117,6 +127,7 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
     providers.parse("email", email_url)  # raises ConfigError for a URL that cannot work
     sms_url = env.get("COMMSVC_SMS_URL") or DEFAULT_SMS_URL
     providers.parse("sms", sms_url)
+    dkim_selector, dkim_key = _dkim(env)
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -141,6 +152,10 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         retry_base_seconds=_positive_number(env, "COMMSVC_RETRY_BASE_SECONDS", 10.0),
         retry_max_age_seconds=_positive_int(env, "COMMSVC_RETRY_MAX_AGE_SECONDS", 86400),
         provider_penalty_seconds=_positive_int(env, "COMMSVC_PROVIDER_PENALTY_SECONDS", 300),
+        bounce_domain=_domain(env, "COMMSVC_BOUNCE_DOMAIN"),
+        dkim_selector=dkim_selector,
+        dkim_private_key=dkim_key,
+        soft_bounce_limit=_positive_int(env, "COMMSVC_SOFT_BOUNCE_LIMIT", 3),
         extra={"capture_dir": env.get("COMMSVC_CAPTURE_DIR") or str(instance_path / "captured")},
     )
 
@@ -179,6 +194,32 @@ def _kept_secret(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
     return value
+
+
+def _domain(env: Any, name: str) -> str | None:
+    raw = (env.get(name) or "").strip().lower().rstrip(".")
+    if not raw:
+        return None
+    if not _DOMAIN.match(raw):
+        raise ConfigError(f"{name} must be a domain name such as bounces.union.example")
+    return raw
+
+
+def _dkim(env: Any) -> tuple[str | None, str | None]:
+    """Both DKIM settings or neither; the key must be an RSA (2048+) or Ed25519 PEM."""
+    selector = (env.get("COMMSVC_DKIM_SELECTOR") or "").strip() or None
+    key = (env.get("COMMSVC_DKIM_PRIVATE_KEY") or "").strip() or None
+    if bool(selector) != bool(key):
+        raise ConfigError("set both COMMSVC_DKIM_SELECTOR and COMMSVC_DKIM_PRIVATE_KEY, or neither")
+    if selector and not _DKIM_SELECTOR.match(selector):
+        raise ConfigError("COMMSVC_DKIM_SELECTOR must be letters, digits, dots and hyphens")
+    if key and not Path(key).is_file():
+        raise ConfigError(f"COMMSVC_DKIM_PRIVATE_KEY {key} is not a readable file")
+    if selector and key:
+        from commsvc.services.bulletins.dkim_signature import signer_for
+
+        signer_for(selector, "localhost", key)  # a key that cannot sign is refused now
+    return selector, key
 
 
 def _positive_int(env: Any, name: str, default: int) -> int:

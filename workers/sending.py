@@ -28,7 +28,7 @@ from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
 from commsvc.services.bulletins import question_messages, questions, rendering
-from commsvc.services.bulletins.email_message import build_email
+from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import acceptance, claims
 from commsvc.statuses import BulletinStatus, DeliveryStatus
@@ -191,6 +191,9 @@ def _messages(
     domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
     # Read once: every commit expires the bulletin, and reading it again is a query.
     bulletin_id, topic_id = bulletin.id, bulletin.topic_id
+    if channel == "email":
+        verp, dkim = verp_and_dkim(config)
+        feedback = feedback_id(bulletin_id, bulletin.partnership_id, topic_id)
     question = questions.question_for(bulletin_id)
     reply_from = config.get("COMMSVC_SMS_REPLY_FROM") or ""
     # A text that asks for a reply must come from a number members can reply to.
@@ -225,6 +228,9 @@ def _messages(
                     recipient=address,
                     unsubscribe_url=context["unsubscribe_url"],
                     message_id_domain=domain,
+                    feedback_id=feedback,
+                    verp=verp,
+                    dkim=dkim,
                 )
             else:
                 yield SmsMessage(delivery_id, address, sms_from, compiled.render_sms(context))

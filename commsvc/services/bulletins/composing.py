@@ -87,6 +87,20 @@ def update_bulletin(actor: Actor, bulletin: Bulletin, data: Any) -> Bulletin:
     return bulletin
 
 
+def check_reminder_audience(actor: Actor, filters: dict[str, list[Any]]) -> None:
+    """A reminder's `not_answered` names a bulletin with a question that this actor may
+    see; any other reads as if it did not exist."""
+    if "not_answered" not in filters:
+        return
+    asked_id = int(filters["not_answered"][0])
+    try:
+        asked = get_bulletin(actor, asked_id)
+    except NotFound:
+        raise ValidationError(f"audience.not_answered: there is no bulletin {asked_id}") from None
+    if questions.question_for(asked.id) is None:
+        raise ValidationError(f"audience.not_answered: bulletin {asked.id} has no question")
+
+
 def get_bulletin(actor: Actor, bulletin_id: int) -> Bulletin:
     bulletin = db.session.get(Bulletin, bulletin_id) if 0 < bulletin_id < 2**31 else None
     if bulletin is None or not can_see_region(actor, bulletin.partnership.region_id):
@@ -222,15 +236,7 @@ def _checked(actor: Actor, data: Any) -> dict[str, Any]:
     email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
     sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
     filters = audience.clean_filters(data.get("audience"))
-    if "not_answered" in filters:  # the reminder: only a question this actor may see
-        asked_id = int(filters["not_answered"][0])
-        try:
-            asked = get_bulletin(actor, asked_id)
-        except NotFound:
-            detail = f"audience.not_answered: there is no bulletin {asked_id}"
-            raise ValidationError(detail) from None
-        if questions.question_for(asked.id) is None:
-            raise ValidationError(f"audience.not_answered: bulletin {asked.id} has no question")
+    check_reminder_audience(actor, filters)
     compiled = rendering.compile_bulletin(subject, email_body, sms_body)
     if "sms" in channels:
         try:

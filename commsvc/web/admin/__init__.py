@@ -78,6 +78,7 @@ from commsvc.web.admin import (  # noqa: E402,F401
     compose,
     confirm,
     dashboard,
+    deliverability,
     members,
     outbox,
     results,
