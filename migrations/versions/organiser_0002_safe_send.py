@@ -2,7 +2,7 @@
 templates that remember topic and channels, the union's branding
 
 Revision ID: organiser_0002
-Revises: recovery_claimed_by
+Revises: scope_0002
 Create Date: 2026-12-01 19:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "organiser_0002"
-down_revision = "recovery_claimed_by"
+down_revision = "scope_0002"
 branch_labels = None
 depends_on = None
 

@@ -227,7 +227,7 @@ def _checked(actor: Actor, data: Any) -> dict[str, Any]:
             "members who stopped campaign messages; say why this bulletin is a service message",
             field="service_reason",
         )
-    template = _template(data)
+    template = _template(actor, data)
     if template is not None:  # the template fills in what the request leaves out
         data = {f: getattr(template, f) for f in templates.FIELDS} | {
             k: v for k, v in data.items() if v not in (None, "")
@@ -258,13 +258,13 @@ def _checked(actor: Actor, data: Any) -> dict[str, Any]:
     }
 
 
-def _template(data: dict[str, Any]) -> Any:
+def _template(actor: Actor, data: dict[str, Any]) -> Any:
     template_id = data.get("template")
     if template_id is None:
         return None
     if not isinstance(template_id, int) or isinstance(template_id, bool):
         raise ValidationError("template must be the id (a number) of a template version")
-    return templates.get_template(template_id)
+    return templates.get_template(actor, template_id)
 
 
 def _recent_duplicate(bulletin: Bulletin) -> Bulletin | None:

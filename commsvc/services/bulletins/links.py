@@ -8,12 +8,14 @@ with the secret key; no member id or address appears in a URL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from commsvc.errors import CommsvcError
 
 LINK_MAX_AGE_SECONDS = 90 * 24 * 3600
+TEST_COPY_PATH = "/test-copy"
 PREFERENCES_SALT = "commsvc.preferences"
 UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
 ANSWER_SALT = "commsvc.answer"
@@ -28,6 +30,30 @@ class LinkError(CommsvcError):
 class ExpiredLink(LinkError):
     http_status = 410
     code = "expired_link"
+
+
+class LinkMaker(Protocol):
+    def preferences_url(self, public_id: str) -> str: ...
+
+    def unsubscribe_url(self, public_id: str, topic_id: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class TestCopyLinks:
+    """Links for previews and test sends: they lead to a page that says "this is a test
+    copy" and change nobody's choices, whoever opens or posts to them. A real member's
+    signed link there would let anyone who sees a preview (a viewer included) change
+    that member's choices, recorded as the member's own consent."""
+
+    __test__ = False  # not a pytest class, whatever its name says
+
+    public_url: str
+
+    def preferences_url(self, public_id: str = "") -> str:
+        return f"{self.public_url}{TEST_COPY_PATH}"
+
+    def unsubscribe_url(self, public_id: str = "", topic_id: int = 0) -> str:
+        return f"{self.public_url}{TEST_COPY_PATH}?link=unsubscribe"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 Listing and searching read the sinks' one-line-per-message indexes, never every file;
 only the one email shown is opened and parsed.
+
+The outbox is scoped like everything else: an organiser or viewer sees only the
+messages of deliveries in their regions' bulletins; test copies (delivery 0) and
+anything not traced to a delivery are for admins only.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
 from commsvc.extensions import db
-from commsvc.models import Delivery
+from commsvc.models import Bulletin, Delivery, Partnership
+from commsvc.services.accounts.actors import Actor
 
 PAGE_SIZE = 25
 _EML = re.compile(r"^\d{7}\.eml$")
@@ -33,32 +39,36 @@ class Page:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-def emails_page(search: str = "", page: int = 1) -> Page:
+def emails_page(actor: Actor, search: str = "", page: int = 1) -> Page:
     """Emails newest first, filtered by recipient or subject (any part, any case)."""
     folder = _folder("email")
     entries = _read_lines(folder / "index.jsonl") if folder else []
-    return _page(entries, search, page, ("to", "subject"))
+    return _page(_scoped(actor, entries, "delivery"), search, page, ("to", "subject"))
 
 
-def texts_page(search: str = "", page: int = 1) -> Page:
+def texts_page(actor: Actor, search: str = "", page: int = 1) -> Page:
     """Texts newest first, filtered by number or words."""
     folder = _folder("sms")
     entries = _read_lines(folder / "sms.jsonl") if folder else []
-    return _page(entries, search, page, ("to", "body"))
+    return _page(_scoped(actor, entries, "reference"), search, page, ("to", "body"))
 
 
-def email_parts(name: str) -> dict[str, str] | None:
-    """One captured email's subject, plain text and HTML; None if there is no such file."""
+def email_parts(actor: Actor, name: str) -> dict[str, str] | None:
+    """One captured email's subject, plain text and HTML; None if there is no such file,
+    or it is not the actor's to see."""
     folder = _folder("email")
     if folder is None or not _EML.match(name) or not (folder / name).is_file():
         return None
     message = message_from_bytes((folder / name).read_bytes(), policy=policy.default)
+    delivery = str(message["X-Commsvc-Delivery"] or "")
+    if not _scoped(actor, [{"delivery": delivery}], "delivery"):
+        return None
     html = message.get_body(("html",))
     text = message.get_body(("plain",))
     return {
         "to": str(message["To"] or ""),
         "subject": str(message["Subject"] or ""),
-        "delivery": str(message["X-Commsvc-Delivery"] or ""),
+        "delivery": delivery,
         "text": text.get_content() if text else "",
         "html": html.get_content() if html else "",
     }
@@ -70,6 +80,35 @@ def bulletin_of(delivery_id: str) -> int | None:
         return None
     delivery = db.session.get(Delivery, int(delivery_id))
     return delivery.bulletin_id if delivery is not None else None
+
+
+def _scoped(actor: Actor, entries: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    if actor.region_ids is None:
+        return entries
+    visible = _visible_deliveries(actor, (str(e.get(key, "")) for e in entries))
+    return [e for e in entries if str(e.get(key, "")) in visible]
+
+
+def _visible_deliveries(actor: Actor, references: Any) -> set[str]:
+    """Which of these delivery ids belong to bulletins in the actor's regions."""
+    if actor.region_ids is None:
+        return set()
+    ids = sorted({int(r) for r in references if r.isascii() and r.isdigit() and 0 < int(r) < 2**31})
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        found.update(
+            str(i)
+            for i in db.session.scalars(
+                select(Delivery.id)
+                .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
+                .join(Partnership, Partnership.id == Bulletin.partnership_id)
+                .where(
+                    Delivery.id.in_(ids[start : start + 500]),
+                    Partnership.region_id.in_(actor.region_ids),
+                )
+            )
+        )
+    return found
 
 
 def _page(entries: list[dict[str, Any]], search: str, page: int, fields: tuple[str, ...]) -> Page:

@@ -14,7 +14,7 @@ from commsvc.extensions import db
 from commsvc.models import Topic
 from commsvc.services.bulletins import composing, rendering, sandbox, sms_segments, targeting
 from commsvc.services.bulletins import templates as message_templates
-from commsvc.services.members import organisation
+from commsvc.services.members import listing, organisation
 from commsvc.web.admin import bp, compose_form, current_actor, or_404
 from commsvc.web.admin.form_errors import field_errors
 from commsvc.web.admin.question_form import question_from_form
@@ -28,7 +28,9 @@ def compose(partnership_id: int) -> Any:
     partnership = or_404(lambda: organisation.get_partnership(actor, partnership_id))
     shown: dict[str, Any] = {"channels": ["email", "sms"]}
     if request.method == "GET" and request.args.get("template", "").isdigit():
-        template = or_404(lambda: message_templates.get_template(int(request.args["template"])))
+        template = or_404(
+            lambda: message_templates.get_template(actor, int(request.args["template"]))
+        )
         shown = compose_form.from_template(template)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -96,7 +98,7 @@ def _compose_page(
         form=shown,
         errors=errors,
         targeting=targeting.choices(partnership),
-        templates=message_templates.latest_templates(),
+        templates=message_templates.latest_templates(current_actor()),
         variables=sandbox.VARIABLES,
         filters=sandbox.FILTERS,
         limits={"warn": sms_segments.WARN_SEGMENTS, "max": sms_segments.MAX_SEGMENTS},
@@ -155,15 +157,17 @@ def templates() -> Any:
             flash(f"Saved {saved.name!r} as version {saved.version}.", "success")
             return redirect(url_for("admin.templates"))
     elif request.args.get("name"):
-        versions = message_templates.versions(request.args["name"])
+        versions = message_templates.versions(current_actor(), request.args["name"])
         form = message_templates.template_json(versions[-1]) if versions else form
-    latest = message_templates.latest_templates()
+    latest = message_templates.latest_templates(current_actor())
     return render_template(
         "admin/templates.html",
         templates=latest,
-        versions={t.name: message_templates.versions(t.name) for t in latest},
+        versions={t.name: message_templates.versions(current_actor(), t.name) for t in latest},
         partnerships=organisation.list_partnerships(current_actor()),
         topics=db.session.scalars(select(Topic).order_by(Topic.name)).all(),
+        regions=listing.visible_regions(current_actor()),
+        all_regions=current_actor().region_ids is None,
         form=form,
         errors=errors,
         variables=sandbox.VARIABLES,

@@ -9,7 +9,7 @@ from flask import Response, abort, render_template, request
 from flask_login import login_required
 
 from commsvc.services.delivery import capture
-from commsvc.web.admin import bp
+from commsvc.web.admin import bp, current_actor
 
 # The member's email HTML, in a sandboxed frame (no scripts), framed by the outbox only.
 _EMAIL_FRAME_CSP = (
@@ -27,8 +27,8 @@ def outbox() -> Any:
     return render_template(
         "admin/outbox.html",
         search=search,
-        emails=capture.emails_page(search, page),
-        texts=capture.texts_page(search, page),
+        emails=capture.emails_page(current_actor(), search, page),
+        texts=capture.texts_page(current_actor(), search, page),
         page=page,
     )
 
@@ -36,7 +36,7 @@ def outbox() -> Any:
 @bp.get("/admin/outbox/<name>")
 @login_required
 def outbox_email(name: str) -> Any:
-    parts = capture.email_parts(name)
+    parts = capture.email_parts(current_actor(), name)
     if parts is None:
         abort(404)
     return render_template(
@@ -50,7 +50,7 @@ def outbox_email(name: str) -> Any:
 @bp.get("/admin/outbox/<name>/email.html")
 @login_required
 def outbox_email_html(name: str) -> Any:
-    parts = capture.email_parts(name)
+    parts = capture.email_parts(current_actor(), name)
     if parts is None:
         abort(404)
     response = Response(
