@@ -122,7 +122,7 @@ def test_dashboard_lists_drafts_scheduled_and_sent_with_members_and_messages_apa
 def test_only_an_admin_sets_a_partnerships_rules_for_sending(app, client):
     partnership = factories.partnership()
     auth.create_user(ADMIN, PASSWORD, "admin", [])
-    auth.create_user("organiser@union.example", PASSWORD, "organiser", [])
+    auth.create_user("organiser@union.example", PASSWORD, "organiser", factories.home_regions())
     log_in(client, "organiser@union.example")
     token = client.get("/admin/partnerships").get_data(as_text=True)
     assert "Rules for sending" not in token

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from commsvc import embedded_redis
-from commsvc.services.accounts import auth
+from commsvc.services.accounts import actors, auth
 from commsvc.services.delivery import capture
 from commsvc.sinks.email import EmailSink
 from tests.web.test_admin_pages import log_in
@@ -35,7 +35,7 @@ def captured(app, tmp_path):
 
 
 def test_outbox_lists_newest_first_in_pages_and_searches(captured, client):
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user("organiser@union.example", "a long enough password", "admin", [])
     log_in(client)
     first = client.get("/admin/outbox").get_data(as_text=True)
     assert "Emails (30)" in first and "Pay offer 29" in first and "Pay offer 4" not in first
@@ -47,9 +47,9 @@ def test_outbox_lists_newest_first_in_pages_and_searches(captured, client):
 
 
 def test_an_email_is_shown_rendered_in_a_locked_frame(captured, client):
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user("organiser@union.example", "a long enough password", "admin", [])
     log_in(client)
-    name = capture.emails_page("member3@").items[0]["file"]
+    name = capture.emails_page(actors.SYSTEM, "member3@").items[0]["file"]
     page = client.get(f"/admin/outbox/{name}").get_data(as_text=True)
     assert "Pay offer 3" in page and f"/admin/outbox/{name}/email.html" in page
     frame = client.get(f"/admin/outbox/{name}/email.html")

@@ -74,7 +74,9 @@ def test_an_admin_brands_the_admin_and_nobody_sees_the_softwares_name(app, clien
     from commsvc.services.bulletins import branding
 
     auth.create_user("admin@union.example", "a long enough password", "admin", [])
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user(
+        "organiser@union.example", "a long enough password", "organiser", factories.home_regions()
+    )
     log_in(client, "admin@union.example")
     page = client.get("/admin/branding").get_data(as_text=True)
     assert "commsvc" not in page.replace("/static/", "")

@@ -11,9 +11,11 @@ anything not traced to a delivery are for admins only.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ from commsvc.models import Bulletin, Delivery, Partnership
 from commsvc.services.accounts.actors import Actor
 
 PAGE_SIZE = 25
-_EML = re.compile(r"^\d{7}\.eml$")
+_EML = re.compile(r"^\d{1,12}\.eml$")
+INDEX = "index.jsonl"  # written by the email sink, one line per message
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Page:
 def emails_page(actor: Actor, search: str = "", page: int = 1) -> Page:
     """Emails newest first, filtered by recipient or subject (any part, any case)."""
     folder = _folder("email")
-    entries = _read_lines(folder / "index.jsonl") if folder else []
+    entries = _email_index(folder) if folder else []
     return _page(_scoped(actor, entries, "delivery"), search, page, ("to", "subject"))
 
 
@@ -119,6 +122,38 @@ def _page(entries: list[dict[str, Any]], search: str, page: int, fields: tuple[s
     page = max(1, page)
     start = (page - 1) * PAGE_SIZE
     return Page(entries[start : start + PAGE_SIZE], len(entries), page)
+
+
+def _email_index(folder: Path) -> list[dict[str, Any]]:
+    """The sink's index, completed once for files it does not list (captures written
+    before it kept one, or by other means): only their headers are read, and added."""
+    entries = _read_lines(folder / INDEX)
+    if not folder.is_dir():
+        return entries
+    listed = {str(e.get("file", "")) for e in entries}
+    missing = sorted(
+        n.name for n in os.scandir(folder) if _EML.match(n.name) and n.name not in listed
+    )
+    if missing:
+        parser = BytesHeaderParser(policy=policy.default)
+        added = []
+        for name in missing:
+            with open(folder / name, "rb") as handle:
+                headers = parser.parse(handle)
+            added.append(
+                {
+                    "file": name,
+                    "to": str(headers["To"] or ""),
+                    "subject": str(headers["Subject"] or ""),
+                    "delivery": str(headers["X-Commsvc-Delivery"] or ""),
+                }
+            )
+        with open(folder / INDEX, "a", encoding="utf-8") as index:
+            index.writelines(json.dumps(entry) + "\n" for entry in added)
+        entries += added
+    # One entry per file, even if the sink indexed a file this read had just added.
+    unique = {str(e.get("file", "")): e for e in entries}
+    return sorted(unique.values(), key=lambda e: (len(e["file"]), e["file"]))
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
