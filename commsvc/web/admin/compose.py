@@ -18,6 +18,7 @@ from commsvc.services.members import listing, organisation
 from commsvc.web.admin import bp, compose_form, current_actor, or_404
 from commsvc.web.admin.form_errors import field_errors
 from commsvc.web.admin.question_form import question_from_form
+from commsvc.web.ids import parse_id
 
 
 @bp.route("/admin/partnerships/<int:partnership_id>/compose", methods=["GET", "POST"])
@@ -27,10 +28,9 @@ def compose(partnership_id: int) -> Any:
     actor = current_actor()
     partnership = or_404(lambda: organisation.get_partnership(actor, partnership_id))
     shown: dict[str, Any] = {"channels": ["email", "sms"]}
-    if request.method == "GET" and request.args.get("template", "").isdigit():
-        template = or_404(
-            lambda: message_templates.get_template(actor, int(request.args["template"]))
-        )
+    template_id = parse_id(request.args.get("template"))
+    if request.method == "GET" and template_id is not None:
+        template = or_404(lambda: message_templates.get_template(actor, template_id))
         shown = compose_form.from_template(template)
     errors: dict[str, str] = {}
     if request.method == "POST":

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Topic
 from commsvc.web.admin.form_errors import MISSING
+from commsvc.web.ids import parse_id
 
 TARGETING = ("branches", "employers", "workplaces", "service_groups")
 
@@ -27,8 +28,9 @@ def read(form: Any, partnership_id: int) -> dict[str, Any]:
         "service_reason": form.get("service_reason", ""),
         "audience": {name: form.getlist(name) for name in TARGETING if form.getlist(name)},
     }
-    if form.get("template", "").isdigit():
-        data["template"] = int(form["template"])
+    chosen = parse_id(form.get("template", ""))
+    if chosen is not None:
+        data["template"] = chosen
     return data
 
 
