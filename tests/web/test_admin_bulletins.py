@@ -168,8 +168,8 @@ def test_report_and_bulletin_page_say_why_members_were_left_out(app, client):
     log_in(client, ADMIN)
     report = client.get(f"/admin/bulletins/{bulletin_id}/report").get_data(as_text=True)
     left_out = report.split("Left out, and why")[1].split("</section>")[0]
-    assert "the member chose not to get this topic" in left_out
+    assert "the member is not subscribed to this topic" in left_out
     page = client.get(f"/admin/bulletins/{bulletin_id}?q=OUT1").get_data(as_text=True)
     listed = page.split('id="deliveries"')[1]
-    assert "2 messages match" in listed and "chose not to get this topic" in listed
+    assert "2 messages match" in listed and "not subscribed to this topic" in listed
     assert "M0" not in listed.split("<tbody>")[1]  # only the member searched for

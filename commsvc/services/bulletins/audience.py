@@ -5,6 +5,9 @@ member organisations) or explicitly. The audience is a SELECT streamed in chunks
 it never loads all members into memory. `decide` says, per member and channel,
 whether a delivery is queued, skipped (the member's choice) or suppressed;
 `audience_preview` (in audience_preview.py) counts the same decisions before sending.
+This is the one place that says what a member gets: fan-out asks it once, and the
+send path asks it again (`decide_chunk` on the members' current rows) while a batch
+goes, so a choice changed after fan-out is honoured.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from commsvc.models import (
 )
 from commsvc.models.member import member_partnerships
 from commsvc.models.organisation import SERVICE_GROUPS, partnership_employers
+from commsvc.services.members import suppression
 from commsvc.statuses import DeliveryStatus
 
 FILTERS = ("regions", "branches", "employers", "service_groups", "workplaces", "job_titles")
@@ -51,6 +55,34 @@ class AudienceMember:
     sms_enabled: bool
     opted_out: bool
     subscribed: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one member gets on one channel, and why not when they get nothing."""
+
+    address: str | None
+    status: DeliveryStatus
+    reason: str | None = None
+
+
+def choice_columns() -> tuple[Any, ...]:
+    """The columns of an AudienceMember, in order; the query must join `topic_choice`."""
+    return (
+        Member.id,
+        Member.public_id,
+        Member.email,
+        Member.mobile,
+        Member.email_enabled,
+        Member.sms_enabled,
+        Member.opted_out,
+        func.coalesce(TopicPreference.subscribed, Member.all_topics).label("subscribed"),
+    )
+
+
+def topic_choice(topic_id: int) -> ColumnElement[bool]:
+    """The outer-join condition that gives `choice_columns` the member's topic choice."""
+    return and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id)
 
 
 def clean_filters(raw: Any) -> dict[str, list[str]]:
@@ -150,21 +182,9 @@ def stream_audience(
     """Yield the audience in chunks, ordered by id, with each member's topic choice."""
     ids = members_query(partnership_id, filters).subquery()
     query = (
-        select(
-            Member.id,
-            Member.public_id,
-            Member.email,
-            Member.mobile,
-            Member.email_enabled,
-            Member.sms_enabled,
-            Member.opted_out,
-            func.coalesce(TopicPreference.subscribed, Member.all_topics),
-        )
+        select(*choice_columns())
         .join(ids, ids.c.id == Member.id)
-        .outerjoin(
-            TopicPreference,
-            and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id),
-        )
+        .outerjoin(TopicPreference, topic_choice(topic_id))
         .order_by(Member.id)
     )
     last_id = 0
@@ -182,30 +202,36 @@ def address_for(member: AudienceMember, channel: str) -> str | None:
 
 def decide(member: AudienceMember, channel: str, topic_kind: str, suppressed: bool) -> str:
     """The first status of a delivery: queued, skipped (member's choice) or suppressed."""
-    return decide_with_reason(member, channel, topic_kind, suppressed)[0]
+    return verdict(member, channel, topic_kind, suppressed)[0]
 
 
-def decide_with_reason(
+def verdict(
     member: AudienceMember, channel: str, topic_kind: str, suppressed: bool
-) -> tuple[str, str | None]:
-    """The first status of a delivery and, when it is not sent, why, in plain words
-    (kept on the delivery, so a report says why each member was left out)."""
+) -> tuple[DeliveryStatus, str | None]:
+    """`decide`, with the reason a member gets nothing (recorded when a send withholds)."""
     channel_on = member.email_enabled if channel == "email" else member.sms_enabled
     if not channel_on:
-        return DeliveryStatus.SKIPPED, SKIP_REASONS[f"{channel}_off"]
+        return DeliveryStatus.SKIPPED, f"the member turned off {channel}"
     if not member.subscribed:
-        return DeliveryStatus.SKIPPED, SKIP_REASONS["topic"]
+        return DeliveryStatus.SKIPPED, "the member is not subscribed to this topic"
     if member.opted_out and topic_kind != "service":
-        return DeliveryStatus.SKIPPED, SKIP_REASONS["stopped"]
+        return DeliveryStatus.SKIPPED, "the member stopped all bulletins"
     if suppressed:
-        return DeliveryStatus.SUPPRESSED, SKIP_REASONS["suppressed"]
+        return DeliveryStatus.SUPPRESSED, "the address is on the suppression list"
     return DeliveryStatus.QUEUED, None
 
 
-SKIP_REASONS = {
-    "email_off": "skipped: the member turned email off",
-    "sms_off": "skipped: the member turned text messages off",
-    "topic": "skipped: the member chose not to get this topic",
-    "stopped": "skipped: the member stopped all campaign messages",
-    "suppressed": "suppressed: the address is on the suppression list",
-}
+def decide_chunk(
+    members: list[AudienceMember], channel: str, topic_kind: str
+) -> dict[int, Verdict]:
+    """Verdicts for a chunk of members on one channel, by member id, with one suppression
+    query; members without an address on that channel get none (no delivery for them)."""
+    addresses = [a for m in members if (a := address_for(m, channel))]
+    suppressed = suppression.suppressed_among(channel, addresses)
+    verdicts: dict[int, Verdict] = {}
+    for member in members:
+        address = address_for(member, channel)
+        if address:
+            status, reason = verdict(member, channel, topic_kind, address in suppressed)
+            verdicts[member.id] = Verdict(address, status, reason)
+    return verdicts

@@ -70,7 +70,7 @@ def test_members_who_opted_out_are_skipped_and_never_batched(app, redis_url):
     assert not batched & skipped
     # Each one says why, so the report can tell the organiser.
     reasons = {d.last_error for d in rows if d.status == "skipped"}
-    assert reasons == {"skipped: the member chose not to get this topic"}
+    assert reasons == {"the member is not subscribed to this topic"}
     assert all(d.last_error is None for d in rows if d.status == "queued")
 
 
