@@ -22,7 +22,7 @@ from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
-from commsvc.services.bulletins import sandbox, work_budget
+from commsvc.services.bulletins import plain_text, sandbox, work_budget
 from commsvc.services.bulletins.links import LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
@@ -34,7 +34,10 @@ QUESTION_MARK = "COMMSVCQUESTIONMARKX"
 VARIABLES = tuple(sandbox.VARIABLES)
 
 _JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+# "breaks": a single line break stays one ("In solidarity,\nYour organiser"), as typed.
+_markdown = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}
+)
 
 
 _text_env = Sandbox(autoescape=False, keep_trailing_newline=True)
@@ -87,7 +90,9 @@ def compile_bulletin(
         check_template(source, label)  # the organiser's own lines, for exact line numbers
     compiled = CompiledBulletin(
         subject=_compile(_text_env, subject, "subject"),
-        email_text=_compile(_text_env, email_body + _TEXT_FOOTER, "email body"),
+        email_text=_compile(
+            _text_env, plain_text.from_markdown(email_body) + _TEXT_FOOTER, "email body"
+        ),
         email_html=_compile(_html_env, _email_html_source(email_body), "email body"),
         sms=_compile(_text_env, sms_body, "SMS body"),
     )
