@@ -108,3 +108,23 @@ def test_a_message_that_cannot_be_built_never_costs_the_one_before_its_result(ap
     with pytest.raises(RuntimeError, match="template broke"):
         next(gateway)
     assert [m["To"] for m in email_sink.parsed()] == ["first@example.org"]
+
+
+def test_a_message_no_longer_wanted_after_its_rate_wait_is_withdrawn_unsent(app, loopback):
+    """The caller's last word comes after the token: a withdrawn message never reaches
+    the provider, and the others still go."""
+    server = loopback(accept)
+    use_sms_url(app, f"{server.base}/send")
+    asked: list[int] = []
+
+    def still_wanted(delivery_id: int) -> bool:
+        asked.append(delivery_id)
+        return delivery_id != 2
+
+    results = list(sms_gateway().send(messages(4), still_wanted=still_wanted))
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 2 + [
+        Outcome.WITHDRAWN,
+        Outcome.ACCEPTED,
+    ]
+    assert sorted(int(r.json()["reference"]) for r in server.received) == [0, 1, 3]
+    assert asked == [0, 1, 2, 3]
