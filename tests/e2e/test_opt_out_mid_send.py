@@ -177,7 +177,12 @@ def test_a_service_message_still_reaches_a_member_who_stopped_everything_mid_sen
     """Service topics keep audience.decide's rule: "stop everything" does not stop them."""
     factories.topics("ballot notices", kind="service")
     headers = factories.api_key()
-    body = factories.bulletin_body(partnership.id, channels=["sms"], topic="ballot notices")
+    body = factories.bulletin_body(
+        partnership.id,
+        channels=["sms"],
+        topic="ballot notices",
+        service_reason="the statutory notice of a ballot",
+    )
     created = client.post("/api/v1/bulletins", json=body, headers=headers).get_json()
     assert (
         client.post(f"/api/v1/bulletins/{created['id']}/send", headers=headers).status_code == 202
