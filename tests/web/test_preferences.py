@@ -57,7 +57,8 @@ def test_stop_everything_says_service_messages_still_arrive(client, member):
     saved = client.post(
         url, data={"csrf_token": csrf(page), "stop_everything": "on", "email": "on", "sms": "on"}
     )
-    assert "Service messages still reach you" in saved.get_data(as_text=True)
+    said = saved.get_data(as_text=True)
+    assert "nothing from us except service messages (ballots), by email and text." in said
     assert choices(member.id)[2] is True
 
 

@@ -50,12 +50,15 @@ def update_choices(
     source: str,
     language: str | None = None,
 ) -> None:
-    """Apply a member's answers from the preference page."""
+    """Apply a member's answers from the preference page (service topics are not theirs
+    to choose: `audience.decide` sends them whatever a stored choice says)."""
     if language in LANGUAGES:
         member.language = language
     choices = topic_choices(member)
     by_topic = {p.topic_id: p for p in member.topic_preferences}
     for choice in choices:
+        if choice["kind"] == "service":  # always sent: not the member's to turn off
+            continue
         wanted = choice["id"] in topics_on
         if choice["subscribed"] != wanted or choice["id"] not in by_topic:
             pref = by_topic.get(choice["id"])

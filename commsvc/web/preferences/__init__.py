@@ -19,7 +19,7 @@ from wtforms.validators import ValidationError as FormError
 from commsvc.extensions import csrf, db
 from commsvc.models import Member, Topic
 from commsvc.services.bulletins import links
-from commsvc.services.members import preferences
+from commsvc.services.members import outlook, preferences
 from commsvc.web.preferences.language import select_locale
 
 bp = Blueprint("preferences", __name__)
@@ -64,14 +64,16 @@ def preference_centre(token: str) -> Any:
             sms=request.form.get("sms") == "on",
             stop_everything=request.form.get("stop_everything") == "on",
             source="preference_centre",
-            language=str(get_locale()),
+            language=request.form.get("language") or str(get_locale()),
         )
         saved = True
     return render_template(
         "preferences/centre.html",
         member=member,
         token=token,
-        topics=preferences.topic_choices(member),
+        outlook=outlook.member_outlook(member),
+        masked_email=outlook.masked_email(member.email),
+        masked_mobile=outlook.masked_mobile(member.mobile),
         saved=saved,
         **_language_switch(),
     )
