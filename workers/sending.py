@@ -27,7 +27,7 @@ from commsvc.extensions import db
 from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services.bulletins import rendering
+from commsvc.services.bulletins import rendering, versions
 from commsvc.services.bulletins.email_message import build_email
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import acceptance, claims
@@ -96,7 +96,10 @@ def send_batch(
     crashed = False
     recorder = acceptance.AcceptanceRecorder()
     try:
-        compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
+        compiled = {
+            version: _compiled(bulletin.id, version, *versions.sources(bulletin, version))
+            for version in (versions.ENGLISH, versions.WELSH)
+        }
         messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
         for result in gateway.send(messages, ready=recorder.settle):
             if result.outcome is Outcome.THROTTLED:
@@ -179,7 +182,7 @@ def _messages(
     bulletin: Bulletin,
     channel: str,
     ids: list[int],
-    compiled: rendering.CompiledBulletin,
+    compiled: dict[str, rendering.CompiledBulletin],
     claim: BatchClaim,
     summary: BatchSummary,
     moves: list[tuple[str | None, str]],
@@ -187,7 +190,11 @@ def _messages(
     """Build each message just before it is sent, stopping early on a pause."""
     config = current_app.config
     links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
-    shared = rendering.bulletin_context(bulletin)
+    shared = {v: versions.shared_context(bulletin, v) for v in compiled}
+    version_of = {  # per member language: this channel's version of the bulletin
+        language: versions.version_for(bulletin, language, channel)
+        for language in (versions.ENGLISH, versions.WELSH)
+    }
     domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
     # Read once: every commit expires the bulletin, and reading it again is a query.
     bulletin_id, topic_id = bulletin.id, bulletin.topic_id
@@ -206,10 +213,13 @@ def _messages(
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
             summary.failed += 1
             continue
-        context = rendering.member_context(shared, row["member"], links, public_id, topic_id)
+        version = version_of.get(row["language"], versions.ENGLISH)
+        context = rendering.member_context(
+            shared[version], row["member"], links, public_id, topic_id, bulletin_id
+        )
         try:
             if channel == "email":
-                rendered = compiled.render_email(context)
+                rendered = compiled[version].render_email(context)
                 yield build_email(
                     rendered,
                     delivery_id=delivery_id,
@@ -220,7 +230,10 @@ def _messages(
                 )
             else:
                 yield SmsMessage(
-                    delivery_id, address, config["COMMSVC_SMS_FROM"], compiled.render_sms(context)
+                    delivery_id,
+                    address,
+                    config["COMMSVC_SMS_FROM"],
+                    compiled[version].render_sms(context),
                 )
         except CommsvcError as error:
             claims.record_failure(claims.Failure(delivery_id, True, error.detail), 1, 1)
@@ -244,6 +257,7 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
             Member.workplace,
             Member.job_title,
             Member.service_group,
+            Member.language,
             region.name,
             branch.name,
             employer.name,
@@ -268,6 +282,7 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
             workplace,
             job_title,
             service_group,
+            language,
             region_name,
             branch_name,
             employer_name,
@@ -276,6 +291,7 @@ def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
             "delivery_id": delivery_id,
             "public_id": public_id,
             "address": email if channel == "email" else mobile,
+            "language": language,
             "member": rendering.member_context_values(
                 first_name=first_name,
                 last_name=last_name,
@@ -299,7 +315,7 @@ def _paused(bulletin_id: int) -> bool:
 
 @lru_cache(maxsize=32)
 def _compiled(
-    bulletin_id: int, subject: str, email_body: str, sms_body: str
+    bulletin_id: int, version: str, subject: str, email_body: str, sms_body: str
 ) -> rendering.CompiledBulletin:
     """Compile a bulletin's templates once per worker process, not once per batch."""
-    return rendering.compile_bulletin(subject, email_body, sms_body)
+    return rendering.compile_bulletin(subject, email_body, sms_body, language=version)

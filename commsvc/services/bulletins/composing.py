@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from commsvc import tracking
-from commsvc.errors import NotFound, ValidationError
+from commsvc.errors import NotFound, TemplateError, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Topic
 from commsvc.models.base import utcnow
@@ -60,10 +60,26 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
     email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
     sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
+    welsh = _welsh(data, channels)
+    public = data.get("public", False)
+    if not isinstance(public, bool):
+        raise ValidationError("public must be true or false")
     filters = audience.clean_filters(data.get("audience"))
     compiled = rendering.compile_bulletin(subject, email_body, sms_body)
     if "sms" in channels:
         sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
+    if any(welsh.values()):
+        try:
+            welsh_version = rendering.compile_bulletin(
+                welsh["subject_cy"] or subject,
+                welsh["email_body_cy"] or email_body,
+                welsh["sms_body_cy"] or sms_body,
+                language="cy",
+            )
+        except TemplateError as error:
+            raise TemplateError(f"Welsh version: {error.detail}", **error.extra) from None
+        if "sms" in channels and welsh["sms_body_cy"]:
+            sms_segments.check_limit(welsh_version.render_sms(rendering.sample_context()))
     bulletin = Bulletin(
         template=template,
         partnership=partnership,
@@ -73,6 +89,8 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
         subject=subject,
         email_body=email_body,
         sms_body=sms_body,
+        **welsh,
+        public=public,
         audience=filters,
         created_by=actor.label,
         audience_size=audience.audience_size(partnership.id, filters),
@@ -151,6 +169,8 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "partnership": bulletin.partnership_id,
         "topic": bulletin.topic.name,
         "channels": bulletin.channels,
+        "languages": ["en", "cy"] if bulletin.email_body_cy or bulletin.sms_body_cy else ["en"],
+        "public": bulletin.public,
         "audience_size": bulletin.audience_size,
         "scheduled_for": bulletin.scheduled_for.isoformat() + "Z"
         if bulletin.scheduled_for
@@ -211,6 +231,21 @@ def _fingerprint(bulletin: Bulletin) -> tuple[str, ...]:
     )
 
 
+def _welsh(data: dict[str, Any], channels: list[str]) -> dict[str, str]:
+    """The optional Welsh version: a Welsh email needs its Welsh subject, and the
+    reverse, so a Welsh member never gets half of each."""
+    welsh = {
+        "subject_cy": _text(data, "subject_cy", SUBJECT_LIMIT, required=False),
+        "email_body_cy": _text(data, "email_body_cy", BODY_LIMIT, required=False),
+        "sms_body_cy": _text(data, "sms_body_cy", SMS_BODY_LIMIT, required=False),
+    }
+    if "email" in channels and bool(welsh["subject_cy"].strip()) != bool(
+        welsh["email_body_cy"].strip()
+    ):
+        raise ValidationError("subject_cy and email_body_cy go together: give both or neither")
+    return welsh
+
+
 def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
     value = data.get(field, "")
     if value is None:
@@ -221,4 +256,4 @@ def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
         raise ValidationError(f"{field} is required")
     if len(value) > limit:
         raise ValidationError(f"{field} must be at most {limit} characters")
-    return value.strip() if field in ("title", "topic", "subject") else value
+    return value.strip() if field in ("title", "topic", "subject", "subject_cy") else value

@@ -38,6 +38,7 @@ FIELDS = (
     "channels",
 )
 CHANNELS = ("email", "sms")
+LANGUAGES = ("en", "cy")  # the optional last CSV column `language`; empty means unchanged
 MEMBER_CHOICE_SOURCES = ("preference_centre", "sms_keyword", "one_click")
 _MEMBERSHIP_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,39}$")
 _LIMITS = {
@@ -69,6 +70,7 @@ class MemberInput:
     partnerships: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
+    language: str | None = None  # None: not given (a new member gets English)
 
 
 def validate_member(raw: dict[str, Any]) -> MemberInput:
@@ -106,6 +108,9 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
         problems.append("channel email chosen but there is no email")
     if "sms" in channels and not mobile and mobile is not None:
         problems.append("channel sms chosen but there is no mobile")
+    language = _clean(raw.get("language")).lower() or None
+    if language is not None and language not in LANGUAGES:
+        problems.append(f"language {raw.get('language')!r} is not en or cy")
     if problems:
         raise ValidationError("; ".join(problems))
     return MemberInput(
@@ -123,6 +128,7 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
         partnerships=partnerships,
         topics=topics,
         channels=sorted(set(channels)),
+        language=language,
     )
 
 
@@ -148,9 +154,12 @@ def upsert_member(data: MemberInput, source: str) -> tuple[Member, bool]:
         "erased_at": None,
     }
     if member is None:
-        member = Member(membership_number=data.membership_number)
+        member = Member(membership_number=data.membership_number, language="en")
         db.session.add(member)
     changed = created
+    # A language the member chose on their page wins over an organiser's data.
+    if data.language and (created or not _has_own_choices(member)):
+        values["language"] = data.language
     for name, value in values.items():
         if getattr(member, name, None) != value:
             setattr(member, name, value)
@@ -194,6 +203,7 @@ def member_json(member: Member) -> dict[str, Any]:
         "topics": [] if member.all_topics else sorted(topics),
         "channels": [c for c in CHANNELS if getattr(member, f"{c}_enabled")],
         "opted_out": member.opted_out,
+        "language": member.language,
         "erased": member.erased_at is not None,
     }
 

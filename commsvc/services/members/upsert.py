@@ -38,6 +38,7 @@ _DETAILS = (
     "erased_at",
 )
 _CHOICES = ("email_enabled", "sms_enabled", "all_topics")
+_LANGUAGE = ("language",)
 
 
 @dataclass
@@ -124,7 +125,7 @@ def upsert_chunk(chunk: list[MemberInput], lookups: Lookups, source: str) -> lis
                     **choices,
                     "membership_number": number,
                     "public_id": new_public_id(),
-                    "language": "en",
+                    "language": data.language or "en",
                     "opted_out": False,
                     "created_at": now,
                     "updated_at": now,
@@ -135,6 +136,10 @@ def upsert_chunk(chunk: list[MemberInput], lookups: Lookups, source: str) -> lis
             consents.append((number, data))
             outcomes.append(CREATED)
             continue
+        if data.language and not current["own_choices"]:  # the member's own choice wins
+            details["language"] = data.language
+        else:
+            details["language"] = current["language"]
         changed = any(current[name] != value for name, value in details.items())
         if current["partnerships"] != partnership_ids:
             links[number] = partnership_ids
@@ -176,7 +181,8 @@ def _existing(numbers: list[str]) -> dict[str, dict[str, Any]]:
 
 def _existing_batch(numbers: list[str]) -> dict[str, dict[str, Any]]:
     table = Member.__table__
-    columns = [table.c.id, table.c.membership_number, *(table.c[n] for n in _DETAILS + _CHOICES)]
+    names = _DETAILS + _CHOICES + _LANGUAGE
+    columns = [table.c.id, table.c.membership_number, *(table.c[n] for n in names)]
     rows = db.session.execute(select(*columns).where(table.c.membership_number.in_(numbers)))
     found = {
         row.membership_number: {

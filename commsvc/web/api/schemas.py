@@ -61,6 +61,7 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "partnerships": _names,
             "topics": _names,
             "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
+            "language": {"type": "string", "enum": ["en", "cy"]},
         },
     }
     member_out = {
@@ -110,6 +111,10 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "subject": {"type": "string"},
             "email_body": {"type": "string"},
             "sms_body": {"type": "string"},
+            "subject_cy": {"type": "string"},
+            "email_body_cy": {"type": "string"},
+            "sms_body_cy": {"type": "string"},
+            "public": {"type": "boolean"},
             "audience": {
                 "type": "object",
                 "properties": {

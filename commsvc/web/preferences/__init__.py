@@ -20,7 +20,7 @@ from commsvc.extensions import csrf, db
 from commsvc.models import Member, Topic
 from commsvc.services.bulletins import links
 from commsvc.services.members import outlook, preferences
-from commsvc.web.preferences.language import select_locale
+from commsvc.web.preferences.language import remember_switch, select_locale
 
 bp = Blueprint("preferences", __name__)
 ONE_CLICK = "One-Click"
@@ -40,7 +40,7 @@ def _no_store(response: Any) -> Any:
     # Pages behind a member's link are theirs alone: never cache or leak the URL.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return remember_switch(response)
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])

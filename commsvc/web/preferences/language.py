@@ -1,23 +1,44 @@
 """Which language a member page speaks: English or Welsh (Cymraeg).
 
-In order: the language switch link (?lang=cy), the member's own language when they
-have chosen one, then the browser's Accept-Language. Admin pages stay in English.
+In order: the language switch link (?lang=cy), a switch made earlier in this browser
+(remembered in a cookie, so the next page keeps the language), the member's own
+language when they have chosen one, then the browser's Accept-Language. Admin pages
+stay in English. A switch changes only the pages; the language of our messages is
+the member's own choice, saved with their other choices.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g, request
 
 from commsvc.services.members.preferences import LANGUAGES
+
+COOKIE = "commsvc_lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def select_locale() -> str:
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
+    remembered = request.cookies.get(COOKIE)
+    if remembered in LANGUAGES and not (request.blueprint or "").startswith("admin"):
+        return remembered
     member_language = g.get("member_language")
     if member_language in LANGUAGES and member_language != "en":
         return str(member_language)
     if request.blueprint != "preferences":
         return "en"
     return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def remember_switch(response: Any) -> Any:
+    """Keep a language switch for the pages that follow (only the language, no id)."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
+        response.set_cookie(
+            COOKIE, asked, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", path="/"
+        )
+    return response
