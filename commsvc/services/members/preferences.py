@@ -94,6 +94,22 @@ def unsubscribe_topic(member: Member, topic_id: int, source: str) -> None:
     db.session.commit()
 
 
+def resubscribe_topic(member: Member, topic_id: int, source: str) -> None:
+    """Undo an unsubscribe: the topic is on again, recorded like any other choice."""
+    pref = next((p for p in member.topic_preferences if p.topic_id == topic_id), None)
+    if pref is None:
+        member.topic_preferences.append(TopicPreference(topic_id=topic_id, subscribed=True))
+    else:
+        pref.subscribed = True
+    _record(member, source, {"topic_on": topic_id})
+    db.session.commit()
+
+
+def is_subscribed(member: Member, topic_id: int) -> bool:
+    pref = next((p for p in member.topic_preferences if p.topic_id == topic_id), None)
+    return member.all_topics if pref is None else pref.subscribed
+
+
 def apply_sms_keyword(number: str, body: str) -> str | None:
     """STOP turns SMS off and suppresses the number; START turns it back on.
 

@@ -39,7 +39,13 @@ FIELDS = (
 )
 CHANNELS = ("email", "sms")
 LANGUAGES = ("en", "cy")  # the optional last CSV column `language`; empty means unchanged
-MEMBER_CHOICE_SOURCES = ("preference_centre", "sms_keyword", "one_click")
+MEMBER_CHOICE_SOURCES = (
+    "preference_centre",
+    "sms_keyword",
+    "one_click",
+    "unsubscribe_undo",
+    "address_confirmed",
+)
 _MEMBERSHIP_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,39}$")
 _LIMITS = {
     "first_name": 100,
@@ -269,6 +275,24 @@ def _names(value: Any, field_name: str, problems: list[str]) -> list[str]:
     if any(len(name) > 200 for name in names):
         problems.append(f"a name in {field_name} is longer than 200 characters")
     return list(dict.fromkeys(names))
+
+
+def clean_email(value: str) -> str:
+    """One email address from a member, normalised, or a ValidationError saying why not."""
+    problems: list[str] = []
+    email = _checked_email(_clean(value), problems)
+    if problems or not email:
+        raise ValidationError(problems[0] if problems else "email is missing")
+    return email
+
+
+def clean_mobile(value: str) -> str:
+    """One mobile number from a member, in E.164, or a ValidationError saying why not."""
+    problems: list[str] = []
+    mobile = _checked_mobile(_clean(value), problems)
+    if problems or not mobile:
+        raise ValidationError(problems[0] if problems else "mobile is missing")
+    return mobile
 
 
 def _checked_email(value: str, problems: list[str]) -> str | None:
