@@ -1,10 +1,11 @@
 // Live SMS counter on the compose and template pages. The server counts (one source of
 // truth for GSM-7/UCS-2 and segments): this only sends the text and shows the answer.
-(function () {
+// Each SMS body (English, and Welsh when given) has its own counter: the element its
+// aria-describedby names.
+function commsvcSmsCounter(box) {
   "use strict";
-  var box = document.getElementById("sms_body");
-  var out = document.getElementById("sms-count");
-  if (!box || !out) { return; }
+  var out = document.getElementById(box.getAttribute("aria-describedby"));
+  if (!out) { return; }
   var url = box.getAttribute("data-count-url");
   var tokenField = document.querySelector("input[name=csrf_token]");
   var timer = null;
@@ -36,4 +37,5 @@
     timer = setTimeout(ask, 250);
   });
   ask();
-})();
+}
+Array.prototype.forEach.call(document.querySelectorAll("textarea[data-count-url]"), commsvcSmsCounter);

@@ -64,4 +64,5 @@ from commsvc.web.admin import (  # noqa: E402,F401
     members,
     outbox,
     sessions,
+    welsh_names,
 )

@@ -53,6 +53,10 @@ def compose(partnership_id: int) -> Any:
             "subject": form.get("subject", ""),
             "email_body": form.get("email_body", ""),
             "sms_body": form.get("sms_body", ""),
+            "subject_cy": form.get("subject_cy", ""),
+            "email_body_cy": form.get("email_body_cy", ""),
+            "sms_body_cy": form.get("sms_body_cy", ""),
+            "public": form.get("public") == "on",
             "audience": {"service_groups": form.getlist("service_groups")},
         }
         if form.get("template", "").isdigit():

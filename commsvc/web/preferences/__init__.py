@@ -136,4 +136,4 @@ def member_links() -> links.MemberLinks:
 
 
 # The routes of the other member pages register on `bp` when imported.
-from commsvc.web.preferences import address, fresh_link, unsubscribe  # noqa: E402,F401
+from commsvc.web.preferences import address, fresh_link, unsubscribe, web_copy  # noqa: E402,F401
