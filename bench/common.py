@@ -67,7 +67,7 @@ def stack(
     email_url: str = "", sms_url: str = "", batch_size: int = BATCH_SIZE, **extra: str
 ) -> Iterator[Stack]:
     """A fresh PostgreSQL database and a private Redis; both gone afterwards."""
-    with tempfile.TemporaryDirectory(prefix="commsvc-bench-") as tmp, _database() as db_url:
+    with tempfile.TemporaryDirectory(prefix="commsvc-bench-") as tmp, database() as db_url:
         workdir = Path(tmp)
         redis_process, redis_url = embedded_redis.start_server(workdir)
         env = {
@@ -86,7 +86,7 @@ def stack(
         os.environ.update(env)
         running = Stack(env=env, workdir=workdir, redis=redis_process)
         try:
-            _run_cli(env, "init-db")
+            run_cli(env, "init-db")
             yield running
         finally:
             for worker in running.workers:
@@ -318,11 +318,12 @@ def fanout_task_seconds(running: Stack, log_name: str = "worker") -> float | Non
 
 
 @contextlib.contextmanager
-def _database() -> Iterator[str]:
+def database(server_url: str = PG_SERVER) -> Iterator[str]:
+    """A throw-away database on that server, dropped afterwards."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    server = make_url(PG_SERVER)
+    server = make_url(server_url)
     name = f"commsvc_bench_{secrets.token_hex(4)}"
     admin = server.set(drivername="postgresql", database="postgres").render_as_string(
         hide_password=False
@@ -336,7 +337,7 @@ def _database() -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _run_cli(env: dict[str, str], *args: str) -> None:
+def run_cli(env: dict[str, str], *args: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "commsvc", *args],
         env={**os.environ, **env},

@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from bench import common, report
+from bench import common, hosts, report
 from bench.sms_gateway import FastSmsGateway
 from commsvc import embedded_redis
 from commsvc.sinks.email import EmailSink
@@ -44,9 +44,21 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=common.CORES)
     parser.add_argument(
-        "--only", choices=sorted(SCENARIOS), action="append", help="run only these scenarios"
+        "--hosts",
+        type=int,
+        default=0,
+        help="run the worker-host scenarios (bench/hosts.py) on this many namespaced hosts",
+    )
+    parser.add_argument(
+        "--only",
+        choices=sorted(SCENARIOS) + sorted(hosts.SCENARIOS),
+        action="append",
+        help="run only these scenarios",
     )
     args = parser.parse_args()
+    if args.hosts:
+        _report_hosts(args)
+        return
     results = {}
     for name in args.only or sorted(SCENARIOS):
         print(f"scenario {name} ...", flush=True)
@@ -62,6 +74,25 @@ def main() -> None:
             (f"{name}: finished in (s)", report.fmt(result["seconds"]), ""),
         ]
     report.report(f"drill-{args.members}", rows, {"args": vars(args), "results": results})
+
+
+def _report_hosts(args: argparse.Namespace) -> None:
+    results = hosts.main(args.hosts, args.members, args.only)
+    rows = []
+    for name, result in results.items():
+        rows += [
+            (f"{name}: lost", str(result["lost"]), "0"),
+            (f"{name}: gave up, shown as failed", str(result["gave_up"]), ""),
+            (
+                f"{name}: duplicated",
+                str(result["duplicated"]),
+                f"<= {result['allowed_duplicates']}",
+            ),
+            (f"{name}: fault to sent (s)", report.fmt(result["recovered_seconds"]), "about 60"),
+        ]
+    report.report(
+        f"hosts-{args.hosts}-{args.members}", rows, {"args": vars(args), "results": results}
+    )
 
 
 def run(name: str, members: int, concurrency: int) -> dict[str, Any]:

@@ -170,12 +170,18 @@ def web(host: str, port: int, workers: int, debug: bool) -> None:
 )
 @click.option("--concurrency", default=os.cpu_count() or 2, show_default=True, type=int)
 @click.option("--loglevel", default="info", show_default=True)
-def worker(queues: str, concurrency: int, loglevel: str) -> None:
+@click.option(
+    "--name",
+    default=None,
+    help="The worker's node name (default: commsvc-<pid>@<host name>, unique per process, "
+    "so two workers on one host, or in two containers with one host name, never clash).",
+)
+def worker(queues: str, concurrency: int, loglevel: str, name: str | None) -> None:
     """Run a Celery worker that fans out and sends bulletins."""
     from commsvc import processes
 
     processes.ensure_redis_env()
-    processes.run_worker(queues, concurrency, loglevel)
+    processes.run_worker(queues, concurrency, loglevel, name or f"commsvc-{os.getpid()}@%h")
 
 
 @click.command("beat")

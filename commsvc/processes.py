@@ -53,7 +53,7 @@ def serve_web(host: str, port: int, workers: int, debug: bool) -> None:
     _Gunicorn().run()
 
 
-def run_worker(queues: str, concurrency: int, loglevel: str) -> None:
+def run_worker(queues: str, concurrency: int, loglevel: str, name: str) -> None:
     from commsvc import create_app
 
     app = create_app()
@@ -67,6 +67,8 @@ def run_worker(queues: str, concurrency: int, loglevel: str) -> None:
             str(concurrency),
             "--loglevel",
             loglevel,
+            "--hostname",
+            name,
             "--without-gossip",
             "--without-mingle",
         ]
