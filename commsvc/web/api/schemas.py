@@ -98,6 +98,8 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "scheduled_for": {"type": ["string", "null"]},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "public": {"type": "boolean"},
+            "languages": {"type": "array", "items": {"type": "string", "enum": ["en", "cy"]}},
         },
     }
     new_bulletin: dict[str, Any] = {
