@@ -15,9 +15,11 @@ import contextlib
 import shutil
 import smtplib
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
@@ -43,16 +45,55 @@ def main() -> None:
         "--profile", action="store_true", help="sample the workers with py-spy while they send"
     )
     parser.add_argument("--batch-size", type=int, default=common.BATCH_SIZE)
+    parser.add_argument(
+        "--dkim",
+        choices=("off", "rsa", "ed25519"),
+        default="off",
+        help="sign every email with a fresh DKIM key of this kind (RSA 2048 or Ed25519)",
+    )
+    parser.add_argument("--bounce-domain", default="", help="send with VERP at this domain")
     args = parser.parse_args()
-    with smtp_sink() as (sink_port, sink_url):
+    with smtp_sink() as (sink_port, sink_url), signing_env(args) as extra_env:
         # The references first, on a quiet machine: after ours, PostgreSQL is still
         # writing out what the send changed, and that would slow them down.
         naive = run_naive(min(args.naive_sample, args.members), sink_port)
         floor = run_floor(args.members, args.concurrency, sink_port)
         ours = throughput.run_ours(
-            "email", args.members, args.concurrency, sink_url, args.profile, args.batch_size
+            "email",
+            args.members,
+            args.concurrency,
+            sink_url,
+            args.profile,
+            args.batch_size,
+            extra_env,
         )
     print_table(args, ours, naive, floor)
+
+
+@contextlib.contextmanager
+def signing_env(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+    """The COMMSVC_* variables for --dkim and --bounce-domain (a key made for the run)."""
+    env = {"COMMSVC_BOUNCE_DOMAIN": args.bounce_domain} if args.bounce_domain else {}
+    if args.dkim == "off":
+        yield env
+        return
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if args.dkim == "rsa"
+        else ed25519.Ed25519PrivateKey.generate()
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    with tempfile.TemporaryDirectory(prefix="commsvc-dkim-") as folder:
+        path = Path(folder) / "dkim.pem"
+        path.write_bytes(pem)
+        yield {**env, "COMMSVC_DKIM_SELECTOR": "bench", "COMMSVC_DKIM_PRIVATE_KEY": str(path)}
 
 
 @contextlib.contextmanager
@@ -161,7 +202,7 @@ def print_table(
     args: argparse.Namespace, ours: dict[str, Any], naive: dict[str, Any], floor: dict[str, Any]
 ) -> None:
     report.report(
-        f"send-{args.members}",
+        f"send-{args.members}" + (f"-dkim-{args.dkim}" if args.dkim != "off" else ""),
         throughput.rows(args, ours, naive, floor, floor_unit="connections"),
         {"args": vars(args), "ours": ours, "naive": naive, "floor": floor},
     )

@@ -17,7 +17,13 @@ _RATE_VARIABLE = {"email": "COMMSVC_EMAIL_RATE", "sms": "COMMSVC_SMS_RATE"}
 
 
 def run_ours(
-    channel: str, members: int, concurrency: int, url: str, profile: bool, batch_size: int
+    channel: str,
+    members: int,
+    concurrency: int,
+    url: str,
+    profile: bool,
+    batch_size: int,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Seed, start `commsvc worker`, send, and time it from the send call to the last
     acceptance recorded in the database."""
@@ -25,7 +31,8 @@ def run_ours(
 
     urls = {"email_url": url} if channel == "email" else {"sms_url": url}
     unlimited = {_RATE_VARIABLE[channel]: common.UNLIMITED_RATE}
-    with common.stack(batch_size=batch_size, **urls, **unlimited) as running:
+    extra = {**unlimited, **(extra_env or {})}
+    with common.stack(batch_size=batch_size, **urls, **extra) as running:
         app = create_app()
         with app.app_context():
             partnership_id = common.seed(members, with_mobile=channel == "sms")

@@ -43,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
 
     from commsvc import extensions, logs, metrics, queueing, redis_store, security
     from commsvc.services.accounts import auth
-    from commsvc.web import admin, api, ops, preferences, webhooks
+    from commsvc.web import admin, answers, api, ops, preferences, webhooks
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -71,6 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(preferences.bp)
+    app.register_blueprint(answers.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
     extensions.csrf.exempt(api.bp)

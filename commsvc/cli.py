@@ -6,6 +6,7 @@ in one place.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -194,6 +195,55 @@ def beat(loglevel: str) -> None:
     processes.run_beat(loglevel)
 
 
+@click.command("bounce-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, show_default=True, type=int)
+@with_appcontext
+@_friendly
+def bounce_server(host: str, port: int) -> None:
+    """The SMTP server of COMMSVC_BOUNCE_DOMAIN: bounces, complaints, mailto unsubscribes.
+
+    Point the bounce domain's MX at it (port 25). Recipients other than valid VERP
+    addresses, fbl@ and abuse@ are refused.
+    """
+    from commsvc import bounce_server as server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    server.serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+@click.command("check-domain")
+@click.argument("domain")
+@click.option("--selector", default=None, help="DKIM selector (default: COMMSVC_DKIM_SELECTOR).")
+@click.option("--nameserver", default=None, help="Ask this DNS server (HOST[:PORT]) only.")
+@with_appcontext
+@_friendly
+def check_domain(domain: str, selector: str | None, nameserver: str | None) -> None:
+    """SPF, DKIM, DMARC and alignment for DOMAIN (the From domain), and what to fix.
+
+    Exit status 1 when something needs fixing.
+    """
+    from commsvc import domain_check
+
+    config = current_app.config
+    key_path = config.get("COMMSVC_DKIM_PRIVATE_KEY")
+    public_key = domain_check.public_key_of(Path(key_path).read_bytes()) if key_path else None
+    try:
+        findings = domain_check.check_domain(
+            domain,
+            selector or config.get("COMMSVC_DKIM_SELECTOR"),
+            config.get("COMMSVC_BOUNCE_DOMAIN"),
+            public_key,
+            domain_check.resolver_lookup(nameserver),
+        )
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    for finding in findings:
+        click.echo(f"{'ok ' if finding.ok else 'FIX'}  {finding.topic:9}  {finding.text}")
+    if not all(f.ok for f in findings):
+        sys.exit(1)
+
+
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option(
@@ -207,7 +257,18 @@ def demo(port: int, members: int) -> None:
     demo_module.run(port=port, member_count=members)
 
 
-COMMANDS = (init_db, create_user, create_api_key, import_members, web, worker, beat, demo)
+COMMANDS = (
+    init_db,
+    create_user,
+    create_api_key,
+    import_members,
+    web,
+    worker,
+    beat,
+    bounce_server,
+    check_domain,
+    demo,
+)
 for _command in COMMANDS:
     main.add_command(_command)
 

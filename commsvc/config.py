@@ -26,6 +26,10 @@ DEFAULT_SMS_FROM = "UNION"
 DEFAULT_EMAIL_URL = "smtp://127.0.0.1:8025"
 DEFAULT_SMS_URL = "http://127.0.0.1:8026/send"
 
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+_DKIM_SELECTOR = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
+# UK networks let nobody reply to an alphanumeric sender: a reply number is digits.
+_SMS_REPLY_NUMBER = re.compile(r"^\+?[0-9]{5,15}$")
 _SMS_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\+?[0-9]{3,15}$")
 
 
@@ -43,6 +47,8 @@ class Settings:
     sms_url: str
     sms_from: str
     webhook_secret: str
+    # A number members can reply to; texts that ask a question go from it (see questions.py).
+    sms_reply_from: str = ""
     batch_size: int = 500
     max_attempts: int = 5
     stuck_after_seconds: int = 600
@@ -54,6 +60,10 @@ class Settings:
     retry_base_seconds: float = 10.0
     retry_max_age_seconds: int = 86400
     provider_penalty_seconds: int = 300
+    bounce_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key: str | None = None
+    soft_bounce_limit: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, Any]:
@@ -67,6 +77,7 @@ class Settings:
             "COMMSVC_EMAIL_FROM": self.email_from,
             "COMMSVC_SMS_URL": self.sms_url,
             "COMMSVC_SMS_FROM": self.sms_from,
+            "COMMSVC_SMS_REPLY_FROM": self.sms_reply_from,
             "COMMSVC_WEBHOOK_SECRET": self.webhook_secret,
             "COMMSVC_BATCH_SIZE": self.batch_size,
             "COMMSVC_MAX_ATTEMPTS": self.max_attempts,
@@ -79,6 +90,10 @@ class Settings:
             "COMMSVC_RETRY_BASE_SECONDS": self.retry_base_seconds,
             "COMMSVC_RETRY_MAX_AGE_SECONDS": self.retry_max_age_seconds,
             "COMMSVC_PROVIDER_PENALTY_SECONDS": self.provider_penalty_seconds,
+            "COMMSVC_BOUNCE_DOMAIN": self.bounce_domain,
+            "COMMSVC_DKIM_SELECTOR": self.dkim_selector,
+            "COMMSVC_DKIM_PRIVATE_KEY": self.dkim_private_key,
+            "COMMSVC_SOFT_BOUNCE_LIMIT": self.soft_bounce_limit,
             "COMMSVC_CAPTURE_DIR": self.extra.get("capture_dir"),
             "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -103,10 +118,16 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         raise ConfigError(
             "COMMSVC_SMS_FROM must be a sender ID of at most 11 letters and digits, or a number"
         )
+    sms_reply_from = (env.get("COMMSVC_SMS_REPLY_FROM") or "").strip()
+    if sms_reply_from and not _SMS_REPLY_NUMBER.match(sms_reply_from):
+        raise ConfigError(
+            "COMMSVC_SMS_REPLY_FROM must be a phone number members can reply to, e.g. +447700900123"
+        )
     email_url = env.get("COMMSVC_EMAIL_URL") or DEFAULT_EMAIL_URL
     providers.parse("email", email_url)  # raises ConfigError for a URL that cannot work
     sms_url = env.get("COMMSVC_SMS_URL") or DEFAULT_SMS_URL
     providers.parse("sms", sms_url)
+    dkim_selector, dkim_key = _dkim(env)
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -117,6 +138,7 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         email_from=env.get("COMMSVC_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
         sms_url=sms_url,
         sms_from=sms_from,
+        sms_reply_from=sms_reply_from,
         webhook_secret=env.get("COMMSVC_WEBHOOK_SECRET")
         or _kept_secret(instance_path / "webhook_secret"),
         batch_size=_positive_int(env, "COMMSVC_BATCH_SIZE", 500),
@@ -130,6 +152,10 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         retry_base_seconds=_positive_number(env, "COMMSVC_RETRY_BASE_SECONDS", 10.0),
         retry_max_age_seconds=_positive_int(env, "COMMSVC_RETRY_MAX_AGE_SECONDS", 86400),
         provider_penalty_seconds=_positive_int(env, "COMMSVC_PROVIDER_PENALTY_SECONDS", 300),
+        bounce_domain=_domain(env, "COMMSVC_BOUNCE_DOMAIN"),
+        dkim_selector=dkim_selector,
+        dkim_private_key=dkim_key,
+        soft_bounce_limit=_positive_int(env, "COMMSVC_SOFT_BOUNCE_LIMIT", 3),
         extra={"capture_dir": env.get("COMMSVC_CAPTURE_DIR") or str(instance_path / "captured")},
     )
 
@@ -168,6 +194,32 @@ def _kept_secret(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
     return value
+
+
+def _domain(env: Any, name: str) -> str | None:
+    raw = (env.get(name) or "").strip().lower().rstrip(".")
+    if not raw:
+        return None
+    if not _DOMAIN.match(raw):
+        raise ConfigError(f"{name} must be a domain name such as bounces.union.example")
+    return raw
+
+
+def _dkim(env: Any) -> tuple[str | None, str | None]:
+    """Both DKIM settings or neither; the key must be an RSA (2048+) or Ed25519 PEM."""
+    selector = (env.get("COMMSVC_DKIM_SELECTOR") or "").strip() or None
+    key = (env.get("COMMSVC_DKIM_PRIVATE_KEY") or "").strip() or None
+    if bool(selector) != bool(key):
+        raise ConfigError("set both COMMSVC_DKIM_SELECTOR and COMMSVC_DKIM_PRIVATE_KEY, or neither")
+    if selector and not _DKIM_SELECTOR.match(selector):
+        raise ConfigError("COMMSVC_DKIM_SELECTOR must be letters, digits, dots and hyphens")
+    if key and not Path(key).is_file():
+        raise ConfigError(f"COMMSVC_DKIM_PRIVATE_KEY {key} is not a readable file")
+    if selector and key:
+        from commsvc.services.bulletins.dkim_signature import signer_for
+
+        signer_for(selector, "localhost", key)  # a key that cannot sign is refused now
+    return selector, key
 
 
 def _positive_int(env: Any, name: str, default: int) -> int:

@@ -1,7 +1,7 @@
 """`commsvc demo`: the whole system on one machine, with nothing installed or running.
 
 Starts a private Redis, an SMTP capture sink and an SMS capture sink, seeds demo
-data, runs the web app, a worker and beat as child processes, prints the URL and
+data, runs the web app, a worker, beat and the bounce server as child processes, prints the URL and
 a login, and on Ctrl-C (or SIGTERM) stops everything it started.
 """
 
@@ -23,6 +23,7 @@ from commsvc.sinks.email import EmailSink
 from commsvc.sinks.sms import SmsSink
 
 DEMO_ADMIN = "organiser@example.org"
+DEMO_BOUNCE_DOMAIN = "bounces.localhost"
 STARTUP_TIMEOUT_SECONDS = 60
 
 
@@ -44,6 +45,8 @@ def run(port: int, member_count: int) -> None:
             "COMMSVC_SMS_URL": sms_sink.url,
             "COMMSVC_CAPTURE_DIR": str(capture),
             "COMMSVC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            # VERP on, so the bounce server below has something to read.
+            "COMMSVC_BOUNCE_DOMAIN": os.environ.get("COMMSVC_BOUNCE_DOMAIN") or DEMO_BOUNCE_DOMAIN,
         }
         os.environ.update(env)
         password = _seed(member_count)
@@ -55,10 +58,12 @@ def run(port: int, member_count: int) -> None:
         sms_sink.start()
         stack.callback(sms_sink.stop)
         command = [sys.executable, "-m", "commsvc"]
+        bounce_port = _port_near(2525)
         for args in (
             ["web", "--port", str(port), "--workers", "2"],
             ["worker", "--concurrency", "2"],
             ["beat"],
+            ["bounce-server", "--port", str(bounce_port)],
         ):
             child = subprocess.Popen(command + args, env=env)
             stack.callback(_stop, child)
@@ -68,6 +73,7 @@ def run(port: int, member_count: int) -> None:
         click.echo(f"  Log in:   {DEMO_ADMIN}  password: {password}")
         click.echo(f"  Outbox:   http://127.0.0.1:{port}/admin/outbox (what members received)")
         click.echo(f"  Captured: {capture}")
+        click.echo(f"  Bounces:  smtp://127.0.0.1:{bounce_port} ({env['COMMSVC_BOUNCE_DOMAIN']})")
         click.echo("Press Ctrl-C to stop everything.\n")
         try:
             while True:

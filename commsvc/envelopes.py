@@ -18,3 +18,9 @@ class EmailEnvelope:
     sender: str
     recipient: str
     data: bytes
+    # The SMTP envelope sender (MAIL FROM) when it is not `sender`: a VERP address.
+    return_path: str | None = None
+
+    @property
+    def mail_from(self) -> str:
+        return self.return_path or self.sender

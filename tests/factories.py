@@ -215,3 +215,16 @@ def bulletin(partnership_id: int, actor: actors.Actor | None = None, **overrides
     return composing.create_bulletin(
         actor or organiser(), bulletin_body(partnership_id, **overrides)
     )
+
+
+def question(**overrides: Any) -> dict[str, Any]:
+    """A consultation question for a bulletin body, closing in an hour."""
+    from datetime import UTC, datetime, timedelta
+
+    body: dict[str, Any] = {
+        "text": "Do you accept the pay offer?",
+        "choices": ["Accept", "Reject"],
+        "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    body.update(overrides)
+    return body

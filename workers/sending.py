@@ -27,8 +27,8 @@ from commsvc.extensions import db
 from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services.bulletins import rendering, versions
-from commsvc.services.bulletins.email_message import build_email
+from commsvc.services.bulletins import question_messages, questions, rendering, versions
+from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import acceptance, claims
 from commsvc.statuses import BulletinStatus, DeliveryStatus
@@ -198,6 +198,13 @@ def _messages(
     domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
     # Read once: every commit expires the bulletin, and reading it again is a query.
     bulletin_id, topic_id = bulletin.id, bulletin.topic_id
+    if channel == "email":
+        verp, dkim = verp_and_dkim(config)
+        feedback = feedback_id(bulletin_id, bulletin.partnership_id, topic_id)
+    question = questions.question_for(bulletin_id)
+    reply_from = config.get("COMMSVC_SMS_REPLY_FROM") or ""
+    # A text that asks for a reply must come from a number members can reply to.
+    sms_from = reply_from if question is not None and reply_from else config["COMMSVC_SMS_FROM"]
     next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
     for row in _recipients(ids):
         if time.monotonic() >= next_pause_check:
@@ -217,6 +224,10 @@ def _messages(
         context = rendering.member_context(
             shared[version], row["member"], links, public_id, topic_id, bulletin_id
         )
+        if question is not None:
+            context |= question_messages.context_for(
+                question, links, public_id, row["language"], channel, bool(reply_from)
+            )
         try:
             if channel == "email":
                 rendered = compiled[version].render_email(context)
@@ -227,13 +238,13 @@ def _messages(
                     recipient=address,
                     unsubscribe_url=context["unsubscribe_url"],
                     message_id_domain=domain,
+                    feedback_id=feedback,
+                    verp=verp,
+                    dkim=dkim,
                 )
             else:
                 yield SmsMessage(
-                    delivery_id,
-                    address,
-                    config["COMMSVC_SMS_FROM"],
-                    compiled[version].render_sms(context),
+                    delivery_id, address, sms_from, compiled[version].render_sms(context)
                 )
         except CommsvcError as error:
             claims.record_failure(claims.Failure(delivery_id, True, error.detail), 1, 1)

@@ -5,9 +5,11 @@ from commsvc.models.bulletin import Bulletin, BulletinTransition, MessageTemplat
 from commsvc.models.delivery import Delivery, DeliveryAttempt
 from commsvc.models.member import ConsentRecord, Member, TopicPreference
 from commsvc.models.organisation import Branch, Employer, Partnership, Region, Topic
+from commsvc.models.question import Answer, Question
 from commsvc.models.suppression import Suppression
 
 __all__ = [
+    "Answer",
     "ApiKey",
     "AuditEntry",
     "Branch",
@@ -20,6 +22,7 @@ __all__ = [
     "Member",
     "MessageTemplate",
     "Partnership",
+    "Question",
     "Region",
     "Suppression",
     "Topic",

@@ -17,5 +17,6 @@ class Suppression(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
     address_hash: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(40))  # hard_bounce, complaint, stop, erasure
+    # hard_bounce, soft_bounces, complaint, stop, erasure
+    reason: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -97,6 +98,12 @@ def test_demo_sends_from_the_admin_to_the_sinks_and_stops_cleanly(tmp_path: Path
         assert emails and texts
         outbox = browser.get(f"{base}/admin/outbox", timeout=10).text
         assert "TUPE update for" in outbox
+        # The bounce server runs too, and refuses what is not a VERP address.
+        bounce_port = int(re.search(r"Bounces:\s+smtp://127.0.0.1:(\d+)", text).group(1))
+        with smtplib.SMTP("127.0.0.1", bounce_port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert smtp.mail("")[0] == 250
+            assert smtp.rcpt("postmaster@bounces.localhost")[0] == 550
     finally:
         demo.send_signal(signal.SIGINT)
         try:

@@ -14,7 +14,7 @@ def test_export_returns_the_members_data_as_json(app, client):
     assert response.status_code == 200
     data = response.get_json()
     assert data["profile"]["first_name"] == "Eira"
-    assert set(data) == {"profile", "preferences", "consent_history", "deliveries"}
+    assert set(data) == {"profile", "preferences", "consent_history", "deliveries", "answers"}
 
 
 def test_export_of_another_regions_member_is_not_found(app, client):

@@ -166,3 +166,26 @@ def test_admin_sees_every_region(client, regions):
     page = client.get("/admin/partnerships").get_data(as_text=True)
     assert factories.S31 in page and LEEDS in page
     assert client.get(f"/admin/bulletins/{regions['leeds_bulletin']}").status_code == 200
+
+
+def test_a_reminder_preview_cannot_name_another_regions_consultation(client, regions):
+    """`audience.not_answered` reads another region's bulletin as if it did not exist."""
+    admin_key = factories.api_key()
+    asked = client.post(
+        "/api/v1/bulletins",
+        headers=admin_key,
+        json=factories.bulletin_body(
+            regions["leeds"], title="Leeds pay consultation", question=factories.question()
+        ),
+    )
+    assert asked.status_code == 201, asked.get_json()
+    north_key = factories.api_key(role="organiser", regions=[NORTH])
+    body = {
+        "partnership": regions["north"],
+        "topic": "bargaining",
+        "channels": ["email"],
+        "audience": {"not_answered": asked.get_json()["id"]},
+    }
+    response = client.post("/api/v1/audience/preview", headers=north_key, json=body)
+    assert response.status_code == 422
+    assert "there is no bulletin" in response.get_json()["detail"]

@@ -59,7 +59,10 @@ class SmtpGateway:
                 else:
                     ready()
                     connection.sendmail(
-                        envelope.sender, [envelope.recipient], envelope.data, mail_options=options
+                        envelope.mail_from,
+                        [envelope.recipient],
+                        envelope.data,
+                        mail_options=options,
                     )
                 return Result(envelope.delivery_id, Outcome.ACCEPTED)
             except smtplib.SMTPRecipientsRefused as error:
@@ -127,7 +130,7 @@ def _pipelined_send(
     (RFC 2920). `ready` is called after the 354, just before the data that lets the
     server accept; `meanwhile` once the data has left, before its reply is read.
     Raises as `sendmail` does, so outcomes are decided in one place."""
-    mail = f"MAIL FROM:{smtplib.quoteaddr(envelope.sender)}"
+    mail = f"MAIL FROM:{smtplib.quoteaddr(envelope.mail_from)}"
     if options:
         mail += " " + " ".join(options)
     commands = f"{mail}\r\nRCPT TO:{smtplib.quoteaddr(envelope.recipient)}\r\nDATA\r\n"
@@ -149,7 +152,7 @@ def _pipelined_send(
         connection.getreply()
     connection.rset()
     if mail_code != 250:
-        raise smtplib.SMTPSenderRefused(mail_code, mail_text, envelope.sender)
+        raise smtplib.SMTPSenderRefused(mail_code, mail_text, envelope.mail_from)
     if rcpt_code not in (250, 251):
         raise smtplib.SMTPRecipientsRefused({envelope.recipient: (rcpt_code, rcpt_text)})
     raise smtplib.SMTPDataError(data_code, data_text)

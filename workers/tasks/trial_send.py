@@ -8,7 +8,7 @@ from celery import shared_task
 from flask import current_app
 
 from commsvc.queueing import TaskNames
-from commsvc.services.bulletins.email_message import build_email
+from commsvc.services.bulletins.email_message import build_email, verp_and_dkim
 from commsvc.services.bulletins.rendering import RenderedEmail
 from workers.gateways import email_gateway, sms_gateway
 from workers.gateways.base import SmsMessage
@@ -20,6 +20,7 @@ TEST_DELIVERY_ID = 0  # no delivery row: nothing is recorded, nothing is counted
 def send_test_message(channel: str, address: str, message: dict[str, Any]) -> str:
     config = current_app.config
     if channel == "email":
+        _verp, dkim = verp_and_dkim(config)  # a test send is no delivery: nothing to bounce to
         envelope = build_email(
             RenderedEmail(message["subject"], message["text"], message["html"]),
             delivery_id=TEST_DELIVERY_ID,
@@ -27,6 +28,7 @@ def send_test_message(channel: str, address: str, message: dict[str, Any]) -> st
             recipient=address,
             unsubscribe_url=message["unsubscribe_url"],
             message_id_domain=message["domain"],
+            dkim=dkim,
         )
         gateway: Any = email_gateway()
         outgoing: Any = envelope

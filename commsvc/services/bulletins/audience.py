@@ -18,7 +18,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc.errors import ValidationError
 from commsvc.extensions import db
-from commsvc.models import Branch, Employer, Member, Region, TopicPreference
+from commsvc.models import (
+    Answer,
+    Branch,
+    Delivery,
+    Employer,
+    Member,
+    Question,
+    Region,
+    TopicPreference,
+)
 from commsvc.models.member import member_partnerships
 from commsvc.models.organisation import SERVICE_GROUPS, partnership_employers
 from commsvc.statuses import DeliveryStatus
@@ -26,6 +35,9 @@ from commsvc.statuses import DeliveryStatus
 CHANNELS = ("email", "sms")
 SERVICE = "service"
 FILTERS = ("regions", "branches", "employers", "service_groups", "workplaces", "job_titles")
+# The reminder: members who got that bulletin's question and have not answered it.
+# Given as a bulletin id; kept among the filters as a one-item list of its digits.
+NOT_ANSWERED = "not_answered"
 STREAM_CHUNK = 2000
 
 
@@ -49,13 +61,21 @@ def clean_filters(raw: Any) -> dict[str, list[str]]:
         return {}
     if not isinstance(raw, dict):
         raise ValidationError("audience must be an object of filters")
-    unknown = set(raw) - set(FILTERS)
+    unknown = set(raw) - set(FILTERS) - {NOT_ANSWERED}
     if unknown:
         raise ValidationError(
-            f"unknown audience filters: {', '.join(sorted(unknown))}; use {', '.join(FILTERS)}"
+            f"unknown audience filters: {', '.join(sorted(unknown))}; "
+            f"use {', '.join(FILTERS)}, {NOT_ANSWERED}"
         )
     cleaned: dict[str, list[str]] = {}
+    asked = raw.get(NOT_ANSWERED)
+    if asked is not None:
+        if not isinstance(asked, int) or isinstance(asked, bool) or not 0 < asked < 2**31:
+            raise ValidationError("audience.not_answered must be the id (a number) of a bulletin")
+        cleaned[NOT_ANSWERED] = [str(asked)]
     for name, values in raw.items():
+        if name == NOT_ANSWERED:
+            continue
         if values in (None, []):
             continue
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
@@ -102,7 +122,23 @@ def members_query(partnership_id: int, filters: dict[str, list[str]]) -> Select[
         conditions.append(Member.workplace.in_(filters["workplaces"]))
     if filters.get("job_titles"):
         conditions.append(Member.job_title.in_(filters["job_titles"]))
+    if filters.get(NOT_ANSWERED):
+        conditions.append(_not_answered(int(filters[NOT_ANSWERED][0])))
     return select(Member.id).where(and_(*conditions))
+
+
+def _not_answered(bulletin_id: int) -> ColumnElement[bool]:
+    """Got the bulletin (a delivery reached the gateway) and no answer to its question."""
+    got_it = exists().where(
+        Delivery.bulletin_id == bulletin_id,
+        Delivery.member_id == Member.id,
+        Delivery.status.in_([DeliveryStatus.SENT, DeliveryStatus.DELIVERED]),
+    )
+    answered = exists().where(
+        Answer.member_id == Member.id,
+        Answer.question_id.in_(select(Question.id).where(Question.bulletin_id == bulletin_id)),
+    )
+    return and_(got_it, ~answered)
 
 
 def audience_size(partnership_id: int, filters: dict[str, list[str]]) -> int:

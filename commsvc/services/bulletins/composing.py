@@ -14,7 +14,14 @@ from commsvc.models import Bulletin, Topic
 from commsvc.models.base import utcnow
 from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
-from commsvc.services.bulletins import audience, lifecycle, rendering, sms_segments, templates
+from commsvc.services.bulletins import (
+    audience,
+    lifecycle,
+    questions,
+    rendering,
+    sms_segments,
+    templates,
+)
 from commsvc.services.members import organisation
 from commsvc.statuses import BulletinStatus, Channel, DeliveryStatus
 
@@ -65,6 +72,8 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     if not isinstance(public, bool):
         raise ValidationError("public must be true or false")
     filters = audience.clean_filters(data.get("audience"))
+    check_reminder_audience(actor, filters)
+    question = questions.clean_question(data.get("question"))
     compiled = rendering.compile_bulletin(subject, email_body, sms_body)
     if "sms" in channels:
         sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
@@ -97,6 +106,8 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     )
     db.session.add(bulletin)
     db.session.flush()
+    if question is not None:
+        questions.attach(bulletin, question)
     audit.record(
         actor.label,
         "bulletin.create",
@@ -106,6 +117,20 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     )
     db.session.commit()
     return bulletin
+
+
+def check_reminder_audience(actor: Actor, filters: dict[str, list[Any]]) -> None:
+    """A reminder's `not_answered` names a bulletin with a question that this actor may
+    see; any other reads as if it did not exist."""
+    if "not_answered" not in filters:
+        return
+    asked_id = int(filters["not_answered"][0])
+    try:
+        asked = get_bulletin(actor, asked_id)
+    except NotFound:
+        raise ValidationError(f"audience.not_answered: there is no bulletin {asked_id}") from None
+    if questions.question_for(asked.id) is None:
+        raise ValidationError(f"audience.not_answered: bulletin {asked.id} has no question")
 
 
 def get_bulletin(actor: Actor, bulletin_id: int) -> Bulletin:
@@ -197,6 +222,7 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
             for step in lifecycle.history(bulletin.id)
         ],
         "warnings": warnings(bulletin),
+        "question": questions.question_json(questions.question_for(bulletin.id)),
     }
 
 

@@ -1,5 +1,6 @@
-"""Signed, expiring member links: the preference centre, one-click unsubscribe, the web
-copy of a bulletin, and the confirmation of a corrected address.
+"""Signed, expiring member links: the preference centre, one-click unsubscribe, the
+answer page of a bulletin's question, the web copy of a bulletin, and the confirmation
+of a corrected address.
 
 A link carries the member's random public id (and for unsubscribe, the topic), signed
 with the secret key; no member id or address appears in a URL (an address correction
@@ -26,6 +27,8 @@ PREFERENCES_SALT = "commsvc.preferences"
 UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
 WEB_COPY_SALT = "commsvc.web_copy"
 CONFIRM_SALT = "commsvc.confirm_address"
+ANSWER_SALT = "commsvc.answer"
+NO_CHOICE = -1  # an answer link that selects nothing (the SMS fallback)
 
 
 class LinkError(CommsvcError):
@@ -62,6 +65,11 @@ class MemberLinks:
     def confirm_address_url(self, public_id: str, channel: str, address: str) -> str:
         token = _serializer(self.secret_key, CONFIRM_SALT).dumps([public_id, channel, address])
         return f"{self.public_url}/c/{token}"
+
+    def answer_url(self, public_id: str, question_id: int, choice: int = NO_CHOICE) -> str:
+        """The answer page with `choice` (an index into the question's choices) selected."""
+        token = _serializer(self.secret_key, ANSWER_SALT).dumps([public_id, question_id, choice])
+        return f"{self.public_url}/a/{token}"
 
 
 def read_preferences_token(secret_key: str, token: str) -> str:
@@ -103,6 +111,19 @@ def _pair(value: object) -> tuple[str, int]:
     ):
         raise LinkError("This link is not valid.")
     return value[0], value[1]
+
+
+def read_answer_token(secret_key: str, token: str) -> tuple[str, int, int]:
+    """(public id, question id, preselected choice or NO_CHOICE)."""
+    value = _load(secret_key, ANSWER_SALT, token)
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:])
+    ):
+        raise LinkError("This link is not valid.")
+    return value[0], value[1], value[2]
 
 
 def _load(secret_key: str, salt: str, token: str, max_age: int = LINK_MAX_AGE_SECONDS) -> object:

@@ -20,11 +20,19 @@ from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Member
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
-from commsvc.services.bulletins import audience, rendering, sms_segments
+from commsvc.services.bulletins import (
+    audience,
+    question_messages,
+    questions,
+    rendering,
+    sms_segments,
+)
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.members import records
 
 SERVICE_GROUPS = ("health", "local_government")
+
+PREVIEW_PUBLIC_ID = "preview"  # no member has it (theirs are random tokens)
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,17 @@ def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
     )
     links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
     shared = rendering.bulletin_context(bulletin)
-    return rendering.member_context(shared, values, links, member.public_id, bulletin.topic_id)
+    context = rendering.member_context(shared, values, links, member.public_id, bulletin.topic_id)
+    question = questions.question_for(bulletin.id) if bulletin.id else None
+    if question is not None:
+        # Answer links that open no member's page: a preview or a test send to an
+        # organiser must never let them answer in a member's name.
+        can_reply = bool(config.get("COMMSVC_SMS_REPLY_FROM"))
+        for channel in ("email", "sms"):
+            context |= question_messages.context_for(
+                question, links, PREVIEW_PUBLIC_ID, member.language, channel, can_reply
+            )
+    return context
 
 
 def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "") -> list[str]:

@@ -30,6 +30,8 @@ from commsvc.services.bulletins.sandbox import Sandbox
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
 MAX_RENDERED_CHARS = 200_000
 SMS_OPT_OUT_HINT = "Reply STOP to opt out"
+# Where a question's block goes (after the body, before the footer), filled per member.
+QUESTION_MARK = "COMMSVCQUESTIONMARKX"
 VARIABLES = tuple(sandbox.VARIABLES)
 
 _JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
@@ -59,14 +61,18 @@ class CompiledBulletin:
     def render_email(self, context: dict[str, Any]) -> RenderedEmail:
         # One line, whatever a member's name holds: a header can never gain a line.
         subject = " ".join(_render(self.subject, context).split())[:300]
+        block = context.get("question_block")  # a question_messages.QuestionBlock, or None
         return RenderedEmail(
             subject=subject,
-            text=_render(self.email_text, context),
-            html=_render(self.email_html, context),
+            text=_place_question(_render(self.email_text, context), block.text if block else ""),
+            html=_place_question(_render(self.email_html, context), block.html if block else ""),
         )
 
     def render_sms(self, context: dict[str, Any]) -> str:
-        return with_opt_out_hint(_render(self.sms, context))
+        body = _render(self.sms, context)
+        if context.get("question_sms"):  # how to answer the bulletin's question
+            body = f"{body.strip()}\n{context['question_sms']}"
+        return with_opt_out_hint(body)
 
 
 def with_opt_out_hint(body: str) -> str:
@@ -170,7 +176,7 @@ def member_context(
 
 def _text_footer(words: dict[str, str]) -> str:
     return (
-        f"\n\n--\n{words['TEXT_PREFERENCES']}: {{{{ preferences_url }}}}\n"
+        QUESTION_MARK + f"\n\n--\n{words['TEXT_PREFERENCES']}: {{{{ preferences_url }}}}\n"
         f"{words['TEXT_UNSUBSCRIBE']}: {{{{ unsubscribe_url }}}}\n"
         f"{words['TEXT_WEB_COPY']}: {{{{ web_copy_url }}}}\n"
     )
@@ -211,7 +217,11 @@ def _email_html_source(
     layout = (TEMPLATES_DIR / "email" / "layout.html").read_text()
     # The layout is our own trusted template: a plain string substitution, not Jinja,
     # so an organiser's text can never be evaluated as part of it.
-    page = layout.replace("%%BODY%%", body_html).replace("%%TITLE%%", "JINJAPLACEHOLDERTITLEX")
+    page = (
+        layout.replace("%%BODY%%", body_html)
+        .replace("%%QUESTION%%", QUESTION_MARK)
+        .replace("%%TITLE%%", "JINJAPLACEHOLDERTITLEX")
+    )
     page = page.replace("%%LANG%%", language if language in ("en", "cy") else "en")
     for name in _LINKS:
         page = page.replace(f"%%{name.upper()}%%", f"JINJAPLACEHOLDER{name.upper()}X")
@@ -226,6 +236,13 @@ def _email_html_source(
     for token, tag in placeholders.items():
         page = page.replace(token, tag)
     return page
+
+
+def _place_question(rendered: str, block: str) -> str:
+    """Put a question's block at the layout's mark (the last one: the organiser's text
+    comes before it), or just remove the mark."""
+    head, mark, tail = rendered.rpartition(QUESTION_MARK)
+    return head + block + tail if mark else rendered
 
 
 def _compile(env: Sandbox, source: str, label: str) -> Template:

@@ -33,8 +33,10 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
     name = name.strip()
     values: dict[str, str] = {}
     for field in FIELDS:
-        value = data.get(field) or ""
-        if not isinstance(value, str):
+        value = data.get(field)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):  # {} and [] are refused, not read as empty
             raise ValidationError(f"{field} must be text")
         if len(value) > LIMITS[field]:
             raise ValidationError(f"{field} must be at most {LIMITS[field]} characters")

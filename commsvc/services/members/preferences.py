@@ -110,6 +110,14 @@ def is_subscribed(member: Member, topic_id: int) -> bool:
     return member.all_topics if pref is None else pref.subscribed
 
 
+def stop_campaigns(member: Member, source: str, detail: dict[str, Any]) -> None:
+    """ "Stop everything" on the member's behalf (a spam complaint): campaign topics stop,
+    service messages still arrive; recorded like any other choice."""
+    member.opted_out = True
+    _record(member, source, {"stop_everything": True, **detail})
+    db.session.commit()
+
+
 def apply_sms_keyword(number: str, body: str) -> str | None:
     """STOP turns SMS off and suppresses the number; START turns it back on.
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from commsvc.extensions import db
-from commsvc.models import Bulletin, ConsentRecord, Delivery, Member
+from commsvc.models import Answer, Bulletin, ConsentRecord, Delivery, Member, Question
 from commsvc.models.base import utcnow
 from commsvc.services.accounts import audit
 from commsvc.services.members import preferences, suppression
@@ -20,7 +20,7 @@ from commsvc.services.members.records import member_json
 
 
 def export_member(member: Member) -> dict[str, Any]:
-    """Profile, preferences, consent history and deliveries, as JSON-ready data."""
+    """Profile, preferences, consent history, deliveries and answers, as JSON-ready data."""
     return {
         "profile": {
             **member_json(member),
@@ -56,6 +56,19 @@ def export_member(member: Member) -> dict[str, Any]:
             }
             for delivery, title in deliveries(member)
         ],
+        # Only the member's own export shows what they answered; nothing else lists it.
+        "answers": [
+            {
+                "bulletin": title,
+                "question": question.text,
+                "answer": question.choices[answer.choice]
+                if 0 <= answer.choice < len(question.choices)
+                else None,
+                "channel": answer.channel,
+                "answered_at": _iso(answer.answered_at),
+            }
+            for answer, question, title in answers(member)
+        ],
     }
 
 
@@ -80,6 +93,17 @@ def deliveries(member: Member, limit: int | None = None) -> list[tuple[Delivery,
     return [(row[0], row[1]) for row in db.session.execute(query)]
 
 
+def answers(member: Member) -> list[tuple[Answer, Question, str]]:
+    query = (
+        select(Answer, Question, Bulletin.title)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Bulletin, Bulletin.id == Question.bulletin_id)
+        .where(Answer.member_id == member.id)
+        .order_by(Answer.answered_at.desc(), Answer.id.desc())
+    )
+    return [(row[0], row[1], row[2]) for row in db.session.execute(query)]
+
+
 def erase_member(member: Member, actor_label: str = "system") -> None:
     """Wipe personal data, keep hashed suppressions and the delivery counts."""
     if member.email:
@@ -95,6 +119,8 @@ def erase_member(member: Member, actor_label: str = "system") -> None:
     member.partnerships = []
     member.topic_preferences = []
     db.session.execute(delete(ConsentRecord).where(ConsentRecord.member_id == member.id))
+    # Answers go too: results then count one fewer respondent, never a member's view.
+    db.session.execute(delete(Answer).where(Answer.member_id == member.id))
     audit.record(actor_label, "member.erase", f"member {member.id}")
     db.session.commit()
 

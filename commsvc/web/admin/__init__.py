@@ -61,8 +61,10 @@ from commsvc.web.admin import (  # noqa: E402,F401
     bulletins,
     compose,
     dashboard,
+    deliverability,
     members,
     outbox,
+    results,
     sessions,
     welsh_names,
 )

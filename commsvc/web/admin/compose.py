@@ -25,6 +25,7 @@ from commsvc.services.bulletins import (
 )
 from commsvc.services.members import organisation
 from commsvc.web.admin import bp, current_actor, or_404
+from commsvc.web.admin.question_form import question_from_form
 
 # The member's email HTML, in a sandboxed frame (no scripts), framed by the preview page only.
 _EMAIL_FRAME_CSP = (
@@ -61,6 +62,9 @@ def compose(partnership_id: int) -> Any:
         }
         if form.get("template", "").isdigit():
             data["template"] = int(form["template"])
+        question = question_from_form(form)
+        if question is not None:
+            data["question"] = question
         try:
             if form.get("save_as_template", "").strip():
                 saved = message_templates.save_template(

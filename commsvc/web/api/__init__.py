@@ -110,4 +110,5 @@ from commsvc.web.api import (  # noqa: E402,F401
     members,
     openapi,
     partnerships,
+    questions,
 )

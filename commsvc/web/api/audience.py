@@ -10,7 +10,7 @@ from sqlalchemy import select
 from commsvc.errors import ValidationError
 from commsvc.extensions import db
 from commsvc.models import Topic
-from commsvc.services.bulletins import audience
+from commsvc.services.bulletins import audience, composing
 from commsvc.services.bulletins.audience_preview import audience_preview
 from commsvc.services.members import organisation
 from commsvc.statuses import Channel
@@ -39,5 +39,6 @@ def preview_audience() -> Any:
     ):
         raise ValidationError('channels must be a non-empty list of "email" and "sms"')
     filters = audience.clean_filters(body.get("audience"))
+    composing.check_reminder_audience(current_actor(), filters)
     preview = audience_preview(partnership.id, filters, topic.id, sorted(set(channels)))
     return jsonify(preview.as_json())

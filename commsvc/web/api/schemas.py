@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from commsvc.web.api.question_spec import QUESTION_IN, QUESTION_OUT
+
 _names = {"type": "array", "items": {"type": "string"}}
 _error = {"$ref": "#/components/schemas/Error"}
 _count = {"type": "integer", "minimum": 0}
@@ -120,17 +122,25 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "audience": {
                 "type": "object",
                 "properties": {
-                    name: _names
-                    for name in (
-                        "regions",
-                        "branches",
-                        "employers",
-                        "service_groups",
-                        "workplaces",
-                        "job_titles",
-                    )
+                    **{
+                        name: _names
+                        for name in (
+                            "regions",
+                            "branches",
+                            "employers",
+                            "service_groups",
+                            "workplaces",
+                            "job_titles",
+                        )
+                    },
+                    "not_answered": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "a bulletin id: members who got its question, no answer",
+                    },
                 },
             },
+            "question": QUESTION_IN,
         },
     }
     delivery = {
@@ -182,6 +192,7 @@ def build_schemas() -> dict[str, dict[str, Any]]:
                     },
                 },
             },
+            "question": QUESTION_OUT,
             "warnings": {
                 "description": "e.g. the same content went to this partnership in the last 24h",
                 **_names,

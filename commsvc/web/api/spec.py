@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from commsvc.statuses import DeliveryStatus
+from commsvc.web.api.question_spec import question_paths
 from commsvc.web.api.schemas import PREVIEW as _PREVIEW
 from commsvc.web.api.schemas import build_schemas
 from commsvc.web.api.schemas import json_body as _json
@@ -214,6 +215,7 @@ def build_spec() -> dict[str, Any]:
                 }
             },
             **_compose_paths(schemas),
+            **question_paths(bulletin_id),
         },
     }
 

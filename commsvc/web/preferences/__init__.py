@@ -25,7 +25,7 @@ from commsvc.web.preferences.language import remember_switch, select_locale
 bp = Blueprint("preferences", __name__)
 ONE_CLICK = "One-Click"
 
-__all__ = ["bp", "select_locale", "bad_link", "language_switch", "member_from"]
+__all__ = ["bad_link_page", "bp", "language_switch", "member_from", "select_locale"]
 
 
 @bp.before_request
@@ -48,14 +48,14 @@ def _no_store(response: Any) -> Any:
 def preference_centre(token: str) -> Any:
     member, problem = member_from(token)
     if member is None:
-        return bad_link(problem)
+        return bad_link_page(problem)
     saved = False
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token"))
         except (CSRFError, FormError):
             stale = links.LinkError(_("This page was open too long. Reload it and try again."))
-            return bad_link(stale)
+            return bad_link_page(stale)
         topics_on = {int(v) for v in request.form.getlist("topic") if v.isdigit()}
         preferences.update_choices(
             member,
@@ -102,7 +102,7 @@ def missing() -> links.LinkError:
     return missing
 
 
-def bad_link(problem: links.LinkError) -> Any:
+def bad_link_page(problem: links.LinkError) -> Any:
     # links.py speaks English; say its two sentences in the page's language.
     detail = {
         "This link has expired.": _("This link has expired."),

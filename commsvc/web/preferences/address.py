@@ -15,7 +15,7 @@ from commsvc.extensions import csrf, limiter
 from commsvc.services.bulletins import links
 from commsvc.services.members import addresses, outlook, preferences
 from commsvc.web.preferences import (
-    bad_link,
+    bad_link_page,
     bp,
     language_switch,
     member_from,
@@ -31,9 +31,11 @@ from commsvc.web.preferences import (
 def correct_address(token: str) -> Any:
     member, problem = member_from(token)
     if member is None:
-        return bad_link(problem)
+        return bad_link_page(problem)
     if not _csrf_ok():
-        return bad_link(links.LinkError(_("This page was open too long. Reload it and try again.")))
+        return bad_link_page(
+            links.LinkError(_("This page was open too long. Reload it and try again."))
+        )
     channel = request.form.get("channel", "")
     try:
         address = addresses.request_correction(member, channel, request.form.get("address", ""))
@@ -53,17 +55,17 @@ def confirm_address(token: str) -> Any:
             current_app.config["SECRET_KEY"], token
         )
     except links.LinkError as problem:
-        return bad_link(problem)
+        return bad_link_page(problem)
     member = preferences.member_by_public_id(public_id)
     if member is None:
-        return bad_link(missing())
+        return bad_link_page(missing())
     g.member_language = member.language
     shown = outlook.masked_email(address) if channel == "email" else outlook.masked_mobile(address)
     done = False
     if request.method == "POST":  # a GET (a mail scanner's) changes nothing
         if not _csrf_ok():
             stale = links.LinkError(_("This page was open too long. Reload it and try again."))
-            return bad_link(stale)
+            return bad_link_page(stale)
         addresses.confirm_correction(member, channel, address)
         done = True
     return render_template(

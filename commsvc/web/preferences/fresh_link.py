@@ -16,7 +16,7 @@ from wtforms.validators import ValidationError as FormError
 from commsvc.extensions import csrf, limiter
 from commsvc.services.bulletins import links
 from commsvc.services.members import member_notices, outlook, preferences
-from commsvc.web.preferences import bad_link, bp, language_switch, missing
+from commsvc.web.preferences import bad_link_page, bp, language_switch, missing
 
 
 @bp.route("/p/<token>/fresh", methods=["POST"])
@@ -27,17 +27,19 @@ def fresh_link(token: str) -> Any:
         public_id = links.read_preferences_token(current_app.config["SECRET_KEY"], token)
     except links.ExpiredLink as expired:
         if not isinstance(expired.value, str):
-            return bad_link(links.LinkError("This link is not valid."))
+            return bad_link_page(links.LinkError("This link is not valid."))
         public_id = expired.value
     except links.LinkError as problem:
-        return bad_link(problem)
+        return bad_link_page(problem)
     member = preferences.member_by_public_id(public_id)
     if member is None:
-        return bad_link(missing())
+        return bad_link_page(missing())
     try:
         validate_csrf(request.form.get("csrf_token"))
     except (CSRFError, FormError):
-        return bad_link(links.LinkError(_("This page was open too long. Reload it and try again.")))
+        return bad_link_page(
+            links.LinkError(_("This page was open too long. Reload it and try again."))
+        )
     g.member_language = member.language
     channel = member_notices.send_fresh_link(member)
     where = (

@@ -2,9 +2,10 @@
 
 In order: the language switch link (?lang=cy), a switch made earlier in this browser
 (remembered in a cookie, so the next page keeps the language), the member's own
-language when they have chosen one, then the browser's Accept-Language. Admin pages
-stay in English. A switch changes only the pages; the language of our messages is
-the member's own choice, saved with their other choices.
+language when they have chosen one, then the browser's Accept-Language. Member pages
+are the preference centre and the answer page (`web/answers`); admin pages stay in
+English. A switch changes only the pages; the language of our messages is the
+member's own choice, saved with their other choices.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def select_locale() -> str:
     member_language = g.get("member_language")
     if member_language in LANGUAGES and member_language != "en":
         return str(member_language)
-    if request.blueprint != "preferences":
+    if request.blueprint not in ("preferences", "answers"):
         return "en"
     return request.accept_languages.best_match(LANGUAGES) or "en"
 

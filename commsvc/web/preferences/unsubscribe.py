@@ -21,7 +21,7 @@ from commsvc.services.bulletins import links
 from commsvc.services.members import preferences
 from commsvc.web.preferences import (
     ONE_CLICK,
-    bad_link,
+    bad_link_page,
     bp,
     language_switch,
     member_links,
@@ -34,12 +34,12 @@ from commsvc.web.preferences import (
 def unsubscribe(token: str) -> Any:
     found = _member_and_topic(token)
     if isinstance(found, links.LinkError):
-        return bad_link(found)
+        return bad_link_page(found)
     member, topic = found
     if request.method == "POST":
         if request.form.get("List-Unsubscribe") != ONE_CLICK:
             refused = links.LinkError(_("Send List-Unsubscribe=One-Click to unsubscribe."))
-            return bad_link(refused)
+            return bad_link_page(refused)
         preferences.unsubscribe_topic(member, topic.id, source="one_click")
         return _unsubscribed_page(member, topic, token)
     if not preferences.is_subscribed(member, topic.id):
@@ -60,12 +60,14 @@ def unsubscribe(token: str) -> Any:
 def undo_unsubscribe(token: str) -> Any:
     found = _member_and_topic(token)
     if isinstance(found, links.LinkError):
-        return bad_link(found)
+        return bad_link_page(found)
     member, topic = found
     try:
         validate_csrf(request.form.get("csrf_token"))
     except (CSRFError, FormError):
-        return bad_link(links.LinkError(_("This page was open too long. Reload it and try again.")))
+        return bad_link_page(
+            links.LinkError(_("This page was open too long. Reload it and try again."))
+        )
     preferences.resubscribe_topic(member, topic.id, source="unsubscribe_undo")
     return render_template(
         "preferences/unsubscribe.html",

@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from commsvc.errors import NotFound
 from commsvc.services.bulletins import links, web_copy
 from commsvc.services.members import preferences
-from commsvc.web.preferences import bad_link, bp, language_switch, missing
+from commsvc.web.preferences import bad_link_page, bp, language_switch, missing
 
 
 @bp.get("/w/<token>")
@@ -19,15 +19,15 @@ def member_web_copy(token: str) -> Any:
     try:
         public_id, bulletin_id = links.read_web_copy_token(current_app.config["SECRET_KEY"], token)
     except links.LinkError as problem:
-        return bad_link(problem)
+        return bad_link_page(problem)
     member = preferences.member_by_public_id(public_id)
     if member is None:
-        return bad_link(missing())
+        return bad_link_page(missing())
     g.member_language = member.language
     try:
         return web_copy.member_copy(bulletin_id, member)
     except NotFound:
-        return bad_link(missing())
+        return bad_link_page(missing())
 
 
 @bp.get("/archive/<int:partnership_id>")
@@ -35,7 +35,7 @@ def archive(partnership_id: int) -> Any:
     try:
         partnership, bulletins = web_copy.public_bulletins(partnership_id, str(get_locale()))
     except NotFound:
-        return bad_link(missing())
+        return bad_link_page(missing())
     return render_template(
         "preferences/archive.html",
         partnership=partnership,
@@ -52,4 +52,4 @@ def archived_bulletin(partnership_id: int, bulletin_id: int) -> Any:
     try:
         return web_copy.public_copy(partnership_id, bulletin_id, str(get_locale()), archive_url)
     except NotFound:
-        return bad_link(missing())
+        return bad_link_page(missing())

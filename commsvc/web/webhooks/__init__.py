@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from commsvc.services.bulletins import questions
 from commsvc.services.delivery import receipts
 from commsvc.services.members import preferences
 from commsvc.web.webhooks.signatures import is_signed, sign
@@ -75,7 +76,10 @@ def sms_inbound() -> Any:
         or not isinstance(data.get("body"), str)
     ):
         return bad_request('Expected JSON {"from", "body"}.')
-    action = preferences.apply_sms_keyword(data["from"].strip(), data["body"])
+    number = data["from"].strip()
+    action = preferences.apply_sms_keyword(number, data["body"])
+    if action is None and questions.answer_by_sms(preferences.e164(number), data["body"]):
+        action = "answer"  # "1", "2" or a choice's word: the latest open question by SMS
     return jsonify(ok=True, action=action)
 
 
