@@ -4,7 +4,15 @@ messages as the receiving server saw them.
 
 - kill: SIGKILL the worker (parent and children) a third of the way, start another;
 - redis: restart Redis empty (queues and counters gone) a third of the way;
-- flaky-sms: the SMS gateway answers 500 to every third request.
+- flaky-sms: the SMS gateway answers 500 to every third request;
+- kill-default: as kill, with the default settings (the stuck sweep's ten minutes out of
+  play): prints how long the bulletin took to finish after the kill; the dead worker's
+  claims come back through its stopped heartbeat, in about a minute;
+- redis-before-fanout: Redis restarted empty after the send request, before any worker
+  took the fan-out task; prints how long the bulletin took to finish after that;
+- opt-outs: a tenth of the audience replies STOP while the SMS send is under way (at
+  the default 30 SMS a second); prints how many of them still got a message after their
+  STOP was recorded (must be 0), from the gateway's arrival times and the STOP times.
 
 Lost = a delivery of the bulletin the server never received that the database does
 not show as failed; gave up = never received and shown as failed (retries spent), so
@@ -72,7 +80,12 @@ def main() -> None:
             (f"{name}: gave up, shown as failed", str(result["gave_up"]), ""),
             (f"{name}: duplicated", str(result["duplicated"]), f"<= {allowed}"),
             (f"{name}: finished in (s)", report.fmt(result["seconds"]), ""),
+            (f"{name}: finished after the fault (s)", str(result["seconds_after_fault"]), ""),
         ]
+        if "stopped" in result:
+            rows.append(
+                (f"{name}: got the SMS after their STOP", str(result["got_it_after_stop"]), "0")
+            )
     report.report(f"drill-{args.members}", rows, {"args": vars(args), "results": results})
 
 
@@ -99,30 +112,44 @@ def run(name: str, members: int, concurrency: int) -> dict[str, Any]:
     from commsvc import create_app
 
     channel, fault, fail_every = SCENARIOS[name]
+    settings = {"COMMSVC_STUCK_AFTER_SECONDS": STUCK_AFTER_SECONDS, **SETTINGS.get(name, {})}
     email_sink = EmailSink(embedded_redis.free_port()).start()
     sms_sink = FastSmsGateway(embedded_redis.free_port(), fail_every).start()
     killed = 0
+    extra: dict[str, Any] = {}
     try:
         with common.stack(
             email_url=email_sink.url,
             sms_url=sms_sink.url,
-            COMMSVC_STUCK_AFTER_SECONDS=STUCK_AFTER_SECONDS,
+            COMMSVC_STUCK_AFTER_SECONDS=settings["COMMSVC_STUCK_AFTER_SECONDS"],
         ) as running:
             app = create_app()
             logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command
             with app.app_context():
                 partnership_id = common.seed(members, with_mobile=True)
                 bulletin_id = common.create_bulletin(partnership_id, [channel])
-                worker = common.start_worker(running, concurrency)
                 common.start_beat(running)
                 started = time.monotonic()
-                common.send_now(bulletin_id)
-                _wait_for_sent(bulletin_id, int(members * FAULT_AT))
-                killed = fault(running, worker, concurrency)
+                if name == "redis-before-fanout":  # no worker yet: the fan-out waits in Redis
+                    common.send_now(bulletin_id)
+                    faulted = time.monotonic()
+                    running.restart_redis()
+                    common.start_worker(running, concurrency)
+                else:
+                    worker = common.start_worker(running, concurrency)
+                    common.send_now(bulletin_id)
+                    _wait_for_sent(bulletin_id, int(members * FAULT_AT))
+                    faulted = time.monotonic()
+                    if name == "opt-outs":
+                        extra["stops"] = _reply_stop(bulletin_id, members // 10)
+                    killed = fault(running, worker, concurrency)
                 finished = _wait_for_bulletin_sent(bulletin_id)
                 seconds = time.monotonic() - started
+                extra["seconds_after_fault"] = round(time.monotonic() - faulted, 1)
                 counts = common.delivery_counts(bulletin_id)
                 statuses = _statuses(bulletin_id)
+                if name == "opt-outs":
+                    extra.update(_after_stop(bulletin_id, extra.pop("stops"), sms_sink))
     finally:
         email_sink.stop()
         sms_sink.stop()
@@ -149,6 +176,55 @@ def run(name: str, members: int, concurrency: int) -> dict[str, Any]:
         "duplicated": sum(n - 1 for n in times.values() if n > 1),
         "allowed_duplicates": killed,
         "unexpected": len(set(times) - set(statuses)),
+        **extra,
+    }
+
+
+def _reply_stop(bulletin_id: int, how_many: int) -> dict[str, float]:
+    """STOP from `how_many` members whose SMS has not gone yet, as the inbound webhook
+    records it; returns {mobile: time.time() once the STOP was committed}."""
+    from sqlalchemy import select
+
+    from commsvc.extensions import db
+    from commsvc.models import Delivery, Member
+    from commsvc.services.members import preferences
+
+    db.session.rollback()
+    waiting = db.session.scalars(
+        select(Member.mobile)
+        .join(Delivery, Delivery.member_id == Member.id)
+        .where(Delivery.bulletin_id == bulletin_id, Delivery.status.in_(["queued", "sending"]))
+        .order_by(Delivery.id)
+    ).all()
+    chosen = [m for m in waiting if m][:: max(len(waiting) // max(how_many, 1), 1)][:how_many]
+    stops = {}
+    for mobile in chosen:
+        preferences.apply_sms_keyword(mobile, "STOP")
+        stops[mobile] = time.time()
+    return stops
+
+
+def _after_stop(bulletin_id: int, stops: dict[str, float], sms: FastSmsGateway) -> dict[str, Any]:
+    """How many members who sent STOP still got the SMS after it was recorded."""
+    from sqlalchemy import select
+
+    from commsvc.extensions import db
+    from commsvc.models import Delivery, Member
+
+    rows = db.session.execute(
+        select(Delivery.id, Member.mobile)
+        .join(Member, Member.id == Delivery.member_id)
+        .where(Delivery.bulletin_id == bulletin_id, Member.mobile.in_(list(stops)))
+    ).all()
+    late = []
+    for delivery_id, mobile in rows:
+        arrived = sms.received_at.get(str(delivery_id))
+        if arrived is not None and mobile and arrived > stops[mobile]:
+            late.append(arrived - stops[mobile])
+    return {
+        "stopped": len(stops),
+        "got_it_after_stop": len(late),
+        "got_it_over_1s_after_stop": sum(1 for seconds in late if seconds > 1.0),
     }
 
 
@@ -177,6 +253,15 @@ SCENARIOS: dict[str, tuple[str, Fault, int]] = {
     "kill": ("email", _kill_worker, 0),
     "redis": ("email", _restart_redis, 0),
     "flaky-sms": ("sms", _nothing, 3),
+    "kill-default": ("email", _kill_worker, 0),
+    "redis-before-fanout": ("email", _nothing, 0),
+    "opt-outs": ("sms", _nothing, 0),
+}
+DEFAULTS = {"COMMSVC_STUCK_AFTER_SECONDS": "600"}  # the defaults: only quick recovery helps
+SETTINGS: dict[str, dict[str, str]] = {
+    "kill-default": DEFAULTS,
+    "redis-before-fanout": DEFAULTS,
+    "opt-outs": DEFAULTS,
 }
 
 

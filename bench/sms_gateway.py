@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 
 from commsvc.sinks.http_json import JsonServer, Request
 
@@ -19,6 +20,7 @@ class FastSmsGateway:
         self.port = port
         self.fail_every = fail_every
         self.references: list[str] = []
+        self.received_at: dict[str, float] = {}  # reference -> time.time() of its first arrival
         self._requests = itertools.count(1)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -46,5 +48,6 @@ class FastSmsGateway:
             return 400, b'{"error": "reference is required"}'
         with self._lock:
             self.references.append(str(reference))
+            self.received_at.setdefault(str(reference), time.time())
             provider_id = next(self._ids)
         return 200, b'{"id": "fast-%d"}' % provider_id

@@ -74,7 +74,8 @@ def init_db() -> None:
     "--region",
     "regions",
     multiple=True,
-    help="A region this account works in; repeat for several. None: all regions.",
+    help="A region this account works in; repeat for several. None: all regions for an "
+    "admin, no region at all for an organiser or viewer.",
 )
 @with_appcontext
 @_friendly
@@ -89,8 +90,17 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
         "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True
     )
     user = auth.create_user(email, password, role, list(regions))
-    scope = ", ".join(r.name for r in user.regions) or "all regions"
-    click.echo(f"Created {user.role} {user.email} ({scope}).")
+    click.echo(f"Created {user.role} {user.email} ({_scope(user.role, user.regions)}).")
+
+
+def _scope(role: str, regions: Any) -> str:
+    """What an account sees: only an admin sees every region; others see theirs, or none."""
+    if role == "admin":
+        return "all regions"
+    return (
+        ", ".join(r.name for r in regions)
+        or "no regions: it sees nothing until given one with --region"
+    )
 
 
 @click.command("create-api-key")
@@ -100,7 +110,8 @@ def create_user(email: str, role: str, regions: tuple[str, ...]) -> None:
     "--region",
     "regions",
     multiple=True,
-    help="A region the key may act in; repeat for several. None: all regions.",
+    help="A region the key may act in; repeat for several. None: all regions for an "
+    "admin, no region at all for an organiser or viewer.",
 )
 @with_appcontext
 @_friendly
@@ -109,7 +120,7 @@ def create_api_key(name: str, role: str, regions: tuple[str, ...]) -> None:
     from commsvc.services.accounts import auth
 
     key, plain = auth.create_api_key(name, role, list(regions))
-    scope = ", ".join(r.name for r in key.regions) or "all regions"
+    scope = _scope(key.role, key.regions)
     click.echo(f"API key {key.name!r} ({key.role}, {scope}). Keep it now: it is not shown again.")
     click.echo(plain)
 
@@ -123,7 +134,8 @@ def import_members(file: Path, dry_run: bool) -> None:
     """Import members from a CSV file (upsert by membership number).
 
     Invalid rows are listed with their line number and reason, and the exit status
-    is 1; valid rows still land.
+    is 1; valid rows still land. A row kept without an unusable address or channel is
+    listed as a warning, and warnings alone leave the exit status 0.
     """
     from commsvc.services.members.importer import import_members as run_import
 
@@ -139,11 +151,13 @@ def import_members(file: Path, dry_run: bool) -> None:
         report = run_import(stream, dry_run=dry_run, progress=progress)
     for error in report.errors:
         click.echo(f"line {error.line}: {error.reason}", err=True)
+    for warning in report.warnings:
+        click.echo(f"line {warning.line}: warning: {warning.reason}", err=True)
     prefix = "Dry run, nothing saved: would have " if dry_run else ""
     click.echo(
         f"{prefix}{report.rows} rows read: {report.created} created, "
         f"{report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.errors)} invalid."
+        f"{len(report.errors)} invalid, {len(report.warnings)} warnings."
     )
     if report.errors:
         sys.exit(1)

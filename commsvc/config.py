@@ -60,6 +60,9 @@ class Settings:
     retry_base_seconds: float = 10.0
     retry_max_age_seconds: int = 86400
     provider_penalty_seconds: int = 300
+    worker_dead_after_seconds: int = 60
+    fanout_lost_after_seconds: int = 60
+    smtp_data_timeout_seconds: float = 600.0
     bounce_domain: str | None = None
     dkim_selector: str | None = None
     dkim_private_key: str | None = None
@@ -90,6 +93,9 @@ class Settings:
             "COMMSVC_RETRY_BASE_SECONDS": self.retry_base_seconds,
             "COMMSVC_RETRY_MAX_AGE_SECONDS": self.retry_max_age_seconds,
             "COMMSVC_PROVIDER_PENALTY_SECONDS": self.provider_penalty_seconds,
+            "COMMSVC_WORKER_DEAD_AFTER_SECONDS": self.worker_dead_after_seconds,
+            "COMMSVC_FANOUT_LOST_AFTER_SECONDS": self.fanout_lost_after_seconds,
+            "COMMSVC_SMTP_DATA_TIMEOUT_SECONDS": self.smtp_data_timeout_seconds,
             "COMMSVC_BOUNCE_DOMAIN": self.bounce_domain,
             "COMMSVC_DKIM_SELECTOR": self.dkim_selector,
             "COMMSVC_DKIM_PRIVATE_KEY": self.dkim_private_key,
@@ -152,6 +158,9 @@ def load_settings(instance_path: Path, env: Any = None) -> Settings:
         retry_base_seconds=_positive_number(env, "COMMSVC_RETRY_BASE_SECONDS", 10.0),
         retry_max_age_seconds=_positive_int(env, "COMMSVC_RETRY_MAX_AGE_SECONDS", 86400),
         provider_penalty_seconds=_positive_int(env, "COMMSVC_PROVIDER_PENALTY_SECONDS", 300),
+        worker_dead_after_seconds=_positive_int(env, "COMMSVC_WORKER_DEAD_AFTER_SECONDS", 60),
+        fanout_lost_after_seconds=_positive_int(env, "COMMSVC_FANOUT_LOST_AFTER_SECONDS", 60),
+        smtp_data_timeout_seconds=_positive_number(env, "COMMSVC_SMTP_DATA_TIMEOUT_SECONDS", 600.0),
         bounce_domain=_domain(env, "COMMSVC_BOUNCE_DOMAIN"),
         dkim_selector=dkim_selector,
         dkim_private_key=dkim_key,

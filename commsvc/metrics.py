@@ -21,7 +21,7 @@ from celery import signals
 from flask import Flask
 from sqlalchemy import select
 
-from commsvc import logs, redis_store
+from commsvc import liveness, logs, redis_store
 from commsvc.extensions import db
 from commsvc.models import Delivery
 from commsvc.models.base import utcnow
@@ -31,7 +31,7 @@ from commsvc.statuses import DeliveryStatus
 log = logging.getLogger(__name__)
 MESSAGES_KEY = "commsvc:metrics:messages"  # "channel|provider|outcome" -> n
 LATENCY_KEY = "commsvc:metrics:latency"  # "channel|le" -> n, "channel|sum", "channel|count"
-HEARTBEAT_KEY = "commsvc:worker:heartbeat:{host}"
+HEARTBEAT_KEY = liveness.HEARTBEAT_KEY  # one per worker, named "nodename/pid" (liveness)
 HEARTBEAT_EVERY_SECONDS = 10
 HEARTBEAT_TTL_SECONDS = 35
 # From fan-out to the gateway's acceptance: seconds for a small bulletin, an hour for a
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     _state["app"] = app
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="commsvc.prerun")
     signals.task_postrun.connect(_task_finished, weak=False, dispatch_uid="commsvc.postrun")
+    signals.celeryd_init.connect(_name_worker, weak=False, dispatch_uid="commsvc.name")
     signals.worker_ready.connect(_start_heartbeat, weak=False, dispatch_uid="commsvc.ready")
     signals.worker_shutdown.connect(_stop_heartbeat, weak=False, dispatch_uid="commsvc.stop")
     signals.setup_logging.connect(_setup_logging, weak=False, dispatch_uid="commsvc.logging")
@@ -206,8 +207,14 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     app = _state["app"]
     if app is None:
         return
-    host = getattr(sender, "hostname", None) or socket.gethostname()
+    host = liveness.identity() or liveness.set_identity(
+        getattr(sender, "hostname", None) or socket.gethostname()
+    )
     _state["stop"].clear()
+
+    # Often enough that a live worker never looks silent to beat (liveness.silent).
+    dead_after = float(app.config.get("COMMSVC_WORKER_DEAD_AFTER_SECONDS", 60))
+    every = min(HEARTBEAT_EVERY_SECONDS, dead_after / 3)
 
     def run() -> None:
         while True:
@@ -216,11 +223,16 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
                     beat(host)
             except redis.RedisError:
                 log.warning("could not write the worker heartbeat")
-            if _state["stop"].wait(HEARTBEAT_EVERY_SECONDS):
+            if _state["stop"].wait(every):
                 return
 
     threading.Thread(target=run, name="commsvc-heartbeat", daemon=True).start()
     _state["host"] = host
+
+
+def _name_worker(sender: Any = None, **_: Any) -> None:
+    """Before the pool forks: its processes inherit the name their claims carry."""
+    liveness.set_identity(str(sender or socket.gethostname()))
 
 
 def _stop_heartbeat(**_: Any) -> None:

@@ -19,11 +19,13 @@ Reliability, in one place (each setting is chosen, not defaulted):
   database by beat rather than set as ETAs.
 - Retries go to their own `retry` queue, so a backlog of retries never delays a fresh
   bulletin's batches; fan-out, email, SMS and sweeps have their own queues too.
-- Nothing depends on the broker keeping a task: the stuck sweep (beat, every 30 s)
+- Nothing depends on the broker keeping a task: the stuck sweep (beat, every 15 s)
   re-queues deliveries left `queued` or `sending`, and retries left due, past
-  COMMSVC_STUCK_AFTER_SECONDS. A restarted Redis (queues, unacknowledged tasks and
-  countdowns lost) or a task lost until its visibility timeout is recovered from the
-  database, which is the truth.
+  COMMSVC_STUCK_AFTER_SECONDS; a fan-out lost before it ran after
+  COMMSVC_FANOUT_LOST_AFTER_SECONDS; and the claims of a worker whose heartbeat stopped
+  after COMMSVC_WORKER_DEAD_AFTER_SECONDS (services/delivery/recovery.py). A restarted
+  Redis (queues, unacknowledged tasks and countdowns lost) or a task lost until its
+  visibility timeout is recovered from the database, which is the truth.
 - Receipts are applied synchronously by the webhook (one conditional UPDATE each);
   the `receipts` queue is reserved for when they need to be queued.
 """
@@ -37,6 +39,10 @@ from flask import Flask, current_app
 
 VISIBILITY_TIMEOUT_SECONDS = 3600
 MAX_COUNTDOWN_SECONDS = 600
+# How often beat sweeps: often enough that a dead worker's claims and a lost fan-out
+# come back about a minute after the fact (COMMSVC_WORKER_DEAD_AFTER_SECONDS and
+# COMMSVC_FANOUT_LOST_AFTER_SECONDS, 60 s by default, plus at most this).
+STUCK_SWEEP_SECONDS = 15.0
 
 
 class Queues:
@@ -98,7 +104,10 @@ def celery_init_app(app: Flask) -> Celery:
         worker_send_task_events=False,
         include=["workers.tasks"],
         beat_schedule={
-            "sweep-stuck-deliveries": {"task": TaskNames.SWEEP_STUCK, "schedule": 30.0},
+            "sweep-stuck-deliveries": {
+                "task": TaskNames.SWEEP_STUCK,
+                "schedule": STUCK_SWEEP_SECONDS,
+            },
             "sweep-scheduled-bulletins": {
                 "task": TaskNames.SWEEP_SCHEDULED,
                 "schedule": float(app.config["COMMSVC_SCHEDULE_SWEEP_SECONDS"]),

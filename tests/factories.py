@@ -217,6 +217,18 @@ def bulletin(partnership_id: int, actor: actors.Actor | None = None, **overrides
     )
 
 
+def home_regions(*names: str) -> list[str]:
+    """Region names for an organiser's or viewer's account, created when missing: an
+    account with no regions sees none."""
+    from commsvc.extensions import db
+
+    names = names or (REGION,)
+    for name in names:
+        organisation.region_named(name)
+    db.session.commit()
+    return list(names)
+
+
 def question(**overrides: Any) -> dict[str, Any]:
     """A consultation question for a bulletin body, closing in an hour."""
     from datetime import UTC, datetime, timedelta

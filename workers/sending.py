@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from commsvc import queueing, tracking
+from commsvc import liveness, queueing, tracking
 from commsvc.envelopes import EmailEnvelope
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
@@ -32,37 +31,13 @@ from commsvc.services.bulletins.email_message import build_email, feedback_id, v
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import acceptance, claims
 from commsvc.statuses import BulletinStatus, DeliveryStatus
+from workers.batch_claim import BatchClaim, ClaimLost
 from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
 
 log = logging.getLogger(__name__)
 PAUSE_CHECK_SECONDS = 0.2  # how often a batch looks for a pause between messages
 CRASH_REQUEUE_SECONDS = 5
 THROTTLED_REQUEUE_SECONDS = 10
-
-
-@dataclass
-class BatchClaim:
-    """The batch's claim on its deliveries, renewed as the batch goes.
-
-    The stuck sweep takes back deliveries whose claim is older than
-    COMMSVC_STUCK_AFTER_SECONDS. Before each message the claim is renewed if a
-    quarter of that has passed, and only deliveries still under it are sent, so a
-    slow batch never sends what the sweep handed to another worker; only a single
-    send stalled that long can be in doubt (the in-flight message).
-    """
-
-    claimed_at: datetime
-    ours: set[int]
-    stuck_after: float
-    renewed: float = field(default_factory=time.monotonic)
-    attempted: set[int] = field(default_factory=set)
-
-    def still_ours(self, delivery_id: int) -> bool:
-        if time.monotonic() - self.renewed > self.stuck_after / 4:
-            self.claimed_at, self.ours = claims.renew_claim(list(self.ours), self.claimed_at)
-            self.renewed = time.monotonic()
-        self.attempted.add(delivery_id)
-        return delivery_id in self.ours
 
 
 @dataclass
@@ -86,26 +61,31 @@ def send_batch(
             select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
         ).all()
     )
-    claimed_at = utcnow()
-    claimed = claims.claim(bulletin_id, delivery_ids, claimed_at)
-    stuck_after = float(current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
+    claimed_at, token = utcnow(), liveness.new_claim_token()
+    claimed = claims.claim(bulletin_id, delivery_ids, claimed_at, token)
+    # Renewed well within both limits: beat takes back a silent worker's claims after
+    # COMMSVC_WORKER_DEAD_AFTER_SECONDS, anybody's after COMMSVC_STUCK_AFTER_SECONDS.
+    config = current_app.config
+    stuck_after = float(
+        min(config["COMMSVC_STUCK_AFTER_SECONDS"], config["COMMSVC_WORKER_DEAD_AFTER_SECONDS"])
+    )
     claim = BatchClaim(claimed_at, set(claimed), stuck_after)
     summary.claimed = len(claimed)
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     throttled: list[int] = []
     crashed = False
-    recorder = acceptance.AcceptanceRecorder()
+    recorder = acceptance.AcceptanceRecorder(token)
     try:
         compiled = {
             version: _compiled(bulletin.id, version, *versions.sources(bulletin, version))
             for version in (versions.ENGLISH, versions.WELSH)
         }
         messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
-        for result in gateway.send(messages, ready=recorder.settle):
+        for result in gateway.send(messages, ready=lambda: _ready(recorder, claim)):
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
-            status = _record(result, gateway.name, claimed[result.delivery_id], recorder)
+            status = _record(result, gateway.name, claimed[result.delivery_id], recorder, token)
             moves.append((DeliveryStatus.SENDING, status))
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
@@ -115,6 +95,9 @@ def send_batch(
                     result.delivery_id
                 ):
                     summary.retry_ids.append(result.delivery_id)
+    except ClaimLost as lost:  # whatever is still ours goes back, as after a crash
+        log.warning("batch of bulletin %s stopped: %s", bulletin_id, lost)
+        crashed = True
     except Exception:
         # A bug or an unexpected reply must not strand the rest of the batch: the
         # message in flight waits for the stuck sweep, the others go straight back.
@@ -159,8 +142,19 @@ def send_batch(
     return summary
 
 
+def _ready(recorder: acceptance.AcceptanceRecorder, claim: BatchClaim) -> None:
+    """Before the provider may accept the next message: the last acceptance is
+    recorded, and the next message is still this batch's to send."""
+    recorder.settle()
+    claim.check()
+
+
 def _record(
-    result: Result, channel: str, attempts: int, recorder: acceptance.AcceptanceRecorder
+    result: Result,
+    channel: str,
+    attempts: int,
+    recorder: acceptance.AcceptanceRecorder,
+    token: str,
 ) -> str:
     provider = result.provider or channel
     if result.outcome is Outcome.ACCEPTED:
@@ -171,10 +165,14 @@ def _record(
         result.outcome is Outcome.PERMANENT,
         result.reason or "no reason given",
         provider,
+        claim_token=token,
     )
     config = current_app.config
+    # Unconfirmed: the provider may have accepted it (the reply to the data never came).
+    # A temporary failure with no retry ahead: never resent automatically.
+    max_attempts = 0 if result.outcome is Outcome.UNCONFIRMED else config["COMMSVC_MAX_ATTEMPTS"]
     return claims.record_failure(
-        failure, attempts, config["COMMSVC_MAX_ATTEMPTS"], config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
+        failure, attempts, max_attempts, config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsvc.extensions import db
 from commsvc.models.base import utcnow
-from commsvc.models.organisation import Partnership, Topic
+from commsvc.models.organisation import Partnership, Region, Topic
 
 
 class MessageTemplate(db.Model):  # type: ignore[name-defined]
@@ -19,6 +19,10 @@ class MessageTemplate(db.Model):  # type: ignore[name-defined]
     __tablename__ = "message_templates"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    # The region whose organisers see and use it; NULL (templates saved before
+    # regions, or an admin's own): admins only.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    region: Mapped[Region | None] = relationship()
     version: Mapped[int] = mapped_column(Integer, default=1)
     subject: Mapped[str] = mapped_column(String(300), default="")
     email_body: Mapped[str] = mapped_column(Text, default="")

@@ -30,6 +30,9 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     # When a temporary failure will be tried again; NULL once retries are exhausted.
     retry_at: Mapped[datetime | None] = mapped_column(DateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The claim's token, "worker/pid#nonce" (commsvc.liveness): which worker holds the
+    # row while it is `sending`, so beat can take back a dead worker's claims.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

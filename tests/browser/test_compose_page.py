@@ -14,7 +14,9 @@ pytestmark = pytest.mark.browser
 def test_sms_counter_updates_live_while_typing(app, chromium, live_server):
     partnership = factories.partnership()
     factories.topics()
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user(
+        "organiser@union.example", "a long enough password", "organiser", factories.home_regions()
+    )
     page = chromium.new_page()
     try:
         page.goto(f"{live_server}/login")
@@ -45,7 +47,9 @@ def test_preview_page_shows_the_members_email_in_its_frame(app, chromium, live_s
     partnership = factories.partnership()
     factories.import_rows([factories.member_row(first_name="Hana", service_group="health")])
     bulletin = factories.bulletin(partnership.id)
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user(
+        "organiser@union.example", "a long enough password", "organiser", factories.home_regions()
+    )
     page = chromium.new_page()
     try:
         page.goto(f"{live_server}/login")

@@ -22,6 +22,17 @@ def test_import_members_lists_bad_rows_and_exits_1_while_good_rows_land(app, run
     assert db.session.query(Member).count() == 1
 
 
+def test_import_members_lists_warnings_and_exits_0_when_only_warnings(app, runner, tmp_path):
+    path = tmp_path / "members.csv"
+    row = factories.member_row(mobile="0123")
+    path.write_bytes(factories.csv_bytes([factories.member_row(), row]))
+    result = runner.invoke(main, ["import-members", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "line 3: warning: mobile '0123' is not a valid phone number: left out" in result.output
+    assert "0 invalid, 1 warnings." in result.output
+    assert db.session.query(Member).count() == 2
+
+
 def test_import_members_exits_0_when_every_row_is_good(app, runner, tmp_path):
     path = tmp_path / "members.csv"
     path.write_bytes(factories.csv_bytes([factories.member_row()]))

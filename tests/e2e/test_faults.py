@@ -254,13 +254,19 @@ def test_flaky_throttling_sms_gateway_gets_everything_through_once(app, client, 
         status = run_until_sent(client, headers, bulletin_id)
 
     received = Counter(message["to"] for message in sms_sink.messages)
-    assert set(received) == set(numbers)
+    assert set(received) <= set(numbers)
     assert max(received.values()) == 1
-    assert status["counts"] == {"sent": len(numbers)}
-    assert sms_sink.throttled > 0  # the bursts did meet 429s, and no message failed for it
     deliveries = client.get(
         f"/api/v1/bulletins/{bulletin_id}/deliveries?per_page=500", headers=headers
     ).get_json()["items"]
+    # A request that hung past the timeout may have been accepted: it is never sent
+    # again (issue 12, item 5) but left as a temporary failure that says so.
+    unconfirmed = [d for d in deliveries if d["status"] != "sent"]
+    assert all("outcome unknown" in d["last_error"] for d in unconfirmed)
+    expected = {"sent": len(received), "temporary_failure": len(unconfirmed)}
+    assert status["counts"] == {k: n for k, n in expected.items() if n}
+    assert len(received) + len(unconfirmed) == len(numbers)
+    assert sms_sink.throttled > 0  # the bursts did meet 429s, and no message failed for it
     assert max(d["attempts"] for d in deliveries) <= int(FAST["COMMSVC_MAX_ATTEMPTS"])
     assert any(d["attempts"] > 1 for d in deliveries)
 

@@ -82,7 +82,7 @@ def test_admin_adds_an_organiser_who_can_then_log_in(app, client):
 
 
 def test_organiser_cannot_open_accounts(app, client):
-    auth.create_user("organiser@union.example", PASSWORD, "organiser", [])
+    auth.create_user("organiser@union.example", PASSWORD, "organiser", factories.home_regions())
     log_in(client, "organiser@union.example")
     assert client.get("/admin/accounts").status_code == 403
     assert (
@@ -138,8 +138,12 @@ def test_admin_switches_off_a_leaver_whose_session_ends_and_changes_a_role(app, 
         return browser
 
     auth.create_user(ADMIN, PASSWORD, "admin", [])
-    leaver = auth.create_user("leaver@union.example", PASSWORD, "organiser", [])
-    colleague = auth.create_user("colleague@union.example", PASSWORD, "organiser", [])
+    leaver = auth.create_user(
+        "leaver@union.example", PASSWORD, "organiser", factories.home_regions()
+    )
+    colleague = auth.create_user(
+        "colleague@union.example", PASSWORD, "organiser", factories.home_regions()
+    )
     leaver_id, colleague_id = leaver.id, colleague.id
     leaver_client = new_client(app)
     log_in(leaver_client, "leaver@union.example")
@@ -183,8 +187,10 @@ def test_an_admin_cannot_lock_themselves_out(app, client):
 
 
 def test_only_an_admin_changes_accounts(app, client):
-    auth.create_user("organiser@union.example", PASSWORD, "organiser", [])
-    target = auth.create_user("other@union.example", PASSWORD, "organiser", [])
+    auth.create_user("organiser@union.example", PASSWORD, "organiser", factories.home_regions())
+    target = auth.create_user(
+        "other@union.example", PASSWORD, "organiser", factories.home_regions()
+    )
     log_in(client, "organiser@union.example")
     response = client.post(
         f"/admin/accounts/users/{target.id}",

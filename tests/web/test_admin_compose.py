@@ -9,7 +9,7 @@ import time
 import pytest
 
 from commsvc.extensions import db
-from commsvc.models import Bulletin, MessageTemplate
+from commsvc.models import AuditEntry, Bulletin, MessageTemplate
 from commsvc.services.accounts import auth
 from tests import factories
 from tests.web.test_admin_pages import csrf, log_in
@@ -33,8 +33,8 @@ def setup(app, client):
             ),
         ]
     )
-    auth.create_user(AUTHOR, PASSWORD, "organiser", [])
-    auth.create_user(SECOND, PASSWORD, "organiser", [])
+    auth.create_user(AUTHOR, PASSWORD, "organiser", factories.home_regions())
+    auth.create_user(SECOND, PASSWORD, "organiser", factories.home_regions())
     log_in(client, AUTHOR, PASSWORD)
     return partnership
 
@@ -225,6 +225,31 @@ def test_test_send_reaches_the_organisers_own_inbox_and_phone(
         time.sleep(0.2)
     (email,) = email_sink.parsed()
     assert email["To"] == AUTHOR and email["Subject"] == "[TEST] Pay news for Hana"
+    # A test copy's links and List-Unsubscribe change nobody: not Hana's working links.
+    assert "/test-copy" in email["List-Unsubscribe"] and "/u/" not in email["List-Unsubscribe"]
+    body = "".join(
+        part.get_payload(decode=True).decode()
+        for part in email.walk()
+        if part.get_content_maintype() == "text"
+    )
+    assert "/test-copy" in body and "/p/" not in body and "/u/" not in body
+    (entry,) = db.session.query(AuditEntry).filter_by(action="bulletin.test_send")
+    assert entry.actor == AUTHOR and entry.target == f"bulletin {bulletin.id}"
     (text,) = sms_sink.messages
     assert text["to"] == "+447911123456" and text["body"].startswith("Hi Hana, vote by Friday")
     assert db.session.query(Bulletin).one().status == "draft"  # nothing else happened
+
+
+def test_a_viewer_cannot_burn_cpu_through_the_sms_counter(app, client):
+    auth.create_user("viewer@union.example", PASSWORD, "viewer", factories.home_regions())
+    log_in(client, "viewer@union.example", PASSWORD)
+    token = csrf(client.get("/admin").get_data(as_text=True))
+    long_text = "(" + " + ".join(['"x" * 1000'] * 40) + ")"
+    source = (
+        "{% for c in " + long_text + " %}{% if " + long_text + " == c %}{% endif %}{% endfor %}"
+    )
+    assert len(source) < 1600  # within the SMS body's limit: the counter renders it
+    answer = client.post(
+        "/admin/sms-count.json", json={"sms_body": source}, headers={"X-CSRFToken": token}
+    ).get_json()
+    assert "does too much work" in answer["template_error"]

@@ -48,7 +48,7 @@ def test_organiser_sees_only_members_of_their_regions(app, client):
     factories.topics()
     factories.member(first_name="Here")
     away = factories.member(first_name="Away", region="Yorkshire")
-    auth.create_user("org@union.example", PASSWORD, "organiser", [factories.REGION])
+    auth.create_user("org@union.example", PASSWORD, "organiser", factories.home_regions())
     log_in(client, "org@union.example")
     page = client.get("/admin/members").get_data(as_text=True)
     assert "Here" in page and "Away" not in page
@@ -92,8 +92,9 @@ def test_erase_needs_the_number_typed_then_wipes_the_member(admin):
 
 def test_import_previews_errors_then_lands_good_rows_on_confirm(admin):
     good = [factories.member_row() for _ in range(3)]
-    bad = factories.member_row(email="not-an-email")
-    data = factories.csv_bytes([good[0], bad, *good[1:]])
+    bad = factories.member_row(email="not-an-email", mobile="")
+    warned = factories.member_row(mobile="0123")
+    data = factories.csv_bytes([good[0], bad, *good[1:], warned])
     form = admin.get("/admin/import").get_data(as_text=True)
     preview = admin.post(
         "/admin/import",
@@ -102,12 +103,14 @@ def test_import_previews_errors_then_lands_good_rows_on_confirm(admin):
     )
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200
-    assert "<strong>3</strong> new" in html and "<td>3</td><td>email &#39;not-an-email&#39;" in html
+    assert "<strong>4</strong> new" in html and "<td>3</td><td>email &#39;not-an-email&#39;" in html
+    assert "1 with warnings" in html
+    assert "<td>6</td><td>mobile &#39;0123&#39; is not a valid phone number: left out" in html
     assert db.session.query(Member).count() == 0  # nothing until confirmed
     confirm = re.search(r'action="(/admin/import/[0-9a-f]+/confirm)"', html).group(1)
     done = admin.post(confirm, data={"csrf_token": csrf(html)}).get_data(as_text=True)
-    assert "3 new" in done
-    assert db.session.query(Member).count() == 3
+    assert "4 new" in done and "1 kept with warnings" in done
+    assert db.session.query(Member).count() == 4
     assert admin.post(confirm, data={"csrf_token": csrf(html)}).status_code == 404  # used up
 
 
@@ -125,7 +128,7 @@ def test_import_of_a_file_without_the_header_says_what_is_missing(admin):
 def test_viewer_cannot_erase_or_import(app, client):
     factories.topics()
     member = factories.member()
-    auth.create_user("viewer@union.example", PASSWORD, "viewer", [])
+    auth.create_user("viewer@union.example", PASSWORD, "viewer", factories.home_regions())
     log_in(client, "viewer@union.example")
     page = client.get(f"/admin/members/{member.membership_number}").get_data(as_text=True)
     response = client.post(
@@ -138,3 +141,32 @@ def test_viewer_cannot_erase_or_import(app, client):
     assert "needs an account" in client.get("/admin/import", follow_redirects=True).get_data(
         as_text=True
     )
+
+
+def test_unconfirmed_uploads_are_removed_after_a_day_on_the_next_upload(admin, app):
+    import os
+    import time
+    from pathlib import Path
+
+    folder = Path(app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / ("a" * 32 + ".csv"), folder / ("b" * 32 + ".csv")
+    for path in (stale, fresh):
+        path.write_bytes(factories.csv_bytes([factories.member_row()]))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
+    form = admin.get("/admin/import").get_data(as_text=True)
+    data = factories.csv_bytes([factories.member_row()])
+    preview = admin.post(
+        "/admin/import",
+        data={"csrf_token": csrf(form), "file": (io.BytesIO(data), "members.csv")},
+        content_type="multipart/form-data",
+    )
+    assert preview.status_code == 200
+    assert not stale.exists() and fresh.exists()
+    html = preview.get_data(as_text=True)
+    assert (
+        admin.post(f"/admin/import/{'a' * 32}/confirm", data={"csrf_token": csrf(html)}).status_code
+        == 404
+    )
+    fresh.unlink()

@@ -25,7 +25,9 @@ def test_organiser_logs_in_composes_and_sees_the_draft(app, client):
     partnership = factories.partnership()
     factories.topics()
     factories.import_rows([factories.member_row() for _ in range(4)])
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user(
+        "organiser@union.example", "a long enough password", "organiser", factories.home_regions()
+    )
     assert log_in(client).status_code == 302
     dashboard = client.get("/admin").get_data(as_text=True)
     assert partnership.name in dashboard
@@ -49,7 +51,9 @@ def test_organiser_logs_in_composes_and_sees_the_draft(app, client):
 
 
 def test_wrong_password_is_refused_with_a_clear_message(app, client):
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user(
+        "organiser@union.example", "a long enough password", "organiser", factories.home_regions()
+    )
     response = log_in(client, password="wrong password")
     assert response.status_code == 200
     assert "do not match an account" in response.get_data(as_text=True)
@@ -57,7 +61,9 @@ def test_wrong_password_is_refused_with_a_clear_message(app, client):
 
 
 def test_post_without_csrf_token_is_refused(app, client):
-    auth.create_user("organiser@union.example", "a long enough password", "organiser", [])
+    auth.create_user(
+        "organiser@union.example", "a long enough password", "organiser", factories.home_regions()
+    )
     response = client.post(
         "/login", data={"email": "organiser@union.example", "password": "a long enough password"}
     )

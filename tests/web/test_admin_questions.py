@@ -80,7 +80,9 @@ def test_a_question_with_one_choice_is_refused_on_the_compose_page(app, client):
 def test_results_page_shows_counts_and_a_viewer_cannot_close(app, client):
     bulletin = factories.sending_bulletin(2, channels="email", question=factories.question())
     question = questions.question_for(bulletin.id)
-    auth.create_user("viewer@union.example", "a long enough password", "viewer", [])
+    auth.create_user(
+        "viewer@union.example", "a long enough password", "viewer", factories.home_regions()
+    )
     organisation.region_named("Yorkshire")
     auth.create_user("far@union.example", "a long enough password", "organiser", ["Yorkshire"])
     log_in(client, "viewer@union.example")

@@ -172,7 +172,7 @@ def test_organiser_of_another_region_sees_nothing_of_this_one(client, setup):
 
 def test_viewer_can_read_but_not_change(client, setup):
     partnership, _admin = setup
-    viewer = factories.api_key(role="viewer")
+    viewer = factories.api_key(role="viewer", regions=[factories.REGION])
     assert client.get("/api/v1/partnerships", headers=viewer).status_code == 200
     response = client.post(
         "/api/v1/bulletins", json=factories.bulletin_body(partnership.id), headers=viewer

@@ -158,7 +158,7 @@ def test_templates_api_versions_and_use(client, setup):
         client.post("/api/v1/templates", json={**body, "name": ""}, headers=headers).status_code
         == 422
     )
-    viewer = factories.api_key(role="viewer")
+    viewer = factories.api_key(role="viewer", regions=[factories.REGION])
     assert client.post("/api/v1/templates", json=body, headers=viewer).status_code == 403
     assert MessageTemplate.query.count() == 2
     nonsense = client.post(
@@ -183,3 +183,66 @@ def test_openapi_describes_the_compose_endpoints(client):
     ):
         assert path in paths
     assert "/members/{membership_number}" in paths and "/bulletins/{id}/send" in paths
+
+
+def test_a_previews_links_change_nobodys_choices(client, setup):
+    import re
+
+    from commsvc.models import ConsentRecord, Member
+
+    partnership, headers = setup
+    bulletin = create(client, headers, partnership)
+    viewer = factories.api_key("viewer", [factories.REGION])
+    (hana, _lee) = client.post(
+        f"/api/v1/bulletins/{bulletin['id']}/preview", headers=viewer
+    ).get_json()["items"]
+    shown = hana["email"]["text"] + hana["email"]["html"] + hana["sms"]["text"]
+    found = set(re.findall(r"https?://[^\s\"<>)]+", shown))
+    assert found and all("/test-copy" in url for url in found), found
+    consents = db.session.query(ConsentRecord).count()
+    for url in found:
+        path = url.split("://", 1)[1].split("/", 1)[1].replace("&amp;", "&")
+        page = client.get("/" + path)
+        assert page.status_code == 200 and "This is a test copy" in page.get_data(as_text=True)
+        one_click = client.post("/" + path, data={"List-Unsubscribe": "One-Click"})
+        assert one_click.status_code == 200
+        assert "nothing has been changed" in one_click.get_data(as_text=True)
+    member = db.session.query(Member).filter_by(membership_number="H1").one()
+    db.session.refresh(member)
+    assert not member.opted_out and member.email_enabled and member.all_topics
+    assert db.session.query(ConsentRecord).count() == consents
+
+
+def test_templates_belong_to_a_region_and_organisers_see_only_theirs(client, setup):
+    partnership, admin = setup
+    factories.partnership(
+        "Leeds Health and Care Partnership", region="Yorkshire", employers=["Leeds City Council"]
+    )
+    north = factories.api_key("organiser", [factories.REGION])
+    yorkshire = factories.api_key("organiser", ["Yorkshire"])
+    body = {"name": "AGM", "subject": "AGM", "email_body": "Come", "sms_body": "AGM soon"}
+    mine = client.post("/api/v1/templates", json=body, headers=north)
+    assert mine.status_code == 201 and mine.get_json()["region"] == factories.REGION
+    theirs = client.post(
+        "/api/v1/templates", json={**body, "subject": "Leeds AGM"}, headers=yorkshire
+    )
+    assert theirs.status_code == 201 and theirs.get_json()["version"] == 1  # versions per region
+    theirs_id = theirs.get_json()["id"]
+    listed = client.get("/api/v1/templates", headers=north).get_json()["items"]
+    assert [(t["subject"], t["region"]) for t in listed] == [("AGM", factories.REGION)]
+    assert client.get(f"/api/v1/templates/{theirs_id}", headers=north).status_code == 404
+    used = client.post(
+        "/api/v1/bulletins",
+        json=factories.bulletin_body(partnership.id, template=theirs_id, subject=None),
+        headers=north,
+    )
+    assert used.status_code == 404
+    elsewhere = client.post(
+        "/api/v1/templates", json={**body, "region": "Yorkshire"}, headers=north
+    )
+    assert elsewhere.status_code == 422
+    assert elsewhere.get_json()["detail"] == "There is no region called 'Yorkshire'."
+    everything = client.get("/api/v1/templates", headers=admin).get_json()["items"]
+    assert sorted(t["subject"] for t in everything) == ["AGM", "Leeds AGM"]
+    nobody = factories.api_key("viewer")
+    assert client.get("/api/v1/templates", headers=nobody).get_json()["items"] == []

@@ -79,3 +79,30 @@ def test_audience_preview_rejects_bad_bodies_clearly(app, client):
         response = client.post("/api/v1/audience/preview", json=body, headers=headers)
         assert response.status_code == status and response.get_json()["detail"]
     assert "/audience/preview" in client.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_upsert_keeps_a_member_without_an_unusable_mobile_and_says_so(app, client):
+    body = {
+        "first_name": "Eira",
+        "email": "eira@example.org",
+        "mobile": "0123",
+        "region": "North West",
+        "service_group": "health",
+        "channels": ["email", "sms"],
+    }
+    response = client.put("/api/v1/members/W1", json=body, headers=factories.api_key())
+    assert response.status_code == 201, response.get_json()
+    data = response.get_json()
+    assert data["email"] == "eira@example.org" and data["mobile"] is None
+    assert data["channels"] == ["email"]
+    assert data["warnings"] == [
+        "mobile '0123' is not a valid phone number: left out",
+        "channel sms chosen but there is no mobile: left out",
+    ]
+    refused = client.put(
+        "/api/v1/members/W2",
+        json={**body, "email": "nope"},
+        headers=factories.api_key(),
+    )
+    assert refused.status_code == 422 and "not a valid phone number" in refused.get_json()["detail"]
+    assert client.get("/api/v1/members/W2", headers=factories.api_key()).status_code == 404

@@ -130,7 +130,7 @@ def test_organiser_api_key_answers_404_for_another_regions_things(client, region
 
 
 def test_viewer_reads_but_every_change_is_refused(client, regions):
-    auth.create_user("viewer@union.example", PASSWORD, "viewer", [])
+    auth.create_user("viewer@union.example", PASSWORD, "viewer", factories.home_regions())
     log_in(client, "viewer@union.example")
     north_bulletin = regions["north_bulletin"]
     page = client.get(f"/admin/bulletins/{north_bulletin}").get_data(as_text=True)
@@ -144,7 +144,7 @@ def test_viewer_reads_but_every_change_is_refused(client, regions):
         assert response.status_code == 403, action
     assert client.get("/admin/accounts").status_code == 403
     assert client.get("/admin/audit").status_code == 403
-    headers = factories.api_key("viewer")
+    headers = factories.api_key("viewer", [NORTH])
     assert client.get(f"/api/v1/bulletins/{north_bulletin}", headers=headers).status_code == 200
     assert (
         client.post(f"/api/v1/bulletins/{north_bulletin}/send", headers=headers).status_code == 403

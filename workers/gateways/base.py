@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, TypeVar
 
+import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
 from commsvc.envelopes import EmailEnvelope
 
 
@@ -28,6 +31,11 @@ class Outcome(Enum):
     # The provider said "too many": not a failure of the message. It waits for the
     # rate limit and goes again, and no attempt is counted against it.
     THROTTLED = "throttled"
+    # The message left but its answer never came (a read timeout, or the connection
+    # dropped after the data): the provider may have accepted it. Never sent again
+    # automatically, nor failed over to another provider; recorded as a temporary
+    # failure with no retry, its reason saying the outcome is unknown.
+    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,30 @@ def by_http_status(delivery_id: int, status: int, text: str, who: str) -> Result
 
 
 def unreachable(delivery_id: int, who: str, error: Exception) -> Result:
+    """The outcome of a request that raised: temporary if it never reached the provider
+    (no connection), UNCONFIRMED if it may have (sent, then no answer)."""
+    if _never_sent(error):
+        return Result(
+            delivery_id, Outcome.TEMPORARY, reason=f"{who} unreachable: {type(error).__name__}"
+        )
     return Result(
-        delivery_id, Outcome.TEMPORARY, reason=f"{who} unreachable: {type(error).__name__}"
+        delivery_id,
+        Outcome.UNCONFIRMED,
+        reason=f"outcome unknown: {who} did not answer after the request was sent "
+        f"({type(error).__name__}); not resent automatically",
     )
+
+
+def _never_sent(error: Exception) -> bool:
+    """Whether a requests error happened before the request could reach the provider:
+    no connection made, or a URL that could not be used. Anything else (a read timeout,
+    a connection dropped while waiting for the answer) may have been accepted."""
+    if isinstance(error, requests.ConnectTimeout | requests.exceptions.InvalidURL):
+        return True
+    if isinstance(error, requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema):
+        return True
+    if isinstance(error, requests.ConnectionError) and not isinstance(error, requests.Timeout):
+        cause = error.args[0] if error.args else None
+        reason = getattr(cause, "reason", cause)
+        return isinstance(reason, NewConnectionError | NameResolutionError)
+    return False

@@ -37,7 +37,7 @@ def adapter_for(provider: Provider) -> Any:
     public_url = config["COMMSVC_PUBLIC_URL"]
     session = _shared_session()
     if provider.kind == "smtp":
-        return SmtpGateway(provider.url)
+        return SmtpGateway(provider.url, float(config["COMMSVC_SMTP_DATA_TIMEOUT_SECONDS"]))
     if provider.kind == "email_generic":
         return GenericEmailApiGateway(provider, session, timeout)
     if provider.kind == "postmark":

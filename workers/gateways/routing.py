@@ -6,6 +6,12 @@ for its token bucket and a concurrency slot; send. A temporary failure moves the
 message on to another provider not yet tried for it (failover); a throttling reply
 slows that provider's bucket and the message goes again after the wait. Only when
 the wait runs out is the message handed back as THROTTLED, for a later batch.
+
+Failover is only for messages that cannot have been accepted: a refused connection, a
+connect timeout, a 5xx. A request that left and got no answer (a read timeout, a
+connection dropped while waiting) is UNCONFIRMED: the provider may have accepted it,
+so it is never tried on another provider (the member could get it twice); it counts as
+a failure against the provider's weight and is recorded as such.
 """
 
 from __future__ import annotations
@@ -103,6 +109,9 @@ class RoutedGateway:
                 route.limiter.failed()
                 tried.add(route.provider.name)
                 continue
+            if result.outcome is Outcome.UNCONFIRMED:  # may be accepted: no failover
+                route.limiter.failed()
+                return result
             if result.outcome is Outcome.ACCEPTED:
                 route.limiter.succeeded()
             return result

@@ -1,6 +1,16 @@
 """SMTP: one connection for a whole batch, reconnecting once if the server drops it.
 
 Reply codes decide the outcome per recipient: 4xx is temporary, 5xx permanent.
+
+Reconnecting is safe only while the server cannot have accepted the message: up to
+and including the sending of the data. Once the final dot has left, the server may
+accept it at any moment, so a timeout or a dropped connection while waiting for its
+reply is UNCONFIRMED: the outcome is unknown, and the message is neither sent again on
+a new connection nor retried later (the delivery ends `temporary_failure` with no
+retry and a reason that says so; an organiser can see it and decide). That reply is
+waited for as RFC 5321 4.5.3.2.6 advises, 10 minutes (COMMSVC_SMTP_DATA_TIMEOUT_SECONDS),
+since a server may check a message at length before it answers; every other command
+keeps the shorter CONNECT_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from commsvc.envelopes import EmailEnvelope
 from workers.gateways.base import Meanwhile, Outcome, Ready, Result, no_wait
 
 CONNECT_TIMEOUT_SECONDS = 30
+DATA_REPLY_TIMEOUT_SECONDS = 600.0  # RFC 5321 4.5.3.2.6, "DATA Termination: 10 minutes"
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")  # dot-stuffing (RFC 5321 4.5.2)
 
 
@@ -21,7 +32,8 @@ class SmtpGateway:
     name = "smtp"
     overlaps = True  # see OverlappingAdapter
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, data_timeout: float = DATA_REPLY_TIMEOUT_SECONDS) -> None:
+        self.data_timeout = data_timeout
         parts = urlsplit(url)
         self.scheme = parts.scheme
         self.host = parts.hostname or "127.0.0.1"
@@ -54,17 +66,20 @@ class SmtpGateway:
                             "SMTP server does not accept SMTPUTF8",
                         )
                     options = ["SMTPUTF8"]
+                finish = _Finish(self.data_timeout, ready, meanwhile)
                 if connection.has_extn("pipelining"):
-                    _pipelined_send(connection, envelope, options, ready, meanwhile)
+                    _pipelined_send(connection, envelope, options, finish)
                 else:
-                    ready()
-                    connection.sendmail(
-                        envelope.mail_from,
-                        [envelope.recipient],
-                        envelope.data,
-                        mail_options=options,
-                    )
+                    _stepwise_send(connection, envelope, options, finish)
                 return Result(envelope.delivery_id, Outcome.ACCEPTED)
+            except _Unconfirmed as error:
+                self._drop()  # the server's state is unknown: never reuse it, never resend
+                return Result(
+                    envelope.delivery_id,
+                    Outcome.UNCONFIRMED,
+                    reason="outcome unknown: no reply from the SMTP server after the "
+                    f"message was sent ({error}); not resent automatically",
+                )
             except smtplib.SMTPRecipientsRefused as error:
                 code, message = next(iter(error.recipients.values()))
                 return _by_code(envelope.delivery_id, code, message)
@@ -119,17 +134,66 @@ class SmtpGateway:
                 self._connection = None
 
 
+class _Unconfirmed(Exception):
+    """The data left, its reply did not come: the server may have accepted it."""
+
+
+class _Finish:
+    """The data and the reply to it, the one step after which a resend could duplicate.
+
+    `ready` is called after the 354, just before the data that lets the server accept;
+    `meanwhile` once the data has left, before its reply is read, for as long as
+    `reply_timeout` (the final reply's own timeout, RFC 5321 4.5.3.2.6)."""
+
+    def __init__(self, reply_timeout: float, ready: Ready, meanwhile: Meanwhile) -> None:
+        self.reply_timeout = reply_timeout
+        self.ready = ready
+        self.meanwhile = meanwhile
+
+    def send(self, connection: smtplib.SMTP, data: bytes) -> None:
+        self.ready()
+        body = _DOT_AT_LINE_START.sub(b"..", data)
+        connection.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+        self.meanwhile()
+        try:
+            if connection.sock is not None:
+                connection.sock.settimeout(self.reply_timeout)
+            code, text = connection.getreply()
+            if connection.sock is not None:
+                connection.sock.settimeout(CONNECT_TIMEOUT_SECONDS)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            raise _Unconfirmed(f"{type(error).__name__}: {error}"[:200]) from error
+        if code != 250:
+            connection.rset()
+            raise smtplib.SMTPDataError(code, text)
+
+
+def _stepwise_send(
+    connection: smtplib.SMTP, envelope: EmailEnvelope, options: list[str], finish: _Finish
+) -> None:
+    """MAIL, RCPT and DATA one at a time, for servers without PIPELINING; raises as
+    `sendmail` does, so outcomes are decided in one place."""
+    code, text = connection.mail(envelope.mail_from, options)
+    if code != 250:
+        connection.rset()
+        raise smtplib.SMTPSenderRefused(code, text, envelope.mail_from)
+    code, text = connection.rcpt(envelope.recipient)
+    if code not in (250, 251):
+        connection.rset()
+        raise smtplib.SMTPRecipientsRefused({envelope.recipient: (code, text)})
+    connection.putcmd("data")
+    code, text = connection.getreply()
+    if code != 354:
+        connection.rset()
+        raise smtplib.SMTPDataError(code, text)
+    finish.send(connection, envelope.data)
+
+
 def _pipelined_send(
-    connection: smtplib.SMTP,
-    envelope: EmailEnvelope,
-    options: list[str],
-    ready: Ready,
-    meanwhile: Meanwhile,
+    connection: smtplib.SMTP, envelope: EmailEnvelope, options: list[str], finish: _Finish
 ) -> None:
     """MAIL, RCPT and DATA in one write, then the message: two round trips, not four
-    (RFC 2920). `ready` is called after the 354, just before the data that lets the
-    server accept; `meanwhile` once the data has left, before its reply is read.
-    Raises as `sendmail` does, so outcomes are decided in one place."""
+    (RFC 2920). Raises as `sendmail` does, so outcomes are decided in one place."""
     mail = f"MAIL FROM:{smtplib.quoteaddr(envelope.mail_from)}"
     if options:
         mail += " " + " ".join(options)
@@ -139,14 +203,7 @@ def _pipelined_send(
     (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = replies
     if data_code == 354:
         if mail_code == 250 and rcpt_code in (250, 251):
-            ready()
-            body = _DOT_AT_LINE_START.sub(b"..", envelope.data)
-            connection.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
-            meanwhile()
-            code, text = connection.getreply()
-            if code != 250:
-                connection.rset()
-                raise smtplib.SMTPDataError(code, text)
+            finish.send(connection, envelope.data)
             return
         connection.send(b".\r\n")  # a server that said 354 anyway: end the empty message
         connection.getreply()

@@ -29,10 +29,13 @@ SYSTEM = Actor(label="system", role="admin", region_ids=None)
 
 
 def actor_for(account: User | ApiKey) -> Actor:
+    """Only an admin sees every region; anyone else sees the regions they were given,
+    and with none given sees none (fail closed: a forgotten `--region` hides, never leaks)."""
     regions = frozenset(r.id for r in account.regions)
-    all_regions = account.role == "admin" or not regions
     return Actor(
-        label=account.label, role=account.role, region_ids=None if all_regions else regions
+        label=account.label,
+        role=account.role,
+        region_ids=None if account.role == "admin" else regions,
     )
 
 

@@ -59,7 +59,7 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     ):
         raise ValidationError('channels must be a non-empty list of "email" and "sms"')
     channels = sorted(set(channels))
-    template = _template(data)
+    template = _template(actor, data)
     if template is not None:  # the template fills in what the request leaves out
         data = {f: getattr(template, f) for f in templates.FIELDS} | {
             k: v for k, v in data.items() if v not in (None, "")
@@ -226,13 +226,13 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
     }
 
 
-def _template(data: dict[str, Any]) -> Any:
+def _template(actor: Actor, data: dict[str, Any]) -> Any:
     template_id = data.get("template")
     if template_id is None:
         return None
     if not isinstance(template_id, int) or isinstance(template_id, bool):
         raise ValidationError("template must be the id (a number) of a template version")
-    return templates.get_template(template_id)
+    return templates.get_template(actor, template_id)
 
 
 def _recent_duplicate(bulletin: Bulletin) -> Bulletin | None:

@@ -13,6 +13,7 @@ can have a fresh one sent to their own address.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -23,6 +24,7 @@ LINK_MAX_AGE_SECONDS = 90 * DAY
 UNSUBSCRIBE_MAX_AGE_SECONDS = 10 * 365 * DAY
 WEB_COPY_MAX_AGE_SECONDS = 365 * DAY
 CONFIRM_MAX_AGE_SECONDS = 2 * DAY
+TEST_COPY_PATH = "/test-copy"
 PREFERENCES_SALT = "commsvc.preferences"
 UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
 WEB_COPY_SALT = "commsvc.web_copy"
@@ -41,6 +43,35 @@ class ExpiredLink(LinkError):
     code = "expired_link"
     # What the link carried, so the page can offer a fresh link to the member's own address.
     value: object = None
+
+
+class LinkMaker(Protocol):
+    def preferences_url(self, public_id: str) -> str: ...
+
+    def unsubscribe_url(self, public_id: str, topic_id: int) -> str: ...
+
+    def web_copy_url(self, public_id: str, bulletin_id: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class TestCopyLinks:
+    """Links for previews and test sends: they lead to a page that says "this is a test
+    copy" and change nobody's choices, whoever opens or posts to them. A real member's
+    signed link there would let anyone who sees a preview (a viewer included) change
+    that member's choices, recorded as the member's own consent."""
+
+    __test__ = False  # not a pytest class, whatever its name says
+
+    public_url: str
+
+    def preferences_url(self, public_id: str = "") -> str:
+        return f"{self.public_url}{TEST_COPY_PATH}"
+
+    def unsubscribe_url(self, public_id: str = "", topic_id: int = 0) -> str:
+        return f"{self.public_url}{TEST_COPY_PATH}?link=unsubscribe"
+
+    def web_copy_url(self, public_id: str = "", bulletin_id: int = 0) -> str:
+        return f"{self.public_url}{TEST_COPY_PATH}?link=web_copy"
 
 
 @dataclass(frozen=True)

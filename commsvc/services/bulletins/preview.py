@@ -2,8 +2,10 @@
 
 A preview renders through the same compiled templates the workers use, with the
 same variables, for one chosen member or for a sample (the first member of each
-service group in the bulletin's audience). A test send hands the rendered message
-to the configured gateways through a worker task, addressed to the organiser.
+service group in the bulletin's audience that the actor may see). Its links, and a
+test send's List-Unsubscribe, lead to a test-copy page and change nobody's choices.
+A test send hands the rendered message to the configured gateways through a worker
+task, addressed to the organiser, and is audited.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from commsvc import queueing
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Member
+from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 from commsvc.services.bulletins import (
     audience,
@@ -27,7 +30,7 @@ from commsvc.services.bulletins import (
     rendering,
     sms_segments,
 )
-from commsvc.services.bulletins.links import MemberLinks
+from commsvc.services.bulletins.links import MemberLinks, TestCopyLinks
 from commsvc.services.members import records
 
 SERVICE_GROUPS = ("health", "local_government")
@@ -69,7 +72,7 @@ def preview(
             raise NotFound(f"There is no member {membership_number}.")
         chosen = [(f"{member.first_name} {member.last_name} ({membership_number})", member)]
     else:
-        chosen = _sample(bulletin)
+        chosen = _sample(actor, bulletin)
     if not chosen:
         context = rendering.sample_context()
         return [_render(bulletin, compiled, "An example member (the audience is empty)", context)]
@@ -77,7 +80,8 @@ def preview(
 
 
 def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
-    """The variables a template sees for one member, as the workers build them."""
+    """The variables a template sees for one member, as the workers build them, except
+    the links: a preview's lead to a test-copy page that changes nobody's choices."""
     config = current_app.config
     values = rendering.member_context_values(
         first_name=member.first_name,
@@ -90,9 +94,10 @@ def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
         branch=member.branch.name if member.branch else "",
         employer=member.employer.name if member.employer else "",
     )
-    links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
+    links = TestCopyLinks(config["COMMSVC_PUBLIC_URL"])
     shared = rendering.bulletin_context(bulletin)
     context = rendering.member_context(shared, values, links, member.public_id, bulletin.topic_id)
+    answer_links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
     question = questions.question_for(bulletin.id) if bulletin.id else None
     if question is not None:
         # Answer links that open no member's page: a preview or a test send to an
@@ -100,7 +105,7 @@ def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
         can_reply = bool(config.get("COMMSVC_SMS_REPLY_FROM"))
         for channel in ("email", "sms"):
             context |= question_messages.context_for(
-                question, links, PREVIEW_PUBLIC_ID, member.language, channel, can_reply
+                question, answer_links, PREVIEW_PUBLIC_ID, member.language, channel, can_reply
             )
     return context
 
@@ -127,7 +132,8 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
             "subject": "[TEST] " + sample.email.subject,
             "text": sample.email.text,
             "html": sample.email.html,
-            "unsubscribe_url": config["COMMSVC_PUBLIC_URL"],
+            # List-Unsubscribe of a test copy changes nobody (mailto: delivery 0).
+            "unsubscribe_url": TestCopyLinks(config["COMMSVC_PUBLIC_URL"]).unsubscribe_url(),
             "domain": domain,
         }
         queueing.enqueue(
@@ -149,6 +155,8 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
         queued.append(mobile)
     if not queued:
         raise ValidationError("This bulletin has no channel for the address you gave.")
+    audit.record(actor.label, "bulletin.test_send", f"bulletin {bulletin.id}", sent_to=queued)
+    db.session.commit()
     return queued
 
 
@@ -166,16 +174,16 @@ def _render(
     )
 
 
-def _sample(bulletin: Bulletin) -> list[tuple[str, Member]]:
+def _sample(actor: Actor, bulletin: Bulletin) -> list[tuple[str, Member]]:
+    """The first member of each service group, among those the actor may see: a
+    partnership's audience can hold members of other regions, who stay hidden."""
     in_audience = audience.members_query(bulletin.partnership_id, bulletin.audience)
     chosen = []
     for group in SERVICE_GROUPS:
-        member = db.session.scalar(
-            select(Member)
-            .where(Member.id.in_(in_audience), Member.service_group == group)
-            .order_by(Member.id)
-            .limit(1)
-        )
+        query = select(Member).where(Member.id.in_(in_audience), Member.service_group == group)
+        if actor.region_ids is not None:
+            query = query.where(Member.region_id.in_(actor.region_ids))
+        member = db.session.scalar(query.order_by(Member.id).limit(1))
         if member is not None:
             label = "Health member" if group == "health" else "Local government member"
             chosen.append((f"{label}: {member.first_name} {member.last_name}", member))

@@ -23,8 +23,8 @@ from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
-from commsvc.services.bulletins import email_words, sandbox
-from commsvc.services.bulletins.links import MemberLinks
+from commsvc.services.bulletins import email_words, sandbox, work_budget
+from commsvc.services.bulletins.links import LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
@@ -158,7 +158,7 @@ def bulletin_context(bulletin: Any) -> dict[str, Any]:
 def member_context(
     shared: dict[str, Any],
     member: dict[str, str],
-    links: MemberLinks,
+    links: LinkMaker,
     public_id: str,
     topic_id: int,
     bulletin_id: int = 0,
@@ -276,14 +276,21 @@ def _trial_render(compiled: CompiledBulletin, context: dict[str, Any]) -> None:
 
 
 def _render(template: Template, context: dict[str, Any]) -> str:
-    """Render, stopping as soon as the output passes the cap (not after building it)."""
+    """Render within a budget of work, stopping as soon as the output passes the cap
+    (not after building it)."""
     size = 0
     chunks = []
-    for chunk in template.generate(context):
-        size += len(chunk)
-        if size > MAX_RENDERED_CHARS:
-            raise TemplateError(f"the message would be longer than {MAX_RENDERED_CHARS} characters")
-        chunks.append(chunk)
+    budget = work_budget.start()
+    try:
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > MAX_RENDERED_CHARS:
+                raise TemplateError(
+                    f"the message would be longer than {MAX_RENDERED_CHARS} characters"
+                )
+            chunks.append(chunk)
+    finally:
+        work_budget.stop(budget)
     return "".join(chunks)
 
 

@@ -5,9 +5,10 @@ and anything outside the subset is rejected with the line it is on: unknown
 variables and fields, function calls, internals (`__class__`), `{% set %}`, macros,
 includes, `{% autoescape false %}`, loops inside loops and filters not on the list
 (`safe` above all: it would let a member's name into the HTML unescaped). Then the
-sandbox bounds what is left at run time: `*`, `**` and `+` cannot build huge values,
-and output stops growing past a cap. This module never renders for members; it only
-says yes or no.
+sandbox bounds what is left at run time: `*`, `**`, `+` and `~` cannot build huge
+values, output stops growing past a cap, and each render has a budget of work
+(`work_budget`) so a loop cannot burn CPU without output. This module never renders
+for members; it only says yes or no.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from commsvc.errors import TemplateError
+from commsvc.services.bulletins import work_budget
 
 MAX_SEQUENCE = 1_000  # longest string or list `*` may build
 MAX_JOINED = 100_000  # longest string or list `+` may build
@@ -133,18 +135,33 @@ _BINOPS = {
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
-    """No internals, no mutation, no globals, and arithmetic that cannot explode."""
+    """No internals, no mutation, no globals, arithmetic that cannot explode, and a
+    budget of work per render (`work_budget`)."""
 
     intercepted_binops = frozenset(_BINOPS)
+    code_generator_class = work_budget.BudgetedCodeGenerator
 
     def __init__(self, **options: Any) -> None:
         super().__init__(undefined=StrictUndefined, **options)
         self.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
-        self.filters = {name: self.filters[name] for name in FILTERS}
+        self.filters = {name: work_budget.charged(self.filters[name]) for name in FILTERS}
+        tests: dict[str, Any] = dict(self.tests)
+        self.tests = {name: work_budget.charged(test) for name, test in tests.items()}
+
+    def budgeted_concat(self, join: Any, parts: tuple[Any, ...]) -> str:
+        return work_budget.concat(join, parts)
+
+    def budgeted_compare(self, left: Any, *pairs: Any) -> bool:
+        return work_budget.compare(left, *pairs)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        work_budget.charge(obj if isinstance(argument, slice) else None)
+        return super().getitem(obj, argument)
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name in ("*", "+"):
             _check_size(operator_name, left, right)
+            work_budget.charge(left, right)
         if operator_name == "**":
             _check_power(left, right)
         if operator_name == "%" and isinstance(left, str):

@@ -3,18 +3,23 @@
 Saving under an existing name adds a version; versions are never changed, so a
 bulletin that records the version it started from (`Bulletin.template_id`) can
 always show exactly what that was. Templates are checked like bulletins are.
+
+Templates belong to a region: an organiser or viewer sees and uses only their
+regions' templates (another region's answers like a missing one), admins see all.
+A template with no region (saved before regions, or by an admin for no region) is
+for admins only. A name's versions are kept per region.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
-from commsvc.models import MessageTemplate
-from commsvc.services.accounts.actors import Actor, ensure_can_write
+from commsvc.models import MessageTemplate, Partnership, Region
+from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 from commsvc.services.bulletins import rendering, sms_segments
 
 NAME_LIMIT = 200
@@ -43,34 +48,47 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         values[field] = value
     if not any(v.strip() for v in values.values()):
         raise ValidationError("A template needs a subject, an email body or an SMS body.")
+    region_id = _region_for(actor, data)
     compiled = rendering.compile_bulletin(
         values["subject"], values["email_body"], values["sms_body"]
     )
     if values["sms_body"].strip():
         sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
     latest = db.session.scalar(
-        select(func.max(MessageTemplate.version)).where(MessageTemplate.name == name)
+        select(func.max(MessageTemplate.version)).where(
+            MessageTemplate.name == name, _same_region(region_id)
+        )
     )
     template = MessageTemplate(
-        name=name, version=(latest or 0) + 1, created_by=actor.label, **values
+        name=name,
+        region_id=region_id,
+        version=(latest or 0) + 1,
+        created_by=actor.label,
+        **values,
     )
     db.session.add(template)
     db.session.commit()
     return template
 
 
-def get_template(template_id: int) -> MessageTemplate:
-    template = db.session.get(MessageTemplate, template_id)
-    if template is None:
+def get_template(actor: Actor, template_id: int) -> MessageTemplate:
+    """A template version the actor may see; another region's answers like a missing one."""
+    template = db.session.get(MessageTemplate, template_id) if 0 < template_id < 2**31 else None
+    if template is None or not _may_see(actor, template.region_id):
         raise NotFound(f"There is no template {template_id}.")
     return template
 
 
-def latest_templates() -> list[MessageTemplate]:
-    """The newest version of each template, by name."""
+def latest_templates(actor: Actor) -> list[MessageTemplate]:
+    """The newest version of each template the actor may see, by name (and region)."""
     newest = (
-        select(MessageTemplate.name, func.max(MessageTemplate.version).label("version"))
-        .group_by(MessageTemplate.name)
+        select(
+            MessageTemplate.name,
+            MessageTemplate.region_id,
+            func.max(MessageTemplate.version).label("version"),
+        )
+        .where(_visible(actor))
+        .group_by(MessageTemplate.name, MessageTemplate.region_id)
         .subquery()
     )
     return list(
@@ -79,19 +97,20 @@ def latest_templates() -> list[MessageTemplate]:
             .join(
                 newest,
                 (MessageTemplate.name == newest.c.name)
-                & (MessageTemplate.version == newest.c.version),
+                & (MessageTemplate.version == newest.c.version)
+                & MessageTemplate.region_id.is_not_distinct_from(newest.c.region_id),
             )
-            .order_by(MessageTemplate.name)
+            .order_by(MessageTemplate.name, MessageTemplate.id)
         )
     )
 
 
-def versions(name: str) -> list[MessageTemplate]:
+def versions(actor: Actor, name: str) -> list[MessageTemplate]:
     return list(
         db.session.scalars(
             select(MessageTemplate)
-            .where(MessageTemplate.name == name)
-            .order_by(MessageTemplate.version)
+            .where(MessageTemplate.name == name, _visible(actor))
+            .order_by(MessageTemplate.region_id, MessageTemplate.version)
         )
     )
 
@@ -101,9 +120,49 @@ def template_json(template: MessageTemplate) -> dict[str, Any]:
         "id": template.id,
         "name": template.name,
         "version": template.version,
+        "region": template.region.name if template.region else None,
         "subject": template.subject,
         "email_body": template.email_body,
         "sms_body": template.sms_body,
         "created_by": template.created_by,
         "created_at": template.created_at.isoformat() + "Z",
     }
+
+
+def _region_for(actor: Actor, data: dict[str, Any]) -> int | None:
+    """The region a new version belongs to: the one named, else the partnership's being
+    composed for, else the actor's only region; an admin may leave it empty."""
+    name = data.get("region")
+    if name not in (None, ""):
+        if not isinstance(name, str):
+            raise ValidationError("region must be the name of a region")
+        region = db.session.scalar(select(Region).where(Region.name == name.strip()))
+        if region is None or not can_see_region(actor, region.id):
+            raise ValidationError(f"There is no region called {name!r}.")
+        return region.id
+    partnership_id = data.get("partnership")
+    if isinstance(partnership_id, int) and not isinstance(partnership_id, bool):
+        partnership = db.session.get(Partnership, partnership_id)
+        if partnership is not None and can_see_region(actor, partnership.region_id):
+            return partnership.region_id
+    if actor.region_ids is None:
+        return None
+    if len(actor.region_ids) == 1:
+        return next(iter(actor.region_ids))
+    raise ValidationError("region is required: the name of one of your regions")
+
+
+def _may_see(actor: Actor, region_id: int | None) -> bool:
+    if actor.region_ids is None:
+        return True
+    return region_id is not None and region_id in actor.region_ids
+
+
+def _visible(actor: Actor) -> Any:
+    if actor.region_ids is None:
+        return true()
+    return MessageTemplate.region_id.in_(actor.region_ids)
+
+
+def _same_region(region_id: int | None) -> Any:
+    return MessageTemplate.region_id.is_not_distinct_from(region_id)

@@ -37,6 +37,7 @@ _SQL = (  # built from constants only
     " provider = $2, provider_id = $3, sent_at = $4, updated_at = $4,"
     " retry_at = NULL, last_error = NULL"
     f" WHERE id = $1 AND status = '{DeliveryStatus.SENDING}'"
+    " AND ($5::varchar IS NULL OR claimed_by = $5::varchar)"  # the claim's token
 ).encode()
 
 
@@ -45,7 +46,8 @@ class RecordingError(RuntimeError):
 
 
 class AcceptanceRecorder:
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
+        self._token = token  # the batch's claim: nothing is recorded once it was taken back
         self._connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self._driver: Any = None  # the psycopg connection, on PostgreSQL
         self._pending: int | None = None  # the delivery whose commit is on its way
@@ -57,7 +59,9 @@ class AcceptanceRecorder:
     def record(self, delivery_id: int, provider: str, provider_id: str | None) -> None:
         """Send this acceptance's commit; the next `settle` (or `close`) waits for it."""
         if self._driver is None:  # SQLite: commit here and now
-            claims.record_accepted_on(self._connection, delivery_id, provider, provider_id)
+            claims.record_accepted_on(
+                self._connection, delivery_id, provider, provider_id, self._token
+            )
             return
         self.settle()
         params = [
@@ -65,6 +69,7 @@ class AcceptanceRecorder:
             provider.encode(),
             provider_id.encode() if provider_id is not None else None,
             utcnow().isoformat(" ").encode(),
+            self._token.encode() if self._token is not None else None,
         ]
         self._driver.pgconn.send_query_prepared(_STATEMENT, params)
         self._pending = delivery_id

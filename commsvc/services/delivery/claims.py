@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Connection, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Connection, String, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from commsvc import tracking
+from commsvc import liveness, tracking
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery, DeliveryAttempt
 from commsvc.models.base import utcnow
@@ -32,16 +32,22 @@ class Failure:
     permanent: bool
     reason: str
     provider: str | None = None
+    claim_token: str | None = None  # recorded only while the row is still under it
 
 
 def claim(
-    bulletin_id: int, delivery_ids: list[int], claimed_at: datetime | None = None
+    bulletin_id: int,
+    delivery_ids: list[int],
+    claimed_at: datetime | None = None,
+    token: str | None = None,
 ) -> dict[int, int]:
     """Move the given deliveries to `sending` if still waiting; return {id: attempts}.
 
-    `claimed_at` doubles as the claim's token: `renew_claim` and `release` only act
+    `claimed_at` doubles as the claim's clock: `renew_claim` and `release` only act
     on rows that still carry it, so a batch never sends or releases a delivery that the
-    stuck sweep has meanwhile handed to another worker.
+    stuck sweep has meanwhile handed to another worker. `token` (commsvc.liveness)
+    names the worker holding the claim, so beat can take back a dead worker's claims;
+    recording an outcome with the token does nothing once the claim was taken back.
     """
     if not delivery_ids:
         return {}
@@ -61,6 +67,7 @@ def claim(
         .values(
             status=DeliveryStatus.SENDING,
             claimed_at=now,
+            claimed_by=token or liveness.new_claim_token(),
             updated_at=now,
             attempts=Delivery.attempts + 1,
         )
@@ -71,9 +78,14 @@ def claim(
     return {row[0]: row[1] for row in result}
 
 
+_TOKEN = bindparam("token", type_=String)
 _ACCEPT = (
     update(Delivery)
-    .where(Delivery.id == bindparam("delivery_id"), Delivery.status == DeliveryStatus.SENDING)
+    .where(
+        Delivery.id == bindparam("delivery_id"),
+        Delivery.status == DeliveryStatus.SENDING,
+        or_(_TOKEN.is_(None), Delivery.claimed_by == _TOKEN),
+    )
     .values(
         status=DeliveryStatus.SENT,
         provider=bindparam("provider"),
@@ -87,12 +99,22 @@ _ACCEPT = (
 
 
 def record_accepted_on(
-    connection: Connection | Session, delivery_id: int, provider: str, provider_id: str | None
+    connection: Connection | Session,
+    delivery_id: int,
+    provider: str,
+    provider_id: str | None,
+    token: str | None = None,
 ) -> bool:
-    """Mark a claimed delivery sent; False if it was not `sending` (never twice).
+    """Mark a claimed delivery sent; False if it was not `sending` (never twice), or,
+    given the claim's token, if the claim was taken back (see `claim`).
 
     Batches go through services/delivery/acceptance.py; this is the one statement."""
-    values = {"delivery_id": delivery_id, "provider": provider, "provider_id": provider_id}
+    values = {
+        "delivery_id": delivery_id,
+        "provider": provider,
+        "provider_id": provider_id,
+        "token": token,
+    }
     result = connection.execute(_ACCEPT, {**values, "now": utcnow()})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -121,9 +143,10 @@ def record_failure(
         status = DeliveryStatus.TEMPORARY_FAILURE
         if attempts < max_attempts and not _too_old(failure.delivery_id, max_age_seconds):
             retry_at = now + timedelta(seconds=retry_delay(attempts))
-    db.session.execute(
+    ours = [Delivery.claimed_by == failure.claim_token] if failure.claim_token else []
+    result = db.session.execute(
         update(Delivery)
-        .where(Delivery.id == failure.delivery_id, Delivery.status == DeliveryStatus.SENDING)
+        .where(Delivery.id == failure.delivery_id, Delivery.status == DeliveryStatus.SENDING, *ours)
         .values(
             status=status,
             last_error=failure.reason[:500],
@@ -133,6 +156,9 @@ def record_failure(
         )
         .execution_options(synchronize_session=False)
     )
+    if ours and not result.rowcount:  # type: ignore[attr-defined]
+        db.session.commit()  # the claim was taken back: its new holder records the outcome
+        return str(DeliveryStatus.SENDING)
     db.session.add(
         DeliveryAttempt(
             delivery_id=failure.delivery_id,

@@ -1,5 +1,8 @@
 """Periodic repairs run by beat: start due schedules, re-queue stuck deliveries.
 
+The quick repairs, a lost fan-out and a dead worker's claims (about a minute), are
+in `recovery`; this sweep runs them first.
+
 These make the database the truth: a schedule lives in a column, not in a broker
 ETA, and a delivery stranded by a killed worker or a restarted Redis is found by
 its status and age and queued again. Both are safe to run twice at once: starting
@@ -18,7 +21,7 @@ from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery
 from commsvc.models.base import utcnow
 from commsvc.services.bulletins import lifecycle
-from commsvc.services.delivery import claims, fanout
+from commsvc.services.delivery import claims, fanout, recovery
 from commsvc.statuses import BulletinStatus, DeliveryStatus
 
 LATE_AFTER = timedelta(minutes=2)
@@ -48,12 +51,14 @@ def start_due_bulletins() -> int:
 
 
 def requeue_stuck() -> int:
-    """Queue again what was left in `sending`, `queued` or a due retry past the timeout."""
+    """Queue again what was left in `sending`, `queued` or a due retry past the timeout,
+    a lost fan-out, and what a dead worker held (see `recovery`)."""
+    requeued = len(recovery.requeue_lost_fanouts())
+    taken_back = recovery.take_back_dead_claims()
     cutoff = utcnow() - timedelta(seconds=current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
     sending_ids = db.session.scalars(
         select(Bulletin.id).where(Bulletin.status == BulletinStatus.SENDING)
     ).all()
-    requeued = 0
     for bulletin_id in sending_ids:
         # In `sending` past the timeout: the worker died before recording an outcome.
         # Acceptance is committed the moment a gateway accepts, so these were not sent.
@@ -83,7 +88,7 @@ def requeue_stuck() -> int:
             .limit(1)
         )
         bulletin = db.session.get(Bulletin, bulletin_id)
-        if result.rowcount or stale is not None:  # type: ignore[attr-defined]
+        if result.rowcount or stale is not None or bulletin_id in taken_back:  # type: ignore[attr-defined]
             assert bulletin is not None
             _touch_queued(bulletin_id)
             requeued += fanout.enqueue_queued(bulletin_id, bulletin.channels)

@@ -1,7 +1,9 @@
 """Member CSV import: streamed, validated per row, upserted one chunk per transaction.
 
 A bad row is reported with its line number and reason and changes nothing; good rows
-land even when others are bad. A crash part-way leaves whole chunks committed, and
+land even when others are bad. A row with one unusable address or channel lands with
+what the member can use and is reported as a warning (see `records.validate_member`).
+A crash part-way leaves whole chunks committed, and
 running the same file again finishes the job without changing what already landed.
 """
 
@@ -39,9 +41,11 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # rows kept, something left out
 
     @property
     def ok(self) -> bool:
+        """Warnings do not count: those members landed with what they can use."""
         return not self.errors
 
 
@@ -52,14 +56,22 @@ def import_members(
 ) -> ImportReport:
     """Import members from a CSV byte stream; see the module docstring for the rules."""
     report = ImportReport()
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
-    reader = csv.reader(text)
+    # Undecodable bytes survive decoding as surrogates, so one bad line is reported
+    # alone (by `FileLines`) instead of stopping the whole file where it was read.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    lines = FileLines(text)
+    reader = csv.reader(lines)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        first: list[str] | None = next(reader)
     except StopIteration:
-        raise ValidationError("The file is empty: it needs the header line first.") from None
-    except UnicodeDecodeError:
-        raise ValidationError("The file is not UTF-8 text. Save it as CSV UTF-8.") from None
+        first = None
+    except csv.Error as error:
+        raise ValidationError(f"The header line is not valid CSV: {error}") from None
+    if lines.undecodable:
+        raise ValidationError("The file is not UTF-8 text. Save it as CSV UTF-8.")
+    if first is None:
+        raise ValidationError("The file is empty: it needs the header line first.")
+    header = [h.strip().lower() for h in first]
     missing = [f for f in FIELDS if f not in header]
     if missing:
         raise ValidationError(
@@ -72,27 +84,28 @@ def import_members(
     lookups = Lookups()
     chunks = 0
     chunk: list[tuple[int, MemberInput]] = []
-    for line, values in _rows(reader, report):
+    for line, values in _rows(reader, lines, report, len(header)):
         report.rows += 1
         if len(values) != len(header):
             report.errors.append(
                 RowError(line, f"expected {len(header)} fields, found {len(values)}")
             )
             continue
+        raw = dict(zip(header, values, strict=True))
+        # A repeated number is an error on its later line whatever became of the first.
+        number = " ".join(raw["membership_number"].split())
+        if number and number in seen:
+            report.errors.append(
+                RowError(line, f"membership_number {number} appears earlier in the file")
+            )
+            continue
+        seen.add(number)
         try:
-            member = validate_member(dict(zip(header, values, strict=True)))
+            member = validate_member(raw)
         except CommsvcError as error:
             report.errors.append(RowError(line, error.detail))
             continue
-        if member.membership_number in seen:
-            report.errors.append(
-                RowError(
-                    line,
-                    f"membership_number {member.membership_number} appears earlier in the file",
-                )
-            )
-            continue
-        seen.add(member.membership_number)
+        report.warnings.extend(RowError(line, warning) for warning in member.warnings)
         chunk.append((line, member))
         if len(chunk) >= CHUNK_ROWS:
             _land(chunk, report, dry_run, lookups)
@@ -106,6 +119,7 @@ def import_members(
     if progress:
         progress(report.rows)
     report.errors.sort(key=lambda e: e.line)
+    report.warnings.sort(key=lambda e: e.line)
     return report
 
 
@@ -124,20 +138,31 @@ def _refresh_statistics() -> None:
     db.session.commit()
 
 
-def _rows(reader: Iterator[list[str]], report: ImportReport) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, values), turning unreadable lines into row errors."""
+def _rows(
+    reader: Iterator[list[str]], lines: FileLines, report: ImportReport, width: int
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number, values); an unreadable line is a row error and the rest goes on.
+
+    A record that fails across several physical lines (a quote never closed swallows
+    the lines after it) is reported on its first line, and the lines after it are read
+    again on their own, so no good row is lost to a neighbour's mistake.
+    """
     while True:
-        line = reader.line_num + 1  # type: ignore[attr-defined]
+        lines.start_record()
         try:
-            values = next(reader)
+            values: list[str] | None = next(reader)
         except StopIteration:
-            return
-        except UnicodeDecodeError:
-            report.errors.append(RowError(line, "this line is not UTF-8 text"))
-            return
+            values = None
         except csv.Error as error:
-            report.errors.append(RowError(line, f"this line is not valid CSV: {error}"))
+            _report_unreadable(lines, report, f"this line is not valid CSV: {error}")
+            continue
+        _report_undecodable(lines, report)
+        if values is None or not lines.taken:
             return
+        line = lines.taken[0][0]
+        if len(lines.taken) > 1 and len(values) != width:
+            _report_unreadable(lines, report, 'this line has a quote (") that is never closed')
+            continue
         if not any(v.strip() for v in values):
             continue
         if sum(len(v) for v in values) > MAX_LINE_BYTES:
@@ -145,6 +170,65 @@ def _rows(reader: Iterator[list[str]], report: ImportReport) -> Iterator[tuple[i
             report.errors.append(RowError(line, "this line is too long"))
             continue
         yield line, values
+
+
+class FileLines:
+    """The file's physical lines for the csv reader: numbered, checked for UTF-8, and
+    able to give back the lines of a record that turned out to be unreadable."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self._given_back: list[tuple[int, str]] = []
+        self._count = 0
+        self.taken: list[tuple[int, str]] = []  # (number, line) of the current record
+        self.undecodable: list[int] = []
+
+    def __iter__(self) -> FileLines:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            if self._given_back:
+                number, line = self._given_back.pop()
+            else:
+                line = self._text.readline()
+                if not line:
+                    raise StopIteration
+                self._count += 1
+                number = line_number = self._count
+                if _has_undecodable_bytes(line):
+                    self.undecodable.append(line_number)
+                    continue
+            self.taken.append((number, line))
+            return line
+
+    def start_record(self) -> None:
+        self.taken = []
+
+    def give_back_all_but_first(self) -> None:
+        """Read the current record's later lines again, each from its own start."""
+        self._given_back.extend(reversed(self.taken[1:]))
+        self.taken = self.taken[:1]
+
+
+def _has_undecodable_bytes(line: str) -> bool:
+    return any("\udc80" <= char <= "\udcff" for char in line)
+
+
+def _report_unreadable(lines: FileLines, report: ImportReport, reason: str) -> None:
+    _report_undecodable(lines, report)
+    if not lines.taken:
+        return
+    report.rows += 1
+    report.errors.append(RowError(lines.taken[0][0], reason))
+    lines.give_back_all_but_first()
+
+
+def _report_undecodable(lines: FileLines, report: ImportReport) -> None:
+    for number in lines.undecodable:
+        report.rows += 1
+        report.errors.append(RowError(number, "this line is not UTF-8 text"))
+    lines.undecodable.clear()
 
 
 def _land(

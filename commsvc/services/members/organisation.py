@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
-from commsvc.models import Branch, Employer, Partnership, Region, Topic
-from commsvc.models.organisation import PARTNERSHIP_KINDS, TOPIC_KINDS
+from commsvc.models import Branch, Employer, Member, Partnership, Region, Topic
+from commsvc.models.organisation import PARTNERSHIP_KINDS, TOPIC_KINDS, partnership_employers
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 
 T = TypeVar("T", Region, Employer, Topic)
@@ -51,6 +51,63 @@ def partnership_named(name: str, region: Region) -> Partnership:
         db.session.add(partnership)
         db.session.flush()
     return partnership
+
+
+def branch_for(actor: Actor, name: str, region: Region) -> Branch:
+    """The branch a member of `region` names, as `actor` may see it.
+
+    Another region's branch answers exactly like a missing one to an organiser of
+    other regions; a new name is created in the member's region.
+    """
+    branch = db.session.scalar(select(Branch).where(Branch.name == name))
+    if branch is not None and not can_see_region(actor, branch.region_id):
+        raise ValidationError(f"There is no branch called {name!r} in {region.name}.")
+    return branch or branch_named(name, region)
+
+
+def employer_for(actor: Actor, name: str) -> Employer:
+    """An employer by name as `actor` may use it: one known only in other regions (through
+    their partnerships or members) answers like a missing one; a new name is created."""
+    employer = db.session.scalar(select(Employer).where(Employer.name == name))
+    if employer is not None and not can_use_employer(actor, employer.id):
+        raise ValidationError(f"There is no employer called {name!r}.")
+    return employer or employer_named(name)
+
+
+def partnership_for(actor: Actor, name: str, region: Region) -> Partnership:
+    """A partnership a member of `region` joins, by name, as `actor` may see it.
+
+    Admins (every region) create a missing one in the member's region, as the CSV import
+    always has. An organiser only names partnerships of their own regions: a missing one
+    and another region's answer the same "no such partnership" (they create partnerships
+    with `create_partnership`).
+    """
+    if actor.region_ids is None:
+        return partnership_named(name, region)
+    partnership = db.session.scalar(select(Partnership).where(Partnership.name == name))
+    if partnership is None or not can_see_region(actor, partnership.region_id):
+        raise ValidationError(f"There is no partnership called {name!r}.")
+    return partnership
+
+
+def can_use_employer(actor: Actor, employer_id: int) -> bool:
+    """True unless every use of the employer (partnerships, members) is in regions the
+    actor cannot see; an employer nobody uses yet belongs to no region."""
+    if actor.region_ids is None:
+        return True
+    used_in = set(
+        db.session.scalars(
+            select(Partnership.region_id)
+            .join(partnership_employers, partnership_employers.c.partnership_id == Partnership.id)
+            .where(partnership_employers.c.employer_id == employer_id)
+            .distinct()
+        )
+    ) | set(
+        db.session.scalars(
+            select(Member.region_id).where(Member.employer_id == employer_id).distinct()
+        )
+    )
+    return not used_in or bool(used_in & actor.region_ids)
 
 
 def list_partnerships(actor: Actor) -> list[Partnership]:
@@ -100,7 +157,7 @@ def create_partnership(actor: Actor, data: dict[str, Any]) -> Partnership:
         kind=kind,
         region=region,
         requires_approval=bool(data.get("requires_approval", False)),
-        employers=[employer_named(e.strip()) for e in employers],
+        employers=[employer_for(actor, e.strip()) for e in employers],
     )
     db.session.add(partnership)
     db.session.commit()

@@ -19,6 +19,7 @@ from commsvc.errors import ValidationError
 from commsvc.extensions import db
 from commsvc.models import ConsentRecord, Member, Topic, TopicPreference
 from commsvc.models.organisation import SERVICE_GROUPS
+from commsvc.services.accounts.actors import SYSTEM, Actor
 from commsvc.services.members import organisation
 
 FIELDS = (
@@ -76,12 +77,21 @@ class MemberInput:
     partnerships: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # Addresses given but invalid: a stored member keeps the one on record.
+    unusable: frozenset[str] = frozenset()
     language: str | None = None  # None: not given (a new member gets English)
 
 
 def validate_member(raw: dict[str, Any]) -> MemberInput:
-    """Check one member's fields; raise ValidationError naming every problem found."""
+    """Check one member's fields; raise ValidationError naming every problem found.
+
+    One unusable address or channel does not cost the member: an invalid email or
+    mobile beside a valid other address, or a chosen channel with no address for it,
+    is left out and named in `warnings`. Only a member with nothing usable is refused.
+    """
     problems: list[str] = []
+    warnings: list[str] = []  # kept, with what cannot be used left out
     number = _clean(raw.get("membership_number"))
     if not number:
         problems.append("membership_number is missing")
@@ -95,10 +105,8 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
         texts[name] = value[:limit]
     if not texts["region"]:
         problems.append("region is missing")
-    email = _checked_email(_clean(raw.get("email")), problems)
-    mobile = _checked_mobile(_clean(raw.get("mobile")), problems)
-    if not email and not mobile and not any("email" in p or "mobile" in p for p in problems):
-        problems.append("a member needs an email or a mobile")
+    email, mobile = _usable_addresses(raw, problems, warnings)
+    usable_email, usable_mobile = email or "", mobile or ""
     group = _clean(raw.get("service_group")).lower().replace(" ", "_").replace("-", "_")
     if group not in SERVICE_GROUPS:
         problems.append(
@@ -110,10 +118,7 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
     for channel in channels:
         if channel not in CHANNELS:
             problems.append(f"channel {channel!r} is not email or sms")
-    if "email" in channels and not email and email is not None:
-        problems.append("channel email chosen but there is no email")
-    if "sms" in channels and not mobile and mobile is not None:
-        problems.append("channel sms chosen but there is no mobile")
+    channels = _usable_channels(channels, usable_email, usable_mobile, problems, warnings)
     language = _clean(raw.get("language")).lower() or None
     if language is not None and language not in LANGUAGES:
         problems.append(f"language {raw.get('language')!r} is not en or cy")
@@ -123,8 +128,8 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
         membership_number=number,
         first_name=texts["first_name"],
         last_name=texts["last_name"],
-        email=email or None,
-        mobile=mobile or None,
+        email=usable_email or None,
+        mobile=usable_mobile or None,
         region=texts["region"],
         branch=texts["branch"] or None,
         employer=texts["employer"] or None,
@@ -134,31 +139,45 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
         partnerships=partnerships,
         topics=topics,
         channels=sorted(set(channels)),
+        warnings=warnings,
+        unusable=frozenset(
+            name for name, value in (("email", email), ("mobile", mobile)) if value is None
+        ),
         language=language,
     )
 
 
-def upsert_member(data: MemberInput, source: str) -> tuple[Member, bool]:
-    """Create or update by membership number; returns (member, changed)."""
+def upsert_member(data: MemberInput, source: str, actor: Actor = SYSTEM) -> tuple[Member, bool]:
+    """Create or update by membership number; returns (member, changed).
+
+    Names resolve as `actor` may see them: an organiser cannot reach another region's
+    partnership, branch or employer (the answer is the same as for a missing one).
+    """
     member = db.session.scalar(
         select(Member).where(Member.membership_number == data.membership_number)
     )
     created = member is None
     region = organisation.region_named(data.region)
-    partnerships = [organisation.partnership_named(n, region) for n in data.partnerships]
+    partnerships = [organisation.partnership_for(actor, n, region) for n in data.partnerships]
     values: dict[str, Any] = {
         "first_name": data.first_name,
         "last_name": data.last_name,
         "email": data.email,
         "mobile": data.mobile,
         "region_id": region.id,
-        "branch_id": organisation.branch_named(data.branch, region).id if data.branch else None,
-        "employer_id": organisation.employer_named(data.employer).id if data.employer else None,
+        "branch_id": organisation.branch_for(actor, data.branch, region).id
+        if data.branch
+        else None,
+        "employer_id": organisation.employer_for(actor, data.employer).id
+        if data.employer
+        else None,
         "service_group": data.service_group,
         "workplace": data.workplace,
         "job_title": data.job_title,
         "erased_at": None,
     }
+    if member is not None:
+        values.update({name: getattr(member, name) for name in data.unusable})
     if member is None:
         member = Member(membership_number=data.membership_number, language="en")
         db.session.add(member)
@@ -293,6 +312,44 @@ def clean_mobile(value: str) -> str:
     if problems or not mobile:
         raise ValidationError(problems[0] if problems else "mobile is missing")
     return mobile
+
+
+def _usable_addresses(
+    raw: dict[str, Any], problems: list[str], warnings: list[str]
+) -> tuple[str | None, str | None]:
+    """The valid email and mobile ("" when not given, None when invalid); an invalid one
+    beside a valid other is left out with a warning; with no valid address, refused."""
+    found: list[str] = []
+    email = _checked_email(_clean(raw.get("email")), found)
+    mobile = _checked_mobile(_clean(raw.get("mobile")), found)
+    if email or mobile:
+        warnings.extend(f"{problem}: left out" for problem in found)
+    elif found:
+        problems.extend(found)
+    else:
+        problems.append("a member needs an email or a mobile")
+    return email, mobile
+
+
+def _usable_channels(
+    channels: list[str],
+    email: str | None,
+    mobile: str | None,
+    problems: list[str],
+    warnings: list[str],
+) -> list[str]:
+    """The chosen channels the member has an address for; naming one without its
+    address is a warning, unless no chosen channel is left (then nothing is usable)."""
+    addresses = {"email": email, "sms": mobile}
+    known = [c for c in channels if c in addresses]
+    usable = [c for c in known if addresses[c]]
+    missing = {"email": "email", "sms": "mobile"}
+    notes = [f"channel {c} chosen but there is no {missing[c]}" for c in known if c not in usable]
+    if known and not usable and (email or mobile):
+        problems.extend(notes)
+    else:
+        warnings.extend(f"{note}: left out" for note in notes)
+    return usable
 
 
 def _checked_email(value: str, problems: list[str]) -> str | None:

@@ -1,18 +1,31 @@
 """A member's rights over their data: a copy of everything held (export) and erasure.
 
 Erasure wipes personal data but keeps the member row, so delivery rows and the
-counts built on them stay intact, and keeps hashed suppressions so the erased
-addresses are never sent to again.
+counts built on them stay intact, and keeps hashed suppressions (keyed: see
+`suppression`) so the erased addresses are never sent to again. Providers quote the
+address in their failure texts ("550 5.1.1 <x@y>: no such user"), so the member's
+deliveries' `last_error` and attempt reasons, which reports and CSV exports show,
+are scrubbed of it too.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import delete, select
 
 from commsvc.extensions import db
-from commsvc.models import Answer, Bulletin, ConsentRecord, Delivery, Member, Question
+from commsvc.models import (
+    Answer,
+    Bulletin,
+    ConsentRecord,
+    Delivery,
+    DeliveryAttempt,
+    Member,
+    Question,
+)
 from commsvc.models.base import utcnow
 from commsvc.services.accounts import audit
 from commsvc.services.members import preferences, suppression
@@ -110,6 +123,7 @@ def erase_member(member: Member, actor_label: str = "system") -> None:
         suppression.suppress("email", member.email, "erasure")
     if member.mobile:
         suppression.suppress("sms", member.mobile, "erasure")
+    _scrub_delivery_texts(member)
     member.membership_number = f"erased-{member.public_id}"
     member.first_name = member.last_name = member.workplace = member.job_title = ""
     member.email = member.mobile = None
@@ -123,6 +137,45 @@ def erase_member(member: Member, actor_label: str = "system") -> None:
     db.session.execute(delete(Answer).where(Answer.member_id == member.id))
     audit.record(actor_label, "member.erase", f"member {member.id}")
     db.session.commit()
+
+
+ERASED_ADDRESS = "[erased address]"
+
+
+def _scrub_delivery_texts(member: Member) -> None:
+    """Take the member's addresses out of their deliveries' failure texts."""
+    pattern = _address_pattern(member.email, member.mobile)
+    if pattern is None:
+        return
+    delivery_ids = select(Delivery.id).where(Delivery.member_id == member.id)
+    for delivery in db.session.scalars(
+        select(Delivery).where(Delivery.member_id == member.id, Delivery.last_error.is_not(None))
+    ):
+        delivery.last_error = pattern.sub(ERASED_ADDRESS, delivery.last_error or "")
+    for attempt in db.session.scalars(
+        select(DeliveryAttempt).where(
+            DeliveryAttempt.delivery_id.in_(delivery_ids), DeliveryAttempt.reason.is_not(None)
+        )
+    ):
+        attempt.reason = pattern.sub(ERASED_ADDRESS, attempt.reason or "")
+
+
+def _address_pattern(email: str | None, mobile: str | None) -> re.Pattern[str] | None:
+    """The member's email (any case) and mobile as providers write it: +447911123456,
+    447911123456, 07911 123456, with or without spaces or dashes."""
+    parts = []
+    if email:
+        parts.append(re.escape(email))
+    if mobile:
+        try:
+            national = str(phonenumbers.parse(mobile, "GB").national_number)
+            country = str(phonenumbers.parse(mobile, "GB").country_code)
+        except phonenumbers.NumberParseException:
+            national, country = mobile.lstrip("+"), ""
+        digits = r"[\s.-]*".join(re.escape(d) for d in national)
+        prefix = rf"(?:\+?\s*{country}\s*(?:\(0\))?|0)?" if country else r"\+?"
+        parts.append(rf"(?<!\d){prefix}[\s.-]*{digits}(?!\d)")
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
 def _iso(value: Any) -> str | None:

@@ -1,13 +1,21 @@
-"""The suppression list: addresses never to send to, stored as hashes.
+"""The suppression list: addresses never to send to, stored as keyed hashes.
 
-Hashes let an erased member's address stay blocked without keeping the address.
+Hashes let an erased member's address stay blocked without keeping the address. They
+are HMAC-SHA256 under the secret key: a plain SHA-256 of an address can be found by
+hashing guesses (every UK mobile number is a few minutes' work), a keyed one cannot
+without the key. Rows written before keyed hashes hold the plain SHA-256, which can
+not be turned into the keyed one without the address; lookups check both forms, so
+those suppressions keep working, and a row is rewritten to the keyed form whenever
+its address is suppressed or lifted again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import ColumnElement, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -16,39 +24,41 @@ from commsvc.models import Suppression
 
 
 def address_hash(channel: str, address: str) -> str:
-    normalised = address.strip().lower() if channel == "email" else address.strip()
-    return hashlib.sha256(f"{channel}:{normalised}".encode()).hexdigest()
+    """The keyed hash stored for an address (HMAC-SHA256 under the secret key)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, _message(channel, address), hashlib.sha256).hexdigest()
+
+
+def legacy_hash(channel: str, address: str) -> str:
+    """The unkeyed SHA-256 that rows written before keyed hashes hold."""
+    return hashlib.sha256(_message(channel, address)).hexdigest()
 
 
 def suppress(channel: str, address: str, reason: str) -> None:
     """Add an address to the list; adding it twice is harmless."""
     digest = address_hash(channel, address)
-    exists = db.session.scalar(
-        select(Suppression.id).where(
-            Suppression.channel == channel, Suppression.address_hash == digest
-        )
-    )
-    if exists is None:
+    rows = _rows_for(channel, address)
+    for row in rows:
+        row.address_hash = digest  # an old unkeyed row becomes keyed
+    if not rows:
         db.session.add(Suppression(channel=channel, address_hash=digest, reason=reason))
-        db.session.flush()
+    db.session.flush()
 
 
 def unsuppress(channel: str, address: str, reasons: Iterable[str]) -> None:
     """Lift a suppression the member themselves can lift (an SMS STOP, by START)."""
-    digest = address_hash(channel, address)
-    for row in db.session.scalars(
-        select(Suppression).where(
-            Suppression.channel == channel,
-            Suppression.address_hash == digest,
-            Suppression.reason.in_(list(reasons)),
-        )
-    ):
-        db.session.delete(row)
+    wanted = set(reasons)
+    for row in _rows_for(channel, address):
+        if row.reason in wanted:
+            db.session.delete(row)
 
 
 def suppressed_among(channel: str, addresses: Iterable[str]) -> set[str]:
     """Which of these addresses are suppressed (one query for a whole chunk)."""
-    by_hash = {address_hash(channel, a): a for a in addresses}
+    by_hash: dict[str, str] = {}
+    for address in addresses:
+        by_hash[address_hash(channel, address)] = address
+        by_hash[legacy_hash(channel, address)] = address
     if not by_hash:
         return set()
     hits = db.session.scalars(
@@ -57,6 +67,30 @@ def suppressed_among(channel: str, addresses: Iterable[str]) -> set[str]:
         )
     )
     return {by_hash[h] for h in hits}
+
+
+def _rows_for(channel: str, address: str) -> list[Suppression]:
+    """The rows of one address, under its keyed or its old unkeyed hash; when both
+    exist, only the keyed one is kept."""
+    keyed, legacy = address_hash(channel, address), legacy_hash(channel, address)
+    rows = list(
+        db.session.scalars(
+            select(Suppression).where(
+                Suppression.channel == channel, Suppression.address_hash.in_([keyed, legacy])
+            )
+        )
+    )
+    if len(rows) > 1:
+        for row in rows:
+            if row.address_hash == legacy:
+                db.session.delete(row)
+        rows = [row for row in rows if row.address_hash == keyed]
+    return rows
+
+
+def _message(channel: str, address: str) -> bytes:
+    normalised = address.strip().lower() if channel == "email" else address.strip()
+    return f"{channel}:{normalised}".encode()
 
 
 def _hash_among(hashes: list[str]) -> ColumnElement[bool]:

@@ -18,6 +18,7 @@ from commsvc.extensions import db
 from commsvc.models import ConsentRecord, Member, Region, TopicPreference
 from commsvc.models.base import utcnow
 from commsvc.models.member import member_partnerships, new_public_id
+from commsvc.services.accounts.actors import SYSTEM, Actor
 from commsvc.services.members import organisation
 from commsvc.services.members.preferences import WORDING_VERSION
 from commsvc.services.members.records import MEMBER_CHOICE_SOURCES, MemberInput
@@ -43,8 +44,13 @@ _LANGUAGE = ("language",)
 
 @dataclass
 class Lookups:
-    """Ids by name, found or created once per import; forget them after a rollback."""
+    """Ids by name, found or created once per import; forget them after a rollback.
 
+    Names resolve as `actor` may see them (`organisation.*_for`): an organiser's import
+    cannot reach another region's partnership, branch or employer.
+    """
+
+    actor: Actor = SYSTEM
     ids: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def reset(self) -> None:
@@ -55,17 +61,19 @@ class Lookups:
 
     def branch(self, name: str, region_id: int) -> int:
         return self._get(
-            "branch", name, lambda: organisation.branch_named(name, self._region(region_id)).id
+            "branch",
+            name,
+            lambda: organisation.branch_for(self.actor, name, self._region(region_id)).id,
         )
 
     def employer(self, name: str) -> int:
-        return self._get("employer", name, lambda: organisation.employer_named(name).id)
+        return self._get("employer", name, lambda: organisation.employer_for(self.actor, name).id)
 
     def partnership(self, name: str, region_id: int) -> int:
         return self._get(
             "partnership",
             name,
-            lambda: organisation.partnership_named(name, self._region(region_id)).id,
+            lambda: organisation.partnership_for(self.actor, name, self._region(region_id)).id,
         )
 
     def topic(self, name: str) -> int:
@@ -136,6 +144,7 @@ def upsert_chunk(chunk: list[MemberInput], lookups: Lookups, source: str) -> lis
             consents.append((number, data))
             outcomes.append(CREATED)
             continue
+        details.update({name: current[name] for name in data.unusable})
         if data.language and not current["own_choices"]:  # the member's own choice wins
             details["language"] = data.language
         else:

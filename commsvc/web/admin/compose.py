@@ -23,7 +23,7 @@ from commsvc.services.bulletins import (
 from commsvc.services.bulletins import (
     templates as message_templates,
 )
-from commsvc.services.members import organisation
+from commsvc.services.members import listing, organisation
 from commsvc.web.admin import bp, current_actor, or_404
 from commsvc.web.admin.question_form import question_from_form
 
@@ -41,7 +41,9 @@ def compose(partnership_id: int) -> Any:
     topics = db.session.scalars(select(Topic).order_by(Topic.name)).all()
     form: Any = request.form
     if request.method == "GET" and request.args.get("template", "").isdigit():
-        template = or_404(lambda: message_templates.get_template(int(request.args["template"])))
+        template = or_404(
+            lambda: message_templates.get_template(actor, int(request.args["template"]))
+        )
         form = {f: getattr(template, f) for f in message_templates.FIELDS} | {
             "template": str(template.id)
         }
@@ -83,7 +85,7 @@ def compose(partnership_id: int) -> Any:
         partnership=partnership,
         topics=topics,
         form=form,
-        templates=message_templates.latest_templates(),
+        templates=message_templates.latest_templates(actor),
         variables=sandbox.VARIABLES,
         filters=sandbox.FILTERS,
         limits={"warn": sms_segments.WARN_SEGMENTS, "max": sms_segments.MAX_SEGMENTS},
@@ -192,14 +194,16 @@ def templates() -> Any:
             flash(f"Saved {saved.name!r} as version {saved.version}.", "success")
             return redirect(url_for("admin.templates"))
     elif request.args.get("name"):
-        versions = message_templates.versions(request.args["name"])
+        versions = message_templates.versions(current_actor(), request.args["name"])
         form = message_templates.template_json(versions[-1]) if versions else {}
-    latest = message_templates.latest_templates()
+    latest = message_templates.latest_templates(current_actor())
     return render_template(
         "admin/templates.html",
         templates=latest,
-        versions={t.name: message_templates.versions(t.name) for t in latest},
+        versions={t.name: message_templates.versions(current_actor(), t.name) for t in latest},
         partnerships=organisation.list_partnerships(current_actor()),
+        regions=listing.visible_regions(current_actor()),
+        all_regions=current_actor().region_ids is None,
         form=form,
         variables=sandbox.VARIABLES,
         filters=sandbox.FILTERS,

@@ -8,7 +8,6 @@ under a random name until the organiser confirms; confirming imports that file.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,13 @@ from flask_login import login_required
 from commsvc.errors import CommsvcError, Forbidden
 from commsvc.extensions import db
 from commsvc.services.accounts.actors import ensure_can_write
-from commsvc.services.members import importer, organisation, preferences, subject_rights
+from commsvc.services.members import (
+    importer,
+    organisation,
+    preferences,
+    subject_rights,
+    uploads,
+)
 from commsvc.services.members.listing import (
     MemberFilter,
     find_members,
@@ -37,7 +42,6 @@ from commsvc.services.members.listing import (
 )
 from commsvc.web.admin import bp, current_actor, or_404
 
-_UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}$")
 PREVIEW_ERRORS = 200
 
 
@@ -121,6 +125,7 @@ def member_import() -> Any:
     if upload is None or not upload.filename:
         flash("Choose a CSV file to upload.", "error")
         return render_template("admin/import.html"), 400
+    uploads.remove_stale(_upload_folder())  # unconfirmed uploads are kept a day at most
     name = secrets.token_hex(16)
     path = _upload_path(name)
     upload.save(path)
@@ -133,6 +138,7 @@ def member_import() -> Any:
         "admin/import_preview.html",
         report=report,
         errors=report.errors[:PREVIEW_ERRORS],
+        warnings=report.warnings[:PREVIEW_ERRORS],
         upload=name,
         filename=upload.filename,
     )
@@ -143,7 +149,7 @@ def member_import() -> Any:
 def member_import_confirm(upload: str) -> Any:
     if not _may_import():
         return redirect(url_for("admin.members"))
-    if not _UPLOAD_NAME.match(upload) or not _upload_path(upload).exists():
+    if not uploads.is_upload_name(upload) or not _upload_path(upload).exists():
         abort(404)
     path = _upload_path(upload)
     report, problem = _run(path, dry_run=False)
@@ -152,7 +158,10 @@ def member_import_confirm(upload: str) -> Any:
         flash(problem, "error")
         return redirect(url_for("admin.member_import"))
     return render_template(
-        "admin/import_done.html", report=report, errors=report.errors[:PREVIEW_ERRORS]
+        "admin/import_done.html",
+        report=report,
+        errors=report.errors[:PREVIEW_ERRORS],
+        warnings=report.warnings[:PREVIEW_ERRORS],
     )
 
 
@@ -174,7 +183,9 @@ def _may_import() -> bool:
     return False
 
 
+def _upload_folder() -> Path:
+    return Path(current_app.instance_path) / "imports"
+
+
 def _upload_path(name: str) -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{name}.csv"
+    return uploads.upload_path(_upload_folder(), name)

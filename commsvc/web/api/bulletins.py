@@ -86,7 +86,8 @@ def test_send_bulletin(bulletin_id: int) -> Any:
 @bp.get("/templates")
 def list_templates() -> Any:
     name = request.args.get("name")
-    found = templates.versions(name) if name else templates.latest_templates()
+    actor = current_actor()
+    found = templates.versions(actor, name) if name else templates.latest_templates(actor)
     return jsonify(items=[templates.template_json(t) for t in found])
 
 
@@ -98,7 +99,7 @@ def create_template() -> Any:
 
 @bp.get("/templates/<int:template_id>")
 def get_template(template_id: int) -> Any:
-    return jsonify(templates.template_json(templates.get_template(template_id)))
+    return jsonify(templates.template_json(templates.get_template(current_actor(), template_id)))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/pause")

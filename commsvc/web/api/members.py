@@ -28,9 +28,11 @@ def put_member(membership_number: str) -> Any:
     region = db.session.query(Region).filter_by(name=data.region).one_or_none()
     if actor.region_ids is not None and (region is None or region.id not in actor.region_ids):
         raise ValidationError(f"There is no region called {data.region!r}.")
-    member, _changed = records.upsert_member(data, source="api")
+    member, _changed = records.upsert_member(data, source="api", actor=actor)
     db.session.commit()
-    return jsonify(records.member_json(member)), 201 if existing is None else 200
+    # Warnings name what was left out (an invalid address, a channel with no address).
+    body = {**records.member_json(member), "warnings": data.warnings}
+    return jsonify(body), 201 if existing is None else 200
 
 
 @bp.get("/members/<membership_number>")

@@ -72,6 +72,12 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             **member["properties"],  # type: ignore[dict-item]
             "opted_out": {"type": "boolean"},
             "erased": {"type": "boolean"},
+            "warnings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "On an upsert: what was left out (an invalid address, "
+                "a channel with no address); the member was kept with the rest.",
+            },
         },
     }
     partnership = {
@@ -209,6 +215,11 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "id": {"type": "integer"},
             "name": {"type": "string"},
             "version": {"type": "integer"},
+            "region": {
+                "type": ["string", "null"],
+                "description": "the region whose organisers use it (null: admins only); "
+                "on saving, defaults to the partnership's region or the key's only region",
+            },
             "subject": {"type": "string"},
             "email_body": {"type": "string"},
             "sms_body": {"type": "string"},

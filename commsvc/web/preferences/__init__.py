@@ -84,6 +84,13 @@ def render_centre(member: Member, token: str, **extra: Any) -> str:
     )
 
 
+@bp.route(links.TEST_COPY_PATH, methods=["GET", "POST"])
+@csrf.exempt  # a one-click POST from a test email lands here too, and changes nothing
+def test_copy() -> Any:
+    """Where the links of previews and test sends lead: nobody's choices change."""
+    return render_template("preferences/test_copy.html", **language_switch())
+
+
 def member_from(token: str) -> tuple[Member | None, Any]:
     try:
         public_id = links.read_preferences_token(current_app.config["SECRET_KEY"], token)

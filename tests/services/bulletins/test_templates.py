@@ -24,9 +24,12 @@ def test_saving_a_name_again_adds_a_version_and_keeps_the_old_one(app):
     )
     other = templates.save_template(factories.organiser(), {**BODY, "name": "AGM"})
     assert (first.version, second.version, other.version) == (1, 2, 1)
-    assert templates.get_template(first.id).subject == "Pay: {{ member.first_name }}"
-    assert [t.version for t in templates.versions("Pay round")] == [1, 2]
-    assert [(t.name, t.version) for t in templates.latest_templates()] == [
+    assert (
+        templates.get_template(factories.organiser(), first.id).subject
+        == "Pay: {{ member.first_name }}"
+    )
+    assert [t.version for t in templates.versions(factories.organiser(), "Pay round")] == [1, 2]
+    assert [(t.name, t.version) for t in templates.latest_templates(factories.organiser())] == [
         ("AGM", 1),
         ("Pay round", 2),
     ]

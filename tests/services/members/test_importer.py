@@ -22,8 +22,8 @@ def run(rows, header=None, dry_run=False):
     [
         ({"membership_number": ""}, "membership_number is missing"),
         ({"email": "", "mobile": ""}, "a member needs an email or a mobile"),
-        ({"email": "not-an-email"}, "email 'not-an-email' is not valid"),
-        ({"mobile": "0123"}, "mobile '0123' is not a valid phone number"),
+        ({"email": "not-an-email", "mobile": ""}, "email 'not-an-email' is not valid"),
+        ({"mobile": "0123", "email": ""}, "mobile '0123' is not a valid phone number"),
         ({"service_group": "fire_service"}, "service_group 'fire_service' is not one of"),
         ({"channels": "fax"}, "channel 'fax' is not email or sms"),
         ({"channels": "sms", "mobile": ""}, "channel sms chosen but there is no mobile"),
@@ -69,7 +69,9 @@ def test_second_import_of_the_same_file_changes_nothing(app):
 
 
 def test_dry_run_reports_but_saves_nothing(app):
-    report = run([factories.member_row(), factories.member_row(email="bad")], dry_run=True)
+    report = run(
+        [factories.member_row(), factories.member_row(email="bad", mobile="")], dry_run=True
+    )
     assert report.created == 1 and len(report.errors) == 1
     assert db.session.query(Member).count() == 0
 
@@ -116,7 +118,11 @@ def test_many_chunks_with_bad_rows_land_every_good_row_and_a_second_run_changes_
             partnerships=f"Partnership {n % 2}",
             topics="bargaining;campaigns" if n % 2 else "",
             channels="email" if n % 3 else "",
-            email="bad@" if n % 50 == 49 else f"chunk{n}@example.org",
+            **(
+                {"email": "bad@", "mobile": ""}
+                if n % 50 == 49
+                else {"email": f"chunk{n}@example.org"}
+            ),
         )
         for n in range(300)
     ]
@@ -141,3 +147,78 @@ def test_dry_run_over_many_chunks_creates_no_names_or_members(app, monkeypatch):
     assert (report.created, report.errors) == (35, [])
     assert db.session.query(Member).count() == 0
     assert db.session.query(Region).filter_by(name="Wales").count() == 0
+
+
+def test_an_undecodable_line_is_reported_alone_and_the_rest_imports(app):
+    rows = [factories.member_row() for _ in range(3)]
+    data = factories.csv_bytes(rows[:1])
+    bad = factories.csv_bytes([factories.member_row(first_name="Ren\xe9")]).splitlines()[1]
+    data += bad.decode().encode("latin-1") + b"\n"
+    data += factories.csv_bytes(rows[1:]).split(b"\n", 1)[1]
+    report = importer.import_members(io.BytesIO(data))
+    assert [(e.line, e.reason) for e in report.errors] == [(3, "this line is not UTF-8 text")]
+    assert report.created == 3
+    numbers = {m.membership_number for m in db.session.query(Member)}
+    assert numbers == {row["membership_number"] for row in rows}
+
+
+def test_a_quote_never_closed_costs_only_its_own_line(app):
+    rows = [factories.member_row() for _ in range(4)]
+    body = factories.csv_bytes(rows).decode().splitlines()
+    body[2] = body[2].replace("Alex", '"Alex', 1)  # line 3: a quote opened, never closed
+    report = importer.import_members(io.BytesIO(("\n".join(body) + "\n").encode()))
+    assert [(e.line, "never closed" in e.reason) for e in report.errors] == [(3, True)]
+    assert report.created == 3
+    landed = {m.membership_number for m in db.session.query(Member)}
+    assert landed == {rows[0]["membership_number"], *(r["membership_number"] for r in rows[2:])}
+
+
+def test_a_csv_error_costs_only_its_own_line(app):
+    import csv
+
+    limit = csv.field_size_limit(1000)
+    try:
+        rows = [factories.member_row() for _ in range(3)]
+        rows[1]["workplace"] = "x" * 1500
+        report = importer.import_members(io.BytesIO(factories.csv_bytes(rows)))
+    finally:
+        csv.field_size_limit(limit)
+    assert [(e.line, "not valid CSV" in e.reason) for e in report.errors] == [(3, True)]
+    assert report.created == 2
+
+
+def test_a_member_is_kept_with_the_channels_they_can_use_and_the_row_warned(app):
+    no_mobile = factories.member_row(channels="email;sms", mobile="")
+    bad_mobile = factories.member_row(mobile="0123")
+    report = run([no_mobile, bad_mobile])
+    assert report.ok and report.errors == [] and report.created == 2
+    assert [(w.line, w.reason) for w in report.warnings] == [
+        (2, "channel sms chosen but there is no mobile: left out"),
+        (3, "mobile '0123' is not a valid phone number: left out"),
+    ]
+    by_number = {m.membership_number: m for m in db.session.query(Member)}
+    first = by_number[no_mobile["membership_number"]]
+    assert (first.email, first.mobile) == (no_mobile["email"], None)
+    assert (first.email_enabled, first.sms_enabled) == (True, False)
+    second = by_number[bad_mobile["membership_number"]]
+    assert (second.email, second.mobile) == (bad_mobile["email"], None)
+
+
+def test_an_invalid_new_mobile_keeps_the_one_on_record(app):
+    row = factories.member_row(mobile="07911 123456")
+    run([row])
+    report = run([{**row, "mobile": "0123", "first_name": "Renamed"}])
+    assert report.updated == 1 and len(report.warnings) == 1
+    member = db.session.query(Member).one()
+    assert (member.first_name, member.mobile) == ("Renamed", "+447911123456")
+
+
+def test_a_repeated_number_is_an_error_even_when_its_first_row_was_refused(app):
+    first = factories.member_row(email="", mobile="", first_name="First")
+    again = factories.member_row(membership_number=first["membership_number"], first_name="Again")
+    report = run([first, again])
+    assert [(e.line, "appears earlier in the file" in e.reason) for e in report.errors] == [
+        (2, False),
+        (3, True),
+    ]
+    assert db.session.query(Member).count() == 0

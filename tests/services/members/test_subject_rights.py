@@ -72,3 +72,66 @@ def test_erasure_wipes_personal_data_keeps_suppression_and_delivery_counts(app):
     # Imported again later, the address stays blocked.
     factories.import_rows([factories.member_row(email="dai@example.org", mobile="")])
     assert suppression.is_suppressed("email", "DAI@example.org")
+
+
+def test_erasure_scrubs_the_address_from_failure_texts_in_reports_and_exports(app):
+    import hashlib
+
+    from commsvc.models import DeliveryAttempt, Suppression
+    from commsvc.services.bulletins import reports
+
+    partnership = factories.partnership()
+    factories.topics()
+    member = factories.member(email="Dai.Jones@example.org", mobile="07800 600001")
+    bulletin = delivered_bulletin(member, partnership)
+    email_row, sms_row = sorted(
+        db.session.query(Delivery).filter_by(bulletin_id=bulletin.id), key=lambda d: d.channel
+    )
+    email_row.status, sms_row.status = "bounced", "permanent_failure"
+    email_row.last_error = "550 5.1.1 <dai.jones@example.org>: Recipient address rejected"
+    sms_row.last_error = "number +447800600001 is unreachable"
+    db.session.add_all(
+        [
+            DeliveryAttempt(
+                delivery_id=email_row.id, outcome="bounced", reason="user Dai.Jones@Example.org"
+            ),
+            DeliveryAttempt(
+                delivery_id=sms_row.id, outcome="failed", reason="07800 600001: not in service"
+            ),
+        ]
+    )
+    db.session.commit()
+    subject_rights.erase_member(member)
+    db.session.expire_all()
+    texts = [d.last_error for d in db.session.query(Delivery)] + [
+        a.reason for a in db.session.query(DeliveryAttempt)
+    ]
+    assert texts and all("[erased address]" in t for t in texts), texts
+    csv_text = "".join(reports.deliveries_csv(bulletin))
+    assert "[erased address]" in csv_text
+    everything = " ".join(texts) + csv_text
+    for trace in ("dai.jones", "Dai.Jones", "7800600001", "7800 600001"):
+        assert trace not in everything
+    assert "Recipient address rejected" in everything  # the reason itself stays
+    # Kept as keyed hashes: the plain SHA-256 of the address is not what is stored.
+    stored = {s.address_hash for s in db.session.query(Suppression)}
+    plain = hashlib.sha256(b"email:dai.jones@example.org").hexdigest()
+    assert plain not in stored and len(stored) == 2
+    assert suppression.is_suppressed("email", "dai.jones@example.org")
+
+
+def test_suppressions_stored_as_plain_sha256_keep_working_and_become_keyed(app):
+    import hashlib
+
+    from commsvc.models import Suppression
+
+    plain = hashlib.sha256(b"sms:+447800600002").hexdigest()
+    db.session.add(Suppression(channel="sms", address_hash=plain, reason="erasure"))
+    db.session.commit()
+    assert suppression.is_suppressed("sms", "+447800600002")
+    assert not suppression.is_suppressed("sms", "+447800600003")
+    suppression.suppress("sms", "+447800600002", "stop")
+    db.session.commit()
+    (row,) = db.session.query(Suppression).all()
+    assert row.address_hash != plain and row.reason == "erasure"
+    assert suppression.is_suppressed("sms", "+447800600002")

@@ -40,14 +40,20 @@ def test_5xx_is_permanent_and_4xx_temporary_with_the_servers_reason(email_sink):
     assert [m["To"] for m in email_sink.parsed()] == ["fine@example.org"]
 
 
-def test_dropped_connection_is_reopened_and_the_message_arrives_once(email_sink):
+def test_connection_dropped_after_the_data_is_unconfirmed_and_never_resent(email_sink):
+    """The sink drops the connection instead of answering the final dot: the server may
+    have taken it, so the gateway must not send it again on a new connection."""
     gateway = SmtpGateway(email_sink.url)
     assert gateway.send_one(envelope(1, "a@example.org")).outcome is Outcome.ACCEPTED
     email_sink.drop_next = 1
-    assert gateway.send_one(envelope(2, "b@example.org")).outcome is Outcome.ACCEPTED
+    dropped = gateway.send_one(envelope(2, "b@example.org"))
+    after = gateway.send_one(envelope(3, "c@example.org"))  # a fresh connection for the next
     gateway.close()
     assert email_sink.drop_next == 0  # the drop happened
-    assert [m["To"] for m in email_sink.parsed()] == ["a@example.org", "b@example.org"]
+    assert dropped.outcome is Outcome.UNCONFIRMED
+    assert "not resent" in (dropped.reason or "")
+    assert after.outcome is Outcome.ACCEPTED
+    assert [m["To"] for m in email_sink.parsed()] == ["a@example.org", "c@example.org"]
 
 
 def test_unreachable_server_is_temporary():
