@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 from commsvc.extensions import limiter
 
@@ -55,7 +55,22 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
+    app.before_request(_refuse_nul)
     app.after_request(_add_headers)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refuse_nul() -> None:
+    """PostgreSQL cannot store a NUL character in text: a form, query or path that holds
+    one is a 400 before any query, on every page (the API checks its JSON bodies too)."""
+    values = [v for vs in request.args.listvalues() for v in vs]
+    values += [v for v in (request.view_args or {}).values() if isinstance(v, str)]
+    if request.mimetype in FORM_TYPES:
+        values += [v for vs in request.form.listvalues() for v in vs]
+    if any("\x00" in value for value in values):
+        abort(400, description="Text may not contain the NUL character.")
 
 
 def _add_headers(response: Response) -> Response:

@@ -92,7 +92,7 @@ def test_partnerships_can_be_listed_and_created(client, setup):
             "name": "Stockport Children's Trust",
             "kind": "childrens_trust",
             "region": "North West",
-            "employers": ["Stockport Council"],
+            "employers": ["Stockport Council", " Stockport Council"],  # one employer, named twice
         },
     )
     assert created.status_code == 201

@@ -63,7 +63,7 @@ def test_preview_for_a_chosen_member_and_bad_input(client, setup):
     assert missing.status_code == 404 and "no member ZZ" in missing.get_json()["detail"]
     bad = client.post(url, json={"membership_number": 7}, headers=headers)
     assert bad.status_code == 422
-    assert client.post(url, json=[1], headers=headers).status_code == 422
+    assert client.post(url, json=[1], headers=headers).status_code == 400
 
 
 def test_approve_through_the_api_records_who(client, setup):

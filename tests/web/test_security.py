@@ -221,3 +221,18 @@ def test_a_password_reset_ends_sessions_opened_with_the_old_password(app, client
         )
     with app.app_context():
         assert stolen.get("/admin").status_code == 302  # back to the login page
+
+
+def test_a_nul_character_in_a_form_or_query_is_a_400_on_every_page(app, client):
+    """PostgreSQL cannot store NUL: a login form or an admin search holding one is
+    refused plainly instead of failing in the database (a 500 there)."""
+    auth.create_user("nul@union.example", PASSWORD, "admin", [])
+    token = token_from(client, "/login")
+    response = client.post(
+        "/login", data={"email": "nul\x00@union.example", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    log_in(client, "nul@union.example")
+    assert client.get("/admin/members?q=a%00b").status_code == 400
+    assert client.get("/admin/members?q=ab").status_code == 200

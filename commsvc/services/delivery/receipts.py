@@ -95,7 +95,8 @@ def _find(channel: str, provider_id: str | None, reference: str | None) -> Deliv
     conditions = []
     if provider_id:
         conditions.append(Delivery.provider_id == provider_id)
-    if reference and reference.isdigit():
+    # isdigit() alone takes '²' (which int() refuses) and numbers no id column holds.
+    if reference and reference.isascii() and reference.isdigit() and len(reference) <= 9:
         conditions.append(Delivery.id == int(reference))
     if not conditions:
         return None

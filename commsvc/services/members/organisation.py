@@ -157,7 +157,8 @@ def create_partnership(actor: Actor, data: dict[str, Any]) -> Partnership:
         kind=kind,
         region=region,
         requires_approval=bool(data.get("requires_approval", False)),
-        employers=[employer_for(actor, e.strip()) for e in employers],
+        # A name given twice is one employer (twice would break the link table's key).
+        employers=[employer_for(actor, e) for e in dict.fromkeys(e.strip() for e in employers)],
     )
     db.session.add(partnership)
     db.session.commit()

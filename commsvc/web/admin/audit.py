@@ -9,6 +9,7 @@ from flask_login import login_required
 
 from commsvc.services.accounts import audit
 from commsvc.web.admin import bp, current_actor, or_404
+from commsvc.web.ids import parse_id
 
 
 @bp.get("/admin/audit")
@@ -18,9 +19,7 @@ def audit_log() -> Any:
     page = request.args.get("page", "1")
     action = request.args.get("action", "")[:60]
     who = request.args.get("who", "")[:254]
-    found = or_404(
-        lambda: audit.list_entries(actor, int(page) if page.isdigit() else 1, action, who)
-    )
+    found = or_404(lambda: audit.list_entries(actor, parse_id(page) or 1, action, who))
     return render_template(
         "admin/audit.html", found=found, actions=audit.actions(), action=action, who=who
     )

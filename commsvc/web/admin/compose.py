@@ -26,6 +26,7 @@ from commsvc.services.bulletins import (
 from commsvc.services.members import listing, organisation
 from commsvc.web.admin import bp, current_actor, or_404
 from commsvc.web.admin.question_form import question_from_form
+from commsvc.web.ids import parse_id
 
 # The member's email HTML, in a sandboxed frame (no scripts), framed by the preview page only.
 _EMAIL_FRAME_CSP = (
@@ -40,10 +41,9 @@ def compose(partnership_id: int) -> Any:
     partnership = or_404(lambda: organisation.get_partnership(actor, partnership_id))
     topics = db.session.scalars(select(Topic).order_by(Topic.name)).all()
     form: Any = request.form
-    if request.method == "GET" and request.args.get("template", "").isdigit():
-        template = or_404(
-            lambda: message_templates.get_template(actor, int(request.args["template"]))
-        )
+    template_id = parse_id(request.args.get("template"))
+    if request.method == "GET" and template_id is not None:
+        template = or_404(lambda: message_templates.get_template(actor, template_id))
         form = {f: getattr(template, f) for f in message_templates.FIELDS} | {
             "template": str(template.id)
         }
@@ -62,8 +62,9 @@ def compose(partnership_id: int) -> Any:
             "public": form.get("public") == "on",
             "audience": {"service_groups": form.getlist("service_groups")},
         }
-        if form.get("template", "").isdigit():
-            data["template"] = int(form["template"])
+        chosen = parse_id(form.get("template", ""))
+        if chosen is not None:
+            data["template"] = chosen
         question = question_from_form(form)
         if question is not None:
             data["question"] = question

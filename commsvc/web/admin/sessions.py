@@ -7,6 +7,7 @@ password costs a minute every few tries, whichever web process answers.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
@@ -94,7 +95,17 @@ def password_reset(token: str) -> Any:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: an open redirect after login would help phishing."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("admin.dashboard")
+    """Only a path on this site: an open redirect after login would help phishing.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so
+    `/%09/evil.example` would leave for evil.example, and a newline cannot go in a
+    header at all: any control character, space or backslash sends to the dashboard."""
+    dashboard = url_for("admin.dashboard")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return dashboard
+    if any(ch.isspace() or not ch.isprintable() or ch == "\\" for ch in target):
+        return dashboard
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return dashboard
+    return target

@@ -6,8 +6,6 @@ bad input never becomes a 500.
 
 from __future__ import annotations
 
-import re
-from functools import cache
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -17,6 +15,7 @@ from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.services.accounts import actors, auth
 from commsvc.services.accounts.actors import Actor
+from commsvc.web.api import bodies
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,6 +37,8 @@ def _authenticate() -> Any:
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
     g.actor = actors.actor_for(key)
+    bodies.refuse_nul_in_url()
+    bodies.refuse_unread_body()
     return _refuse_unknown_query()
 
 
@@ -45,9 +46,7 @@ def _refuse_unknown_query() -> Any:
     """A misspelt filter (?stauts=sent) must not silently return everything."""
     if request.url_rule is None or not request.args:
         return None
-    path = re.sub(r"<int:\w+_id>", "{id}", request.url_rule.rule.removeprefix(str(bp.url_prefix)))
-    path = path.replace("<membership_number>", "{membership_number}")
-    allowed = _query_names().get((path, request.method.lower()), set())
+    allowed = bodies.query_names().get(bodies.operation_key(), set())
     unknown = sorted(set(request.args) - allowed)
     if not unknown:
         return None
@@ -57,29 +56,14 @@ def _refuse_unknown_query() -> Any:
     ), 400
 
 
-@cache
-def _query_names() -> dict[tuple[str, str], set[str]]:
-    from commsvc.web.api.spec import build_spec
-
-    names: dict[tuple[str, str], set[str]] = {}
-    for path, item in build_spec()["paths"].items():
-        for method, operation in item.items():
-            names[(path, method)] = {
-                p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"
-            }
-    return names
-
-
 def current_actor() -> Actor:
     actor: Actor = g.actor
     return actor
 
 
-def json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise CommsvcError("The body must be a JSON object (Content-Type: application/json).")
-    return data
+def json_body(optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object of documented fields, else a 400 (see `bodies`)."""
+    return bodies.json_object(optional)
 
 
 @bp.errorhandler(CommsvcError)
@@ -90,9 +74,15 @@ def _domain_error(error: CommsvcError) -> Any:
 
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Any:
-    return jsonify(
+    response = jsonify(
         error=(error.name or "error").lower().replace(" ", "_"), detail=error.description
-    ), error.code
+    )
+    response.status_code = error.code or 500
+    # Keep what the exception's own response says beside its body: a 405's Allow.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 @bp.app_errorhandler(404)

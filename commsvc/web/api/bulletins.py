@@ -3,13 +3,14 @@ and the reusable templates bulletins start from."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import jsonify, request
 from sqlalchemy import func, select
 
-from commsvc.errors import ValidationError
+from commsvc.errors import CommsvcError, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Delivery, Member
 from commsvc.services.bulletins import composing, lifecycle, preview, templates
@@ -40,9 +41,7 @@ def get_bulletin(bulletin_id: int) -> Any:
 @bp.post("/bulletins/<int:bulletin_id>/send")
 def send_bulletin(bulletin_id: int) -> Any:
     bulletin = composing.get_bulletin(current_actor(), bulletin_id)
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise ValidationError("The body must be a JSON object.")
+    body = json_body(optional=True)
     lifecycle.send(current_actor(), bulletin, _when(body.get("scheduled_for")))
     return jsonify(composing.bulletin_json(bulletin)), 202
 
@@ -64,7 +63,7 @@ def unschedule_bulletin(bulletin_id: int) -> Any:
 @bp.post("/bulletins/<int:bulletin_id>/preview")
 def preview_bulletin(bulletin_id: int) -> Any:
     bulletin = composing.get_bulletin(current_actor(), bulletin_id)
-    body = _object_body()
+    body = json_body(optional=True)
     number = body.get("membership_number")
     if number is not None and not isinstance(number, str):
         raise ValidationError("membership_number must be text")
@@ -75,7 +74,7 @@ def preview_bulletin(bulletin_id: int) -> Any:
 @bp.post("/bulletins/<int:bulletin_id>/test-send")
 def test_send_bulletin(bulletin_id: int) -> Any:
     bulletin = composing.get_bulletin(current_actor(), bulletin_id)
-    body = _object_body()
+    body = json_body(optional=True)
     email, mobile = body.get("email") or "", body.get("mobile") or ""
     if not isinstance(email, str) or not isinstance(mobile, str):
         raise ValidationError("email and mobile must be text")
@@ -126,7 +125,7 @@ def cancel_bulletin(bulletin_id: int) -> Any:
 @bp.get("/bulletins/<int:bulletin_id>/deliveries")
 def list_deliveries(bulletin_id: int) -> Any:
     bulletin = composing.get_bulletin(current_actor(), bulletin_id)
-    status, channel = request.args.get("status"), request.args.get("channel")
+    status, channel = _filter_arg("status"), _filter_arg("channel")
     page = _int_arg("page", 1, 1, 10**9)
     per_page = _int_arg("per_page", 100, 1, PAGE_SIZE_LIMIT)
     query = (
@@ -134,11 +133,11 @@ def list_deliveries(bulletin_id: int) -> Any:
         .join(Member)
         .where(Delivery.bulletin_id == bulletin.id)
     )
-    if status:
+    if status is not None:
         if status not in DeliveryStatus.__members__.values():
             raise ValidationError(f"status must be one of {', '.join(DeliveryStatus)}")
         query = query.where(Delivery.status == status)
-    if channel:
+    if channel is not None:
         if channel not in Channel.__members__.values():
             raise ValidationError("channel must be email or sms")
         query = query.where(Delivery.channel == channel)
@@ -169,13 +168,6 @@ def _delivery_json(delivery: Delivery, membership_number: str) -> dict[str, Any]
     }
 
 
-def _object_body() -> dict[str, Any]:
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise ValidationError("The body must be a JSON object.")
-    return body
-
-
 def _when(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
@@ -192,14 +184,22 @@ def _when(value: Any) -> datetime | None:
     return moment
 
 
+def _filter_arg(name: str) -> str | None:
+    """An empty filter is a mistake, not "everything": say so rather than list it all."""
+    value = request.args.get(name)
+    if value is not None and not value.strip():
+        raise CommsvcError(f"{name} is empty: leave it out to list every {name}, or give one")
+    return value
+
+
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number") from None
+    # ASCII digits only: int() also reads '١٢' and ' 12 ', which the document does not allow.
+    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+        raise ValidationError(f"{name} must be a whole number")
+    value = int(raw)
     if not low <= value <= high:
         raise ValidationError(f"{name} must be between {low} and {high}")
     return value

@@ -7,6 +7,11 @@ from typing import Any
 from commsvc.web.api.question_spec import QUESTION_IN, QUESTION_OUT
 
 _names = {"type": "array", "items": {"type": "string"}}
+_channels = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "enum": ["email", "sms"]},
+}
 _error = {"$ref": "#/components/schemas/Error"}
 _count = {"type": "integer", "minimum": 0}
 PREVIEW = {
@@ -44,32 +49,49 @@ def responses(ok: str, schema: dict[str, Any], *errors: str) -> dict[str, Any]:
     return responses
 
 
+def closed(properties: dict[str, Any], **rest: Any) -> dict[str, Any]:
+    """A request body's schema: these fields and no others (the server refuses the rest)."""
+    return {"type": "object", "properties": properties, "additionalProperties": False, **rest}
+
+
+def one_of_fields(*names: str) -> list[dict[str, Any]]:
+    """`anyOf` for a body that needs at least one of these fields, as non-empty text."""
+    return [
+        {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+        for name in names
+    ]
+
+
 def build_schemas() -> dict[str, dict[str, Any]]:
     """Fresh each call: the spec is a plain dict that callers may extend."""
-    member = {
-        "type": "object",
-        "properties": {
+    member = closed(
+        {
             "membership_number": {"type": "string"},
-            "first_name": {"type": "string"},
-            "last_name": {"type": "string"},
+            "first_name": {"type": ["string", "null"]},
+            "last_name": {"type": ["string", "null"]},
             "email": {"type": ["string", "null"]},
             "mobile": {"type": ["string", "null"]},
             "region": {"type": "string"},
             "branch": {"type": ["string", "null"]},
             "employer": {"type": ["string", "null"]},
             "service_group": {"type": "string", "enum": ["health", "local_government"]},
-            "workplace": {"type": "string"},
-            "job_title": {"type": "string"},
-            "partnerships": _names,
-            "topics": _names,
-            "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
-            "language": {"type": "string", "enum": ["en", "cy"]},
+            "workplace": {"type": ["string", "null"]},
+            "job_title": {"type": ["string", "null"]},
+            "partnerships": {"type": ["array", "null"], "items": {"type": "string"}},
+            "topics": {"type": ["array", "null"], "items": {"type": "string"}},
+            "channels": {
+                "type": ["array", "null"],
+                "items": {"type": "string", "enum": ["email", "sms"]},
+            },
+            "language": {"type": ["string", "null"], "description": "en (default) or cy"},
         },
-    }
+        required=["region", "service_group"],
+        anyOf=one_of_fields("email", "mobile"),
+    )
     member_out = {
-        **member,
+        "type": "object",
         "properties": {
-            **member["properties"],  # type: ignore[dict-item]
+            **member["properties"],
             "opted_out": {"type": "boolean"},
             "erased": {"type": "boolean"},
             "warnings": {
@@ -110,26 +132,23 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "languages": {"type": "array", "items": {"type": "string", "enum": ["en", "cy"]}},
         },
     }
-    new_bulletin: dict[str, Any] = {
-        "type": "object",
-        "required": ["partnership", "title", "topic", "channels"],
-        "properties": {
+    new_bulletin: dict[str, Any] = closed(
+        {
             "partnership": {"type": "integer"},
             "title": {"type": "string"},
             "topic": {"type": "string"},
-            "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
-            "subject": {"type": "string"},
-            "email_body": {"type": "string"},
-            "sms_body": {"type": "string"},
-            "subject_cy": {"type": "string"},
-            "email_body_cy": {"type": "string"},
-            "sms_body_cy": {"type": "string"},
+            "channels": _channels,
+            "subject": {"type": ["string", "null"]},
+            "email_body": {"type": ["string", "null"]},
+            "sms_body": {"type": ["string", "null"]},
+            "subject_cy": {"type": ["string", "null"]},
+            "email_body_cy": {"type": ["string", "null"]},
+            "sms_body_cy": {"type": ["string", "null"]},
             "public": {"type": "boolean"},
-            "audience": {
-                "type": "object",
-                "properties": {
+            "audience": closed(
+                {
                     **{
-                        name: _names
+                        name: {"type": ["array", "null"], "items": {"type": "string"}}
                         for name in (
                             "regions",
                             "branches",
@@ -145,10 +164,11 @@ def build_schemas() -> dict[str, dict[str, Any]]:
                         "description": "a bulletin id: members who got its question, no answer",
                     },
                 },
-            },
+            ),
             "question": QUESTION_IN,
         },
-    }
+        required=["partnership", "title", "topic", "channels"],
+    )
     delivery = {
         "type": "object",
         "properties": {

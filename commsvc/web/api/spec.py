@@ -8,11 +8,21 @@ from typing import Any
 from commsvc.statuses import DeliveryStatus
 from commsvc.web.api.question_spec import question_paths
 from commsvc.web.api.schemas import PREVIEW as _PREVIEW
-from commsvc.web.api.schemas import build_schemas
+from commsvc.web.api.schemas import build_schemas, closed, one_of_fields
 from commsvc.web.api.schemas import json_body as _json
 from commsvc.web.api.schemas import responses as _responses
 
 _names = {"type": "array", "items": {"type": "string"}}
+_DESCRIPTION = """Member communication and bulletin distribution.
+
+Request bodies are JSON objects holding only the fields described here: anything else,
+or a body that is not JSON, is a 400 that changes nothing.
+
+Gateway callbacks (outside /api/v1): `POST /webhooks/sms/status`, `/webhooks/sms/inbound`
+and `/webhooks/email/events` carry `X-Signature`, the hex HMAC-SHA256 under the webhook
+secret of `<X-Timestamp>.<raw body>` when the sender gives `X-Timestamp` (Unix seconds;
+refused more than 300 s from the server's clock), else of the raw body alone. A wrong or
+missing signature is a 401; an inbound reply replayed within ten minutes is a 409."""
 
 
 def build_spec() -> dict[str, Any]:
@@ -36,7 +46,7 @@ def build_spec() -> dict[str, Any]:
         "info": {
             "title": "commsvc",
             "version": "1",
-            "description": "Member communication and bulletin distribution.",
+            "description": _DESCRIPTION,
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
@@ -102,16 +112,16 @@ def build_spec() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         **_json(
-                            {
-                                "type": "object",
-                                "required": ["name", "region"],
-                                "properties": {
+                            closed(
+                                {
                                     "name": {"type": "string"},
                                     "kind": {"type": "string"},
                                     "region": {"type": "string"},
                                     "employers": _names,
+                                    "requires_approval": {"type": "boolean"},
                                 },
-                            }
+                                required=["name", "region"],
+                            )
                         ),
                     },
                     "responses": _responses("201", partnership, "400", "422"),
@@ -155,15 +165,14 @@ def build_spec() -> dict[str, Any]:
                     "requestBody": {
                         "required": False,
                         **_json(
-                            {
-                                "type": "object",
-                                "properties": {
+                            closed(
+                                {
                                     "scheduled_for": {
                                         "type": ["string", "null"],
                                         "format": "date-time",
                                     }
-                                },
-                            }
+                                }
+                            )
                         ),
                     },
                     "responses": _responses("202", bulletin, "400", "404", "409", "422"),
@@ -190,7 +199,7 @@ def build_spec() -> dict[str, Any]:
                         {
                             "name": "page",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 10**9},
                         },
                         {
                             "name": "per_page",
@@ -225,12 +234,13 @@ def _compose_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     bulletin, bulletin_id = schemas["bulletin"], schemas["bulletin_id"]
     template, rendered = schemas["template"], schemas["rendered"]
     # What a caller may set; the server fills in the rest (and ignores it if sent).
-    writable = ("name", "subject", "email_body", "sms_body")
-    new_template = {
-        "type": "object",
-        "required": ["name"],
-        "properties": {name: template["properties"][name] for name in writable},
-    }
+    writable = ("name", "region", "subject", "email_body", "sms_body")
+    new_template = closed(
+        {name: template["properties"][name] for name in writable}
+        | {field: {"type": ["string", "null"]} for field in ("subject", "email_body", "sms_body")},
+        required=["name"],
+        anyOf=one_of_fields("subject", "email_body", "sms_body"),
+    )
 
     def post(summary: str, body: dict[str, Any] | None, ok: str, schema: Any) -> dict[str, Any]:
         operation: dict[str, Any] = {
@@ -250,16 +260,16 @@ def _compose_paths(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "/bulletins/{id}/unschedule": post("Take a schedule back to draft", None, "200", bulletin),
         "/bulletins/{id}/preview": post(
             "Render for a member, or a sample member from each service group",
-            {"type": "object", "properties": {"membership_number": {"type": "string"}}},
+            closed({"membership_number": {"type": ["string", "null"]}}),
             "200",
             {"type": "object", "properties": {"items": {"type": "array", "items": rendered}}},
         ),
         "/bulletins/{id}/test-send": post(
             "Send the sample rendering to your own email address and/or mobile",
-            {
-                "type": "object",
-                "properties": {"email": {"type": "string"}, "mobile": {"type": "string"}},
-            },
+            closed(
+                {"email": {"type": "string"}, "mobile": {"type": "string"}},
+                anyOf=one_of_fields("email", "mobile"),
+            ),
             "202",
             {"type": "object", "properties": {"queued": _names}},
         ),

@@ -20,6 +20,7 @@ from commsvc.extensions import csrf
 from commsvc.models import Member
 from commsvc.services.bulletins import links
 from commsvc.services.members import outlook, preferences
+from commsvc.web.ids import parse_id
 from commsvc.web.preferences.language import remember_switch, select_locale
 
 bp = Blueprint("preferences", __name__)
@@ -56,7 +57,8 @@ def preference_centre(token: str) -> Any:
         except (CSRFError, FormError):
             stale = links.LinkError(_("This page was open too long. Reload it and try again."))
             return bad_link_page(stale)
-        topics_on = {int(v) for v in request.form.getlist("topic") if v.isdigit()}
+        chosen = (parse_id(v) for v in request.form.getlist("topic"))
+        topics_on = {topic_id for topic_id in chosen if topic_id is not None}
         preferences.update_choices(
             member,
             topics_on,

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from commsvc.services.bulletins import questions
 from commsvc.services.delivery import receipts
 from commsvc.services.members import preferences
+from commsvc.web.webhooks import replay
 from commsvc.web.webhooks.signatures import is_signed, sign
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -33,17 +34,29 @@ def _limit_size() -> Any:
 
 
 def signed(view: Callable[[], Any]) -> Callable[[], Any]:
-    """Require X-Signature: the hex HMAC-SHA256 of the raw body under the webhook secret."""
+    """Require X-Signature: the hex HMAC-SHA256 under the webhook secret of the raw
+    body, or of `<X-Timestamp>.<raw body>` when the sender gives X-Timestamp."""
 
     @functools.wraps(view)
     def checked() -> Any:
-        body = request.get_data(cache=True)
-        given = request.headers.get("X-Signature", "")
-        if not is_signed(current_app.config["COMMSVC_WEBHOOK_SECRET"], body, given):
-            return unauthorized("Missing or wrong X-Signature.")
-        return view()
+        refused = _refuse_unsigned()
+        return refused if refused is not None else view()
 
     return checked
+
+
+def _refuse_unsigned() -> Any:
+    body = request.get_data(cache=True)
+    given = request.headers.get("X-Signature", "")
+    timestamp = request.headers.get("X-Timestamp")
+    secret = current_app.config["COMMSVC_WEBHOOK_SECRET"]
+    if not is_signed(secret, body, given, timestamp.strip() if timestamp is not None else None):
+        return unauthorized("Missing or wrong X-Signature.")
+    if timestamp is not None and not replay.is_fresh(timestamp.strip()):
+        return unauthorized(
+            f"X-Timestamp is more than {replay.WINDOW_SECONDS} seconds from the server's clock."
+        )
+    return None
 
 
 def unauthorized(detail: str) -> Any:
@@ -76,10 +89,22 @@ def sms_inbound() -> Any:
         or not isinstance(data.get("body"), str)
     ):
         return bad_request('Expected JSON {"from", "body"}.')
+    # A replayed START after the member's STOP would text them again: each reply
+    # counts once (see `replay`). A repeated STOP only confirms an opt-out, and a
+    # member may well send STOP, START, STOP within minutes, so a STOP always counts.
+    signature = request.headers.get("X-Signature", "").strip().lower()
+    remembered = not _is_opt_out(data["body"])
+    if remembered and not replay.first_sighting(signature):
+        return jsonify(error="replayed", detail="This reply was received already."), 409
     number = data["from"].strip()
-    action = preferences.apply_sms_keyword(number, data["body"])
-    if action is None and questions.answer_by_sms(preferences.e164(number), data["body"]):
-        action = "answer"  # "1", "2" or a choice's word: the latest open question by SMS
+    try:
+        action = preferences.apply_sms_keyword(number, data["body"])
+        if action is None and questions.answer_by_sms(preferences.e164(number), data["body"]):
+            action = "answer"  # "1", "2" or a choice's word: the latest open question by SMS
+    except Exception:
+        if remembered:
+            replay.forget(signature)
+        raise
     return jsonify(ok=True, action=action)
 
 
@@ -110,6 +135,11 @@ def email_events() -> Any:
 def _payload() -> dict[str, Any] | None:
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else None
+
+
+def _is_opt_out(body: str) -> bool:
+    """As preferences.apply_sms_keyword reads a reply."""
+    return "".join(body.split()).upper().rstrip(".!") in preferences.STOP_WORDS
 
 
 def _str(value: Any) -> str | None:

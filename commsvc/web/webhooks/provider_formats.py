@@ -15,6 +15,7 @@ from commsvc.web.webhooks.signatures import (
     is_basic_auth_password,
     is_twilio_signed,
     is_vonage_signed,
+    twilio_algorithm,
 )
 
 POSTMARK_HARD_BOUNCES = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated"}
@@ -23,13 +24,18 @@ POSTMARK_HARD_BOUNCES = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated"}
 @bp.post("/sms/twilio")
 def twilio_status() -> Any:
     config = current_app.config
-    twilio = providers.first_of_kind(providers.parse("sms", config["COMMSVC_SMS_URL"]), "twilio")
-    params = {k: v for k, v in request.form.items()}
+    accounts = providers.parse("sms", config["COMMSVC_SMS_URL"])
+    secrets = [p.password for p in accounts if p.kind == "twilio"]
+    settings = request.headers.get("X-Twilio-Webhooks-Signature-Settings", "")
+    if settings and secrets:
+        secrets.append(config["COMMSVC_WEBHOOK_SECRET"])  # a SharedKey's secret
     query = f"?{request.query_string.decode()}" if request.query_string else ""
     urls = [config["COMMSVC_PUBLIC_URL"] + request.path + query, request.url]
     given = request.headers.get("X-Twilio-Signature", "")
-    if twilio is None or not is_twilio_signed(twilio.password, urls, params, given):
+    pairs = list(request.form.items(multi=True))
+    if not is_twilio_signed(secrets, urls, pairs, given, twilio_algorithm(settings)):
         return unauthorized("Missing or wrong X-Twilio-Signature.")
+    params = {k: v for k, v in request.form.items()}
     if not params.get("MessageSid") or not params.get("MessageStatus"):
         return bad_request("Expected form fields MessageSid and MessageStatus.")
     error = params.get("ErrorCode")
@@ -45,8 +51,10 @@ def twilio_status() -> Any:
 @bp.route("/sms/vonage", methods=["GET", "POST"])
 def vonage_receipt() -> Any:
     params: dict[str, str] = {k: v for k, v in request.values.items()}
-    data = request.get_json(silent=True) if request.is_json else None
-    if isinstance(data, dict):
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return bad_request("Expected a JSON object (or form fields) with sig.")
         params = {k: str(v) for k, v in data.items() if isinstance(v, str | int | float)}
     if not is_vonage_signed(current_app.config["COMMSVC_WEBHOOK_SECRET"], params):
         return unauthorized("Missing or wrong sig.")
