@@ -43,6 +43,7 @@ MAX_COUNTDOWN_SECONDS = 600
 # come back about a minute after the fact (COMMSVC_WORKER_DEAD_AFTER_SECONDS and
 # COMMSVC_FANOUT_LOST_AFTER_SECONDS, 60 s by default, plus at most this).
 STUCK_SWEEP_SECONDS = 15.0
+UPLOAD_SWEEP_SECONDS = 3600.0  # unconfirmed member uploads go once a day old
 
 
 class Queues:
@@ -61,6 +62,7 @@ class TaskNames:
     SEND_SMS_BATCH = "commsvc.send_sms_batch"
     SWEEP_STUCK = "commsvc.sweep_stuck_deliveries"
     SWEEP_SCHEDULED = "commsvc.sweep_scheduled_bulletins"
+    SWEEP_UPLOADS = "commsvc.sweep_stale_uploads"
     SEND_TEST_MESSAGE = "commsvc.send_test_message"
 
 
@@ -70,6 +72,7 @@ ROUTES = {
     TaskNames.SEND_SMS_BATCH: {"queue": Queues.SMS},
     TaskNames.SWEEP_STUCK: {"queue": Queues.SWEEPS},
     TaskNames.SWEEP_SCHEDULED: {"queue": Queues.SWEEPS},
+    TaskNames.SWEEP_UPLOADS: {"queue": Queues.SWEEPS},
 }
 
 SEND_TASK_FOR_CHANNEL = {"email": TaskNames.SEND_EMAIL_BATCH, "sms": TaskNames.SEND_SMS_BATCH}
@@ -111,6 +114,10 @@ def celery_init_app(app: Flask) -> Celery:
             "sweep-scheduled-bulletins": {
                 "task": TaskNames.SWEEP_SCHEDULED,
                 "schedule": float(app.config["COMMSVC_SCHEDULE_SWEEP_SECONDS"]),
+            },
+            "sweep-stale-uploads": {
+                "task": TaskNames.SWEEP_UPLOADS,
+                "schedule": UPLOAD_SWEEP_SECONDS,
             },
         },
         timezone="UTC",

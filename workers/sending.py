@@ -13,31 +13,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from commsvc import liveness, queueing, tracking
 from commsvc.envelopes import EmailEnvelope
-from commsvc.errors import CommsvcError
 from commsvc.extensions import db
-from commsvc.models import Branch, Bulletin, Delivery, Employer, Member, Region
+from commsvc.models import Bulletin, Delivery
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services.bulletins import question_messages, questions, rendering, versions
-from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
-from commsvc.services.bulletins.links import MemberLinks
-from commsvc.services.delivery import acceptance, claims
+from commsvc.services.bulletins import lifecycle, rendering, versions
+from commsvc.services.delivery import acceptance, claims, recipients
 from commsvc.statuses import BulletinStatus, DeliveryStatus
 from workers.batch_claim import BatchClaim, ClaimLost
 from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
+from workers.outgoing import Outgoing, build_error
 
 log = logging.getLogger(__name__)
 PAUSE_CHECK_SECONDS = 0.2  # how often a batch looks for a pause between messages
 CRASH_REQUEUE_SECONDS = 5
 THROTTLED_REQUEUE_SECONDS = 10
+RETRY_SLACK_SECONDS = 0.5  # a retry task lands just after its deliveries fall due
 
 
 @dataclass
@@ -45,6 +42,7 @@ class BatchSummary:
     claimed: int = 0
     accepted: int = 0
     failed: int = 0
+    withheld: int = 0  # skipped or suppressed at send time: the member's choice changed
     released: int = 0
     retry_ids: list[int] = field(default_factory=list)
 
@@ -55,7 +53,9 @@ def send_batch(
     summary = BatchSummary()
     bulletin = db.session.get(Bulletin, bulletin_id)
     if bulletin is None or bulletin.status != BulletinStatus.SENDING:
-        return summary  # paused or cancelled: the deliveries stay queued for a resume
+        if bulletin is not None and bulletin.status == BulletinStatus.CANCELLED:
+            lifecycle.skip_cancelled_leftovers_of(bulletin_id)  # e.g. a late retry's rows
+        return summary  # paused: the deliveries stay queued for a resume
     before = dict(
         db.session.execute(
             select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
@@ -74,18 +74,19 @@ def send_batch(
     moves: list[tuple[str | None, str]] = [(before.get(i), DeliveryStatus.SENDING) for i in claimed]
     throttled: list[int] = []
     crashed = False
-    recorder = acceptance.AcceptanceRecorder(token)
+    recorder: acceptance.AcceptanceRecorder | None = None
     try:
+        recorder = opened = acceptance.AcceptanceRecorder(token)
         compiled = {
             version: _compiled(bulletin.id, version, *versions.sources(bulletin, version))
             for version in (versions.ENGLISH, versions.WELSH)
         }
         messages = _messages(bulletin, channel, sorted(claimed), compiled, claim, summary, moves)
-        for result in gateway.send(messages, ready=lambda: _ready(recorder, claim)):
+        for result in gateway.send(messages, ready=lambda: _ready(opened, claim)):
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
-            status = _record(result, gateway.name, claimed[result.delivery_id], recorder, token)
+            status = _record(result, gateway.name, claimed[result.delivery_id], opened, token)
             moves.append((DeliveryStatus.SENDING, status))
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
@@ -104,8 +105,10 @@ def send_batch(
         log.exception("batch of bulletin %s stopped early", bulletin_id)
         crashed = True
     finally:
-        recorder.close()
-        gateway.close()
+        # Closing may fail too (the last acceptance's commit): the release still runs.
+        crashed = not _closed(recorder, gateway) or crashed
+        if crashed:
+            db.session.rollback()
         unattempted = [i for i in claimed if i not in claim.attempted]
         claims.release(unattempted + throttled, claim.claimed_at)
         summary.released = len(unattempted) + len(throttled)
@@ -113,6 +116,9 @@ def send_batch(
             (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) for _ in range(summary.released)
         )
         tracking.record_moves(bulletin_id, moves)
+    if _cancelled(bulletin_id):  # cancelled under the batch: what it gave back is skipped
+        lifecycle.skip_cancelled_leftovers_of(bulletin_id)
+        return summary
     if crashed and unattempted:
         queueing.enqueue(
             SEND_TASK_FOR_CHANNEL[channel],
@@ -130,7 +136,9 @@ def send_batch(
             queue=Queues.RETRY,
         )
     if summary.retry_ids:
-        delay = claims.retry_delay(max(claimed[i] for i in summary.retry_ids))
+        # Not before the latest retry_at: a claim takes a retry only once it is due.
+        due = claims.latest_retry_at(summary.retry_ids) or utcnow()
+        delay = max((due - utcnow()).total_seconds(), 0.0) + RETRY_SLACK_SECONDS
         queueing.enqueue(
             SEND_TASK_FOR_CHANNEL[channel],
             bulletin_id,
@@ -185,134 +193,75 @@ def _messages(
     summary: BatchSummary,
     moves: list[tuple[str | None, str]],
 ) -> Iterator[EmailEnvelope | SmsMessage]:
-    """Build each message just before it is sent, stopping early on a pause."""
-    config = current_app.config
-    links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
-    shared = {v: versions.shared_context(bulletin, v) for v in compiled}
-    version_of = {  # per member language: this channel's version of the bulletin
-        language: versions.version_for(bulletin, language, channel)
-        for language in (versions.ENGLISH, versions.WELSH)
-    }
-    domain = urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost"
-    # Read once: every commit expires the bulletin, and reading it again is a query.
-    bulletin_id, topic_id = bulletin.id, bulletin.topic_id
-    if channel == "email":
-        verp, dkim = verp_and_dkim(config)
-        feedback = feedback_id(bulletin_id, bulletin.partnership_id, topic_id)
-    question = questions.question_for(bulletin_id)
-    reply_from = config.get("COMMSVC_SMS_REPLY_FROM") or ""
-    # A text that asks for a reply must come from a number members can reply to.
-    sms_from = reply_from if question is not None and reply_from else config["COMMSVC_SMS_FROM"]
+    """Build each message just before it is sent, stopping early on a pause.
+
+    The members' current choices, suppressions and addresses are loaded when the
+    batch starts and again for the rest of the batch at every pause check, so an
+    opt-out that lands mid-batch is honoured from then on (one query per check)."""
+    outgoing = Outgoing.of(bulletin, channel)
+    bulletin_id, topic_id, topic_kind = outgoing.bulletin_id, outgoing.topic_id, bulletin.topic.kind
+    loaded = recipients.load(ids, channel, topic_id, topic_kind)
+    rechecked: recipients.Verdicts | None = None
     next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
-    for row in _recipients(ids):
+    for position, delivery_id in enumerate(ids):
         if time.monotonic() >= next_pause_check:
-            next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
             if _paused(bulletin_id):
                 log.info("bulletin %s paused; releasing the rest of the batch", bulletin_id)
                 return
-        delivery_id, public_id, address = row["delivery_id"], row["public_id"], row["address"]
-        if not claim.still_ours(delivery_id):  # the sweep gave it to another worker
-            continue
-        if not address:  # erased or changed since fan-out
-            claims.record_failure(claims.Failure(delivery_id, True, "no address any more"), 1, 1)
-            moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
-            summary.failed += 1
-            continue
-        version = version_of.get(row["language"], versions.ENGLISH)
-        context = rendering.member_context(
-            shared[version], row["member"], links, public_id, topic_id, bulletin_id
-        )
-        if question is not None:
-            context |= question_messages.context_for(
-                question, links, public_id, row["language"], channel, bool(reply_from)
-            )
-        try:
-            if channel == "email":
-                rendered = compiled[version].render_email(context)
-                yield build_email(
-                    rendered,
-                    delivery_id=delivery_id,
-                    sender=config["COMMSVC_EMAIL_FROM"],
-                    recipient=address,
-                    unsubscribe_url=context["unsubscribe_url"],
-                    message_id_domain=domain,
-                    feedback_id=feedback,
-                    verp=verp,
-                    dkim=dkim,
-                )
+            rechecked = recipients.recheck(ids[position:], channel, topic_id, topic_kind)
+            next_pause_check = time.monotonic() + PAUSE_CHECK_SECONDS
+        if delivery_id not in loaded or not claim.still_ours(delivery_id):
+            continue  # the sweep gave it to another worker: not ours to send or release
+        recipient = loaded[delivery_id].now(rechecked)
+        if not recipient.is_sendable:
+            status = _withhold(recipient)
+            moves.append((DeliveryStatus.SENDING, status))
+            if status == DeliveryStatus.PERMANENT_FAILURE:
+                summary.failed += 1
             else:
-                yield SmsMessage(
-                    delivery_id, address, sms_from, compiled[version].render_sms(context)
-                )
-        except CommsvcError as error:
-            claims.record_failure(claims.Failure(delivery_id, True, error.detail), 1, 1)
+                summary.withheld += 1
+            continue
+        try:
+            message = outgoing.build(compiled, recipient)
+        except Exception as error:  # one member's message must never jam the bulletin
+            log.warning("delivery %s: message not built: %r", delivery_id, error)
+            claims.record_failure(claims.Failure(delivery_id, True, build_error(error)), 1, 1)
             moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
             summary.failed += 1
+            continue
+        yield message
 
 
-def _recipients(ids: list[int]) -> Iterator[dict[str, Any]]:
-    """The claimed deliveries with what rendering needs, in one query."""
-    region, branch, employer = aliased(Region), aliased(Branch), aliased(Employer)
-    rows = db.session.execute(
-        select(
-            Delivery.id,
-            Delivery.channel,
-            Member.public_id,
-            Member.email,
-            Member.mobile,
-            Member.first_name,
-            Member.last_name,
-            Member.membership_number,
-            Member.workplace,
-            Member.job_title,
-            Member.service_group,
-            Member.language,
-            region.name,
-            branch.name,
-            employer.name,
+def _withhold(recipient: recipients.Recipient) -> str:
+    """Record why a claimed delivery is not sent after all; return its new status."""
+    if recipient.address is None:  # erased or changed since fan-out
+        claims.record_failure(
+            claims.Failure(recipient.delivery_id, True, "no address any more"), 1, 1
         )
-        .join(Member, Member.id == Delivery.member_id)
-        .join(region, region.id == Member.region_id)
-        .outerjoin(branch, branch.id == Member.branch_id)
-        .outerjoin(employer, employer.id == Member.employer_id)
-        .where(Delivery.id.in_(ids))
-        .order_by(Delivery.id)
-    ).all()
-    for row in rows:
-        (
-            delivery_id,
-            channel,
-            public_id,
-            email,
-            mobile,
-            first_name,
-            last_name,
-            number,
-            workplace,
-            job_title,
-            service_group,
-            language,
-            region_name,
-            branch_name,
-            employer_name,
-        ) = row
-        yield {
-            "delivery_id": delivery_id,
-            "public_id": public_id,
-            "address": email if channel == "email" else mobile,
-            "language": language,
-            "member": rendering.member_context_values(
-                first_name=first_name,
-                last_name=last_name,
-                membership_number=number,
-                workplace=workplace,
-                job_title=job_title,
-                service_group=service_group,
-                region=region_name,
-                branch=branch_name or "",
-                employer=employer_name or "",
-            ),
-        }
+        return DeliveryStatus.PERMANENT_FAILURE
+    reason = recipient.reason or "the member no longer gets this bulletin"
+    claims.withhold(recipient.delivery_id, recipient.status, reason)
+    return recipient.status
+
+
+def _closed(recorder: acceptance.AcceptanceRecorder | None, gateway: Gateway[Any]) -> bool:
+    """Close the recorder and the gateway, each whatever the other did; False if either
+    failed (logged): the batch is then treated as crashed."""
+    closed = True
+    for close in (recorder.close if recorder else None, gateway.close):
+        if close is None:
+            continue
+        try:
+            close()
+        except Exception:
+            log.exception("closing a batch failed")
+            closed = False
+    return closed
+
+
+def _cancelled(bulletin_id: int) -> bool:
+    status = db.session.scalar(select(Bulletin.status).where(Bulletin.id == bulletin_id))
+    return status == BulletinStatus.CANCELLED
 
 
 def _paused(bulletin_id: int) -> bool:

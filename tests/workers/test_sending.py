@@ -19,6 +19,14 @@ def address_of(delivery_id: int, channel: str) -> str:
     return member.email if channel == "email" else member.mobile
 
 
+def make_due(ids: list[int]) -> None:
+    """Let the backoff of these temporary failures run out now."""
+    db.session.query(Delivery).filter(Delivery.id.in_(ids)).update(
+        {Delivery.retry_at: Delivery.updated_at}
+    )
+    db.session.commit()
+
+
 def test_batch_records_acceptance_with_provider_and_id(app, sms_sink):
     bulletin = factories.sending_bulletin(3, channels="sms")
     ids = bulletin.deliveries_by_channel["sms"]
@@ -64,6 +72,9 @@ def test_temporary_failure_is_retried_until_the_bound_then_kept_with_last_reason
     assert first.retry_ids == ids
     (row,) = deliveries(ids)
     assert row.status == "temporary_failure" and row.retry_at is not None
+    # A duplicate batch task before the backoff is over claims nothing.
+    assert send_batch(bulletin.id, ids, "sms", sms_gateway()).claimed == 0
+    make_due(ids)
     second = send_batch(bulletin.id, ids, "sms", sms_gateway())
     assert second.retry_ids == []
     (row,) = deliveries(ids)
@@ -134,3 +145,65 @@ def test_slow_batch_does_not_send_what_the_sweep_gave_to_another_worker(app, sms
     assert summary.accepted == 1
     assert [m["reference"] for m in sms_sink.messages] == [str(ids[0])]
     assert [d.status for d in deliveries(ids)] == ["sent", "sending", "sending", "sending"]
+
+
+def test_claimed_deliveries_are_released_when_the_acceptance_recorder_cannot_open(
+    app, sms_sink, monkeypatch
+):
+    from commsvc.services.delivery import acceptance
+
+    def refuse(self):
+        raise acceptance.RecordingError("could not prepare the acceptance statement")
+
+    monkeypatch.setattr(acceptance.AcceptanceRecorder, "__init__", refuse)
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    summary = send_batch(bulletin.id, ids, "sms", sms_gateway())
+    assert summary.released == 3 and sms_sink.messages == []
+    assert {(d.status, d.attempts) for d in deliveries(ids)} == {("queued", 0)}
+
+
+def test_claimed_deliveries_are_released_when_closing_the_recorder_fails(
+    app, sms_sink, monkeypatch
+):
+    from commsvc.services.delivery import acceptance
+
+    real_close = acceptance.AcceptanceRecorder.close
+
+    def failing_close(self):
+        real_close(self)
+        raise acceptance.RecordingError("the connection broke on its way back")
+
+    monkeypatch.setattr(acceptance.AcceptanceRecorder, "close", failing_close)
+    real = sms_gateway()
+
+    class StopsAfterFirst:
+        name = "sms"
+
+        def send(self, messages, ready):
+            for message in messages:
+                yield real.send_one(message, ready)
+                return
+
+        def close(self):
+            real.close()
+
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    summary = send_batch(bulletin.id, ids, "sms", StopsAfterFirst())
+    assert summary.accepted == 1 and summary.released == 2
+    assert [d.status for d in deliveries(ids)] == ["sent", "queued", "queued"]
+
+
+def test_a_member_who_opted_out_after_fan_out_is_skipped_with_a_reason(app, sms_sink):
+    from commsvc.services.members import preferences
+
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    preferences.apply_sms_keyword(address_of(ids[1], "sms"), "STOP")
+    summary = send_batch(bulletin.id, ids, "sms", sms_gateway())
+    assert summary.accepted == 2 and summary.withheld == 1
+    first, stopped, last = deliveries(ids)
+    assert (stopped.status, stopped.attempts) == ("skipped", 0)
+    assert stopped.last_error == "the member turned off sms"
+    assert address_of(ids[1], "sms") not in {m["to"] for m in sms_sink.messages}

@@ -5,6 +5,9 @@ member organisations) or explicitly. The audience is a SELECT streamed in chunks
 it never loads all members into memory. `decide` says, per member and channel,
 whether a delivery is queued, skipped (the member's choice) or suppressed;
 `audience_preview` (in audience_preview.py) counts the same decisions before sending.
+This is the one place that says what a member gets: fan-out asks it once, and the
+send path asks it again (`decide_chunk` on the members' current rows) while a batch
+goes, so a choice changed after fan-out is honoured.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from commsvc.models import (
 )
 from commsvc.models.member import member_partnerships
 from commsvc.models.organisation import SERVICE_GROUPS, partnership_employers
+from commsvc.services.members import suppression
 from commsvc.statuses import DeliveryStatus
 
 CHANNELS = ("email", "sms")
@@ -53,6 +57,34 @@ class AudienceMember:
     sms_enabled: bool
     opted_out: bool
     subscribed: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one member gets on one channel, and why not when they get nothing."""
+
+    address: str | None
+    status: DeliveryStatus
+    reason: str | None = None
+
+
+def choice_columns() -> tuple[Any, ...]:
+    """The columns of an AudienceMember, in order; the query must join `topic_choice`."""
+    return (
+        Member.id,
+        Member.public_id,
+        Member.email,
+        Member.mobile,
+        Member.email_enabled,
+        Member.sms_enabled,
+        Member.opted_out,
+        func.coalesce(TopicPreference.subscribed, Member.all_topics).label("subscribed"),
+    )
+
+
+def topic_choice(topic_id: int) -> ColumnElement[bool]:
+    """The outer-join condition that gives `choice_columns` the member's topic choice."""
+    return and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id)
 
 
 def clean_filters(raw: Any) -> dict[str, list[str]]:
@@ -152,21 +184,9 @@ def stream_audience(
     """Yield the audience in chunks, ordered by id, with each member's topic choice."""
     ids = members_query(partnership_id, filters).subquery()
     query = (
-        select(
-            Member.id,
-            Member.public_id,
-            Member.email,
-            Member.mobile,
-            Member.email_enabled,
-            Member.sms_enabled,
-            Member.opted_out,
-            func.coalesce(TopicPreference.subscribed, Member.all_topics),
-        )
+        select(*choice_columns())
         .join(ids, ids.c.id == Member.id)
-        .outerjoin(
-            TopicPreference,
-            and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id),
-        )
+        .outerjoin(TopicPreference, topic_choice(topic_id))
         .order_by(Member.id)
     )
     last_id = 0
@@ -192,11 +212,38 @@ def decide(member: AudienceMember, channel: str, topic_kind: str, suppressed: bo
     follows the channel choice, and a member with every channel off gets it by email
     (by text when they have no email): never by nothing.
     """
+    return verdict(member, channel, topic_kind, suppressed)[0]
+
+
+def verdict(
+    member: AudienceMember, channel: str, topic_kind: str, suppressed: bool
+) -> tuple[DeliveryStatus, str | None]:
+    """`decide`, with the reason a member gets nothing (recorded when a send withholds)."""
     if channel not in chosen_channels(member, topic_kind):
-        return DeliveryStatus.SKIPPED
+        if topic_kind != SERVICE and (not member.subscribed or member.opted_out):
+            if member.opted_out:
+                return DeliveryStatus.SKIPPED, "the member stopped all bulletins"
+            return DeliveryStatus.SKIPPED, "the member is not subscribed to this topic"
+        return DeliveryStatus.SKIPPED, f"the member turned off {channel}"
     if suppressed:
-        return DeliveryStatus.SUPPRESSED
-    return DeliveryStatus.QUEUED
+        return DeliveryStatus.SUPPRESSED, "the address is on the suppression list"
+    return DeliveryStatus.QUEUED, None
+
+
+def decide_chunk(
+    members: list[AudienceMember], channel: str, topic_kind: str
+) -> dict[int, Verdict]:
+    """Verdicts for a chunk of members on one channel, by member id, with one suppression
+    query; members without an address on that channel get none (no delivery for them)."""
+    addresses = [a for m in members if (a := address_for(m, channel))]
+    suppressed = suppression.suppressed_among(channel, addresses)
+    verdicts: dict[int, Verdict] = {}
+    for member in members:
+        address = address_for(member, channel)
+        if address:
+            status, reason = verdict(member, channel, topic_kind, address in suppressed)
+            verdicts[member.id] = Verdict(address, status, reason)
+    return verdicts
 
 
 def chosen_channels(member: AudienceMember, topic_kind: str) -> tuple[str, ...]:

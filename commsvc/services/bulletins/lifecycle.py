@@ -7,9 +7,11 @@ Nothing else changes a bulletin's status.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc import queueing, tracking
 from commsvc.errors import Forbidden, ValidationError
@@ -187,12 +189,65 @@ def cancel(actor: Actor, bulletin: Bulletin) -> None:
     ensure_can_write(actor)
     move(bulletin, BulletinStatus.CANCELLED, actor.label)
     audit.record(actor.label, "bulletin.cancel", f"bulletin {bulletin.id}")
-    _skip_waiting(bulletin.id)
+    _skip_waiting(bulletin.id)  # queued and temporary failures; a batch in flight
+    # skips what it gives back itself (workers/sending.py)
+    bulletin.finished_at = utcnow()
+    db.session.commit()
+    tracking.set_state(bulletin.id, bulletin.status)
+    tracking.rebuild(bulletin.id)
+
+
+def skip_cancelled_leftovers() -> int:
+    """Skip what cancelled bulletins still hold: the beat sweep's safety net.
+
+    A batch mid-send when a cancel lands releases its unsent deliveries to `queued`,
+    and the message in flight may end `temporary_failure`, a moment later; the batch
+    skips them itself, and this catches what a killed worker left behind, including
+    rows it held in `sending` past the stuck timeout.
+    """
+    stuck_before = _stuck_before()
+    bulletin_ids = db.session.scalars(
+        select(Delivery.bulletin_id)
+        .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
+        .where(Bulletin.status == BulletinStatus.CANCELLED, _leftover(stuck_before))
+        .distinct()
+    ).all()
+    for bulletin_id in bulletin_ids:
+        _skip_waiting(bulletin_id, stuck_before)
+        db.session.commit()
+        tracking.rebuild(bulletin_id)
+    return len(bulletin_ids)
+
+
+def skip_cancelled_leftovers_of(bulletin_id: int) -> None:
+    """A batch of a cancelled bulletin ends: skip what waits, or would retry, for ever."""
+    _skip_waiting(bulletin_id)
+    db.session.commit()
+    tracking.rebuild(bulletin_id)
+
+
+def _stuck_before() -> datetime:
+    return utcnow() - timedelta(seconds=current_app.config["COMMSVC_STUCK_AFTER_SECONDS"])
+
+
+def _leftover(stuck_before: datetime | None = None) -> ColumnElement[bool]:
+    """Deliveries of a cancelled bulletin with nothing ahead of them but waiting: queued,
+    a temporary failure, or (given a cut-off) `sending` under a claim nobody renewed."""
+    waiting = Delivery.status.in_(
+        [DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.TEMPORARY_FAILURE]
+    )
+    if stuck_before is None:
+        return waiting
+    stale = and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < stuck_before)
+    return or_(waiting, stale)
+
+
+def _skip_waiting(bulletin_id: int, stuck_before: datetime | None = None) -> None:
     db.session.execute(
         update(Delivery)
         .where(
-            Delivery.bulletin_id == bulletin.id,
-            Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
+            Delivery.bulletin_id == bulletin_id,
+            _leftover(stuck_before),
             Delivery.status.in_(delivery_sources(DeliveryStatus.SKIPPED)),
         )
         .values(
@@ -201,42 +256,5 @@ def cancel(actor: Actor, bulletin: Bulletin) -> None:
             last_error="bulletin cancelled",
             updated_at=utcnow(),
         )
-    )
-    bulletin.finished_at = utcnow()
-    db.session.commit()
-    tracking.set_state(bulletin.id, bulletin.status)
-    tracking.rebuild(bulletin.id)
-
-
-def skip_cancelled_leftovers() -> int:
-    """Skip what a batch gave back after its bulletin was cancelled under it.
-
-    A batch mid-send when a cancel lands releases its unsent deliveries to `queued`
-    a moment later; the beat sweep calls this so they end `skipped`, not waiting forever.
-    """
-    bulletin_ids = db.session.scalars(
-        select(Delivery.bulletin_id)
-        .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
-        .where(
-            Bulletin.status == BulletinStatus.CANCELLED,
-            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
-        )
-        .distinct()
-    ).all()
-    for bulletin_id in bulletin_ids:
-        _skip_waiting(bulletin_id)
-        db.session.commit()
-        tracking.rebuild(bulletin_id)
-    return len(bulletin_ids)
-
-
-def _skip_waiting(bulletin_id: int) -> None:
-    db.session.execute(
-        update(Delivery)
-        .where(
-            Delivery.bulletin_id == bulletin_id,
-            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
-        )
-        .values(status=DeliveryStatus.SKIPPED, last_error="bulletin cancelled", updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

@@ -15,6 +15,7 @@ from typing import Any
 from commsvc.models import Bulletin
 
 ENGLISH, WELSH = "en", "cy"
+VERSIONS = (ENGLISH, WELSH)
 
 
 def version_for(bulletin: Any, member_language: str | None, channel: str) -> str:

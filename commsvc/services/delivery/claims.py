@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Connection, String, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Connection, String, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from commsvc import liveness, tracking
@@ -54,7 +54,9 @@ def claim(
     now = claimed_at or utcnow()
     claimable = or_(
         Delivery.status == DeliveryStatus.QUEUED,
-        and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE, Delivery.retry_at.is_not(None)),
+        # A retry only once it is due: duplicate batch tasks (a resume, a sweep, a
+        # redelivery) must not spend the attempts within a second.
+        and_(Delivery.status == DeliveryStatus.TEMPORARY_FAILURE, Delivery.retry_at <= now),
     )
     result = db.session.execute(
         update(Delivery)
@@ -171,10 +173,42 @@ def record_failure(
     return str(status)
 
 
+def withhold(delivery_id: int, status: DeliveryStatus, reason: str) -> bool:
+    """A claimed delivery the member no longer gets (an opt-out or a suppression that
+    arrived after fan-out): `skipped` or `suppressed` with the reason, nothing sent, so
+    the attempt is not counted. False if it was no longer `sending`."""
+    now = utcnow()
+    moved = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.SENDING)
+        .values(
+            status=status,
+            last_error=reason[:500],
+            retry_at=None,
+            attempts=Delivery.attempts - 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if moved:
+        db.session.add(
+            DeliveryAttempt(delivery_id=delivery_id, outcome=str(status), reason=reason[:500])
+        )
+    db.session.commit()
+    return bool(moved)
+
+
 def will_retry(delivery_id: int) -> bool:
     """Whether a temporary failure has a retry ahead of it (see record_failure)."""
     return (
         db.session.scalar(select(Delivery.retry_at).where(Delivery.id == delivery_id)) is not None
+    )
+
+
+def latest_retry_at(delivery_ids: list[int]) -> datetime | None:
+    """When the last of these temporary failures falls due for its retry."""
+    return db.session.scalar(
+        select(func.max(Delivery.retry_at)).where(Delivery.id.in_(delivery_ids))
     )
 
 

@@ -27,7 +27,6 @@ from commsvc.models import Bulletin, Delivery
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL
 from commsvc.services.bulletins import audience
-from commsvc.services.members import suppression
 from commsvc.statuses import DeliveryStatus
 
 INSERT_CHUNK = 1000
@@ -108,13 +107,8 @@ def _rows_for(bulletin: Bulletin, chunk: list[audience.AudienceMember]) -> list[
     rows: list[Row] = []
     topic_kind = bulletin.topic.kind
     for channel in bulletin.channels:
-        addresses = [a for m in chunk if (a := audience.address_for(m, channel))]
-        suppressed = suppression.suppressed_among(channel, addresses)
-        for member in chunk:
-            address = audience.address_for(member, channel)
-            if address:
-                status = audience.decide(member, channel, topic_kind, address in suppressed)
-                rows.append((member.id, channel, str(status)))
+        verdicts = audience.decide_chunk(chunk, channel, topic_kind)
+        rows.extend((member_id, channel, str(v.status)) for member_id, v in verdicts.items())
     return rows
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc import tracking
 from commsvc.extensions import db
@@ -31,21 +32,39 @@ RECEIPT_STATUSES = {
 }
 EMAIL_EVENTS = ("bounce", "complaint", "delivered")
 EARLY_RECEIPT_WAIT_SECONDS = 3.0
+MAX_ID_MATCHES = 10  # deliveries sharing one provider id: only a reference can choose
+MAX_REFERENCE_DIGITS = 9  # any longer is no id an INTEGER column holds
 
 
 def apply_sms_receipt(
-    provider_id: str | None, reference: str | None, status: str, error: str | None
+    provider_id: str | None,
+    reference: str | None,
+    status: str,
+    error: str | None,
+    provider_kind: str | None = None,
 ) -> bool:
-    """Apply a status callback; True if a delivery moved."""
+    """Apply a status callback; True if a delivery moved.
+
+    `provider_kind` (twilio, vonage, sms_generic) is the provider whose callback this
+    is, when the endpoint knows it: its ids are only matched on its own deliveries."""
     target = RECEIPT_STATUSES.get(status.strip().lower())
-    delivery = _find("sms", provider_id, reference)
-    if target is None or delivery is None:
+    if target is None:
         return False
+    delivery = _find("sms", provider_kind, provider_id, reference)
+    if delivery is None:
+        return False
+    if target == DeliveryStatus.DELIVERED:
+        return _move(delivery, target, None)  # a success carries no failure reason
     return _move(delivery, target, error or "the gateway reported a failure")
 
 
 def apply_email_event(
-    provider_id: str | None, reference: str | None, event: str, hard: bool, reason: str | None
+    provider_id: str | None,
+    reference: str | None,
+    event: str,
+    hard: bool,
+    reason: str | None,
+    provider_kind: str | None = None,
 ) -> bool:
     """Apply a bounce, complaint or delivery report; True if anything changed.
 
@@ -53,7 +72,7 @@ def apply_email_event(
     the address to the suppression list (a complaint leaves the status: the member
     did receive it). A soft bounce changes nothing: the mail server retries itself.
     """
-    delivery = _find("email", provider_id, reference)
+    delivery = _find("email", provider_kind, provider_id, reference)
     if delivery is None or event not in EMAIL_EVENTS:
         return False
     if event == "delivered":
@@ -91,18 +110,65 @@ def _wait_while_sending(delivery: Delivery) -> None:
         db.session.refresh(delivery)
 
 
-def _find(channel: str, provider_id: str | None, reference: str | None) -> Delivery | None:
-    conditions = []
+def _find(
+    channel: str, provider_kind: str | None, provider_id: str | None, reference: str | None
+) -> Delivery | None:
+    """The one delivery a receipt is about, or None when that is not certain.
+
+    The provider's own id comes first, among that provider's deliveries on that
+    channel (ids are unique per provider, not across them); when two deliveries carry
+    it, the reference must say which. The reference alone (our delivery id, echoed
+    back) is a checked fallback: the delivery must be on that channel and must not
+    carry another provider or another provider id.
+    """
+    reference_id = _delivery_id(reference)
     if provider_id:
-        conditions.append(Delivery.provider_id == provider_id)
-    # isdigit() alone takes '²' (which int() refuses) and numbers no id column holds.
-    if reference and reference.isascii() and reference.isdigit() and len(reference) <= 9:
-        conditions.append(Delivery.id == int(reference))
-    if not conditions:
+        query = select(Delivery).where(
+            Delivery.channel == channel, Delivery.provider_id == provider_id
+        )
+        if provider_kind:
+            query = query.where(_of_kind(provider_kind))
+        matches = list(db.session.scalars(query.order_by(Delivery.id).limit(MAX_ID_MATCHES)))
+        if len(matches) > 1:
+            matches = [d for d in matches if d.id == reference_id]
+        if len(matches) == 1:
+            return matches[0]
+        if matches or reference_id is None:
+            return None
+    if reference_id is None:
         return None
-    return db.session.scalar(
-        select(Delivery).where(Delivery.channel == channel, or_(*conditions)).limit(1)
+    delivery = db.session.get(Delivery, reference_id)
+    if delivery is None or delivery.channel != channel:
+        return None
+    if provider_id and delivery.provider_id not in (None, provider_id):
+        return None
+    if provider_kind and delivery.provider and not _is_kind(delivery.provider, provider_kind):
+        return None
+    return delivery
+
+
+def _delivery_id(reference: str | None) -> int | None:
+    """Our delivery id in a receipt's reference; None for anything that is not one
+    (isdigit() alone takes '²', which int() refuses)."""
+    text = (reference or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_REFERENCE_DIGITS:
+        return None
+    return int(text)
+
+
+def _of_kind(kind: str) -> ColumnElement[bool]:
+    """Deliveries recorded by a provider of this kind ("twilio", or "twilio-2" when the
+    configuration names several twilio accounts), or by none (rows from before
+    providers were recorded)."""
+    return or_(
+        Delivery.provider.is_(None),
+        Delivery.provider == kind,
+        Delivery.provider.like(f"{kind}-%"),
     )
+
+
+def _is_kind(provider: str, kind: str) -> bool:
+    return provider == kind or provider.startswith(f"{kind}-")
 
 
 def _move(delivery: Delivery, target: DeliveryStatus, error: str | None) -> bool:

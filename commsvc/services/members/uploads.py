@@ -1,7 +1,8 @@
 """Member CSV uploads waiting for an admin's confirmation, in `instance/imports`.
 
 An upload holds members' personal data, so it is kept only until it is confirmed or
-for a day at most: every new upload first removes the ones older than that.
+for a day at most: every new upload first removes the ones older than that, and beat
+removes them hourly even when nobody uploads again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from pathlib import Path
 
 MAX_AGE_SECONDS = 24 * 3600
 _NAME = re.compile(r"^[0-9a-f]{32}$")
+
+
+def folder_of(instance_path: str | Path) -> Path:
+    """Where uploads wait: `imports/` in the instance folder."""
+    return Path(instance_path) / "imports"
 
 
 def upload_path(folder: Path, name: str) -> Path:

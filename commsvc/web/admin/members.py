@@ -184,7 +184,7 @@ def _may_import() -> bool:
 
 
 def _upload_folder() -> Path:
-    return Path(current_app.instance_path) / "imports"
+    return uploads.folder_of(current_app.instance_path)
 
 
 def _upload_path(name: str) -> Path:

@@ -74,7 +74,11 @@ def sms_status() -> Any:
     if data is None or not isinstance(data.get("status"), str):
         return bad_request('Expected JSON {"id", "reference", "status"}.')
     moved = receipts.apply_sms_receipt(
-        _str(data.get("id")), _str(data.get("reference")), data["status"], _str(data.get("error"))
+        _str(data.get("id")),
+        _str(data.get("reference")),
+        data["status"],
+        _str(data.get("error")),
+        provider_kind="sms_generic",
     )
     return jsonify(ok=True, changed=moved)
 

@@ -44,6 +44,7 @@ def twilio_status() -> Any:
         None,
         params["MessageStatus"],
         f"Twilio error {error}" if error else None,
+        provider_kind="twilio",
     )
     return jsonify(ok=True, changed=moved)
 
@@ -66,6 +67,7 @@ def vonage_receipt() -> Any:
         params.get("client-ref"),
         params["status"],
         f"Vonage error {error}" if error and error != "0" else None,
+        provider_kind="vonage",
     )
     return jsonify(ok=True, changed=moved)
 
@@ -91,5 +93,6 @@ def postmark_event() -> Any:
         event,
         hard=data.get("Type") in POSTMARK_HARD_BOUNCES,
         reason=str(data.get("Description") or data.get("Type") or "")[:500] or None,
+        provider_kind="postmark",
     )
     return jsonify(ok=True, changed=changed)

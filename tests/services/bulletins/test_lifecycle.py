@@ -188,3 +188,18 @@ def test_taking_a_schedule_back_needs_approval_again(draft):
     lifecycle.unschedule(factories.organiser(), draft)
     with pytest.raises(ValidationError, match="approve"):
         lifecycle.send(factories.organiser(), draft)
+
+
+def test_rows_a_killed_worker_left_sending_in_a_cancelled_bulletin_end_skipped(app):
+    from commsvc.services.accounts import actors
+    from commsvc.services.delivery import claims
+    from tests import factories
+
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    claims.claim(bulletin.id, ids, utcnow() - timedelta(hours=1))  # then the worker died
+    lifecycle.cancel(actors.SYSTEM, db.session.get(Bulletin, bulletin.id))
+    assert lifecycle.skip_cancelled_leftovers() == 1
+    db.session.expire_all()
+    rows = db.session.query(Delivery).filter(Delivery.id.in_(ids)).all()
+    assert {(d.status, d.last_error) for d in rows} == {("skipped", "bulletin cancelled")}

@@ -76,3 +76,48 @@ def test_receipt_arriving_before_the_acceptance_is_committed_waits_for_it(app):
         worker.join(timeout=10)
     db.session.expire_all()
     assert db.session.get(Delivery, row_id).status == "delivered"
+
+
+def accepted_by(provider: str, provider_id: str) -> Delivery:
+    row = delivery("sms", "sent", provider_id)
+    row.provider = provider
+    db.session.commit()
+    return row
+
+
+def test_a_receipt_moves_only_its_own_providers_delivery(app):
+    twilio = accepted_by("twilio", "shared-7")
+    vonage = accepted_by("vonage", "shared-7")
+    assert receipts.apply_sms_receipt("shared-7", None, "failed", "x", provider_kind="vonage")
+    db.session.expire_all()
+    assert db.session.get(Delivery, twilio.id).status == "sent"
+    assert db.session.get(Delivery, vonage.id).status == "permanent_failure"
+
+
+def test_a_provider_id_shared_by_two_deliveries_needs_the_reference_to_choose(app):
+    first = accepted_by("sms_generic", "dup-1")
+    second = accepted_by("sms_generic", "dup-1")
+    assert receipts.apply_sms_receipt("dup-1", None, "delivered", None) is False
+    assert receipts.apply_sms_receipt("dup-1", str(second.id), "delivered", None) is True
+    db.session.expire_all()
+    assert db.session.get(Delivery, first.id).status == "sent"
+    assert db.session.get(Delivery, second.id).status == "delivered"
+
+
+def test_a_reference_naming_a_delivery_with_another_provider_id_moves_nothing(app):
+    row = accepted_by("sms_generic", "p-own")
+    assert receipts.apply_sms_receipt("p-other", str(row.id), "failed", "x") is False
+    assert receipts.apply_sms_receipt(None, str(row.id), "failed", "x", "twilio") is False
+    db.session.refresh(row)
+    assert row.status == "sent"
+
+
+def test_a_delivered_receipt_records_no_failure_reason(app):
+    from commsvc.models import DeliveryAttempt
+
+    row = accepted_by("vonage", "v-9")
+    assert receipts.apply_sms_receipt("v-9", None, "delivered", None)
+    attempt = db.session.query(DeliveryAttempt).filter_by(delivery_id=row.id).one()
+    db.session.refresh(row)
+    assert (row.status, row.last_error) == ("delivered", None)
+    assert (attempt.outcome, attempt.reason) == ("delivered", None)
