@@ -23,6 +23,9 @@ from commsvc.sinks.email import EmailSink
 from commsvc.sinks.sms import SmsSink
 
 DEMO_ADMIN = "organiser@example.org"
+# Two more logins, so approval (a second organiser) and scoping (a viewer) can be tried.
+DEMO_REGIONAL = "regional.organiser@example.org"
+DEMO_VIEWER = "viewer@example.org"
 DEMO_BOUNCE_DOMAIN = "bounces.localhost"
 STARTUP_TIMEOUT_SECONDS = 60
 
@@ -70,7 +73,11 @@ def run(port: int, member_count: int) -> None:
         _wait_for_web(port)
         click.secho("\ncommsvc demo is running.", fg="green", bold=True)
         click.echo(f"  Admin:    http://127.0.0.1:{port}/login")
-        click.echo(f"  Log in:   {DEMO_ADMIN}  password: {password}")
+        click.echo(f"  Log in:   {DEMO_ADMIN}  password: {password}  (admin)")
+        click.echo(
+            f"            {DEMO_REGIONAL}  password: {password}  (organiser, North West only)"
+        )
+        click.echo(f"            {DEMO_VIEWER}  password: {password}  (viewer, North West only)")
         click.echo(f"  Outbox:   http://127.0.0.1:{port}/admin/outbox (what members received)")
         click.echo(f"  Captured: {capture}")
         click.echo(f"  Bounces:  smtp://127.0.0.1:{bounce_port} ({env['COMMSVC_BOUNCE_DOMAIN']})")
@@ -115,12 +122,18 @@ def _seed(member_count: int) -> str:
                 organisation.topic_named(topic, "service")
             db.session.commit()
             importer.import_members(io.BytesIO(demo_data.members_csv(member_count)))
-        user = db.session.query(User).filter_by(email=DEMO_ADMIN).one_or_none()
-        if user is None:
-            auth.create_user(DEMO_ADMIN, password, "admin", [])
-        else:
-            user.password_hash = auth.hash_password(password)
-            db.session.commit()
+        logins: tuple[tuple[str, str, list[str]], ...] = (
+            (DEMO_ADMIN, "admin", []),
+            (DEMO_REGIONAL, "organiser", [demo_data.REGION]),
+            (DEMO_VIEWER, "viewer", [demo_data.REGION]),
+        )
+        for email, role, regions in logins:
+            user = db.session.query(User).filter_by(email=email).one_or_none()
+            if user is None:
+                auth.create_user(email, password, role, regions)
+            else:
+                user.password_hash = auth.hash_password(password)
+                db.session.commit()
     return password
 
 

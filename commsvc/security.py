@@ -68,6 +68,10 @@ def _refuse_nul() -> None:
     values = [v for vs in request.args.listvalues() for v in vs]
     values += [v for v in (request.view_args or {}).values() if isinstance(v, str)]
     if request.mimetype in FORM_TYPES:
+        if request.mimetype == FORM_TYPES[0]:
+            # Keep the raw body readable for whoever refuses a form where JSON belongs
+            # (the API): parsing the form would otherwise consume it.
+            request.get_data(cache=True)
         values += [v for vs in request.form.listvalues() for v in vs]
     if any("\x00" in value for value in values):
         abort(400, description="Text may not contain the NUL character.")

@@ -4,7 +4,7 @@ from commsvc.models.account import ApiKey, AuditEntry, User
 from commsvc.models.bulletin import Bulletin, BulletinTransition, MessageTemplate
 from commsvc.models.delivery import Delivery, DeliveryAttempt
 from commsvc.models.member import ConsentRecord, Member, TopicPreference
-from commsvc.models.organisation import Branch, Employer, Partnership, Region, Topic
+from commsvc.models.organisation import Branch, Branding, Employer, Partnership, Region, Topic
 from commsvc.models.question import Answer, Question
 from commsvc.models.suppression import Suppression
 
@@ -13,6 +13,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Branch",
+    "Branding",
     "Bulletin",
     "BulletinTransition",
     "ConsentRecord",

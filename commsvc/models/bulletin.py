@@ -27,6 +27,9 @@ class MessageTemplate(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str] = mapped_column(String(300), default="")
     email_body: Mapped[str] = mapped_column(Text, default="")
     sms_body: Mapped[str] = mapped_column(Text, default="")
+    # What a bulletin started from this template gets unless the organiser changes it.
+    topic: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    channels: Mapped[str] = mapped_column(String(20), default="", server_default="")  # "email,sms"
     created_by: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -51,6 +54,8 @@ class Bulletin(db.Model):  # type: ignore[name-defined]
     # Filters within the partnership: regions, branches, employers, service_groups, ...
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     audience_size: Mapped[int] = mapped_column(Integer, default=0)
+    # Why a service topic (which reaches members who stopped campaigns) was chosen.
+    service_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     created_by: Mapped[str] = mapped_column(String(254), default="")
     approved_by: Mapped[str | None] = mapped_column(String(254))

@@ -61,6 +61,8 @@ class Partnership(db.Model):  # type: ignore[name-defined]
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     # Two-person approval: the approver of a bulletin cannot be its author.
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Above this many members the organiser types the number to confirm a send.
+    confirm_above: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     region: Mapped[Region] = relationship()
     employers: Mapped[list[Employer]] = relationship(secondary=partnership_employers)
 
@@ -72,3 +74,15 @@ class Topic(db.Model):  # type: ignore[name-defined]
     name_cy: Mapped[str] = mapped_column(String(120), default="")  # the Welsh form, if any
     # "service" topics (ballots, AGM notices) reach members who stopped campaigns.
     kind: Mapped[str] = mapped_column(String(20), default="campaign")
+
+
+class Branding(db.Model):  # type: ignore[name-defined]
+    """How the union presents itself: nationally (no region), or a region's own."""
+
+    __tablename__ = "branding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), unique=True)
+    union_name: Mapped[str] = mapped_column(String(120), default="")
+    sender_name: Mapped[str] = mapped_column(String(120), default="")
+    footer_address: Mapped[str] = mapped_column(String(300), default="")
+    colour: Mapped[str] = mapped_column(String(7), default="")

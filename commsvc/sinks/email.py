@@ -10,13 +10,17 @@ Postfix it offers PIPELINING (RFC 2920) unless told not to (`pipelining`).
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+INDEX = "index.jsonl"  # beside the .eml files: file, to, subject, delivery per message
 
 
 class _Handler:
@@ -87,8 +91,20 @@ class EmailSink:
         with self._lock:
             self.messages.append((sender, recipients, content))
             number = len(self.messages)
-        if self.folder:
-            (self.folder / f"{number:07d}.eml").write_bytes(content)
+            if self.folder:
+                name = f"{number:07d}.eml"
+                (self.folder / name).write_bytes(content)
+                # One line per message, so the outbox lists and searches without
+                # opening every file.
+                headers = BytesHeaderParser(policy=policy.default).parsebytes(content)
+                entry = {
+                    "file": name,
+                    "to": str(headers["To"] or ""),
+                    "subject": str(headers["Subject"] or ""),
+                    "delivery": str(headers["X-Commsvc-Delivery"] or ""),
+                }
+                with open(self.folder / INDEX, "a", encoding="utf-8") as index:
+                    index.write(json.dumps(entry) + "\n")
 
     def take_drop(self) -> bool:
         with self._lock:

@@ -36,3 +36,10 @@
   }
   document.querySelectorAll("[data-status-url]").forEach(watch);
 })();
+// An error summary takes the focus when the page loads, so a screen reader reads it first
+// and a keyboard user can follow its links to the fields (GOV.UK's error pattern).
+(function () {
+  "use strict";
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+})();

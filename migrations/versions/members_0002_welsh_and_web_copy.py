@@ -1,7 +1,7 @@
 """Welsh forms of topic, partnership and bulletin text; bulletins marked public
 
 Revision ID: members_0002
-Revises: scope_0002
+Revises: organiser_0002
 Create Date: 2026-12-01 19:55:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "members_0002"
-down_revision = "scope_0002"
+down_revision = "organiser_0002"
 branch_labels = None
 depends_on = None
 

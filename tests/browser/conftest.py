@@ -8,7 +8,12 @@ COMMSVC_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,49 @@ def live_server(env: dict[str, str], app: Any, monkeypatch: pytest.MonkeyPatch) 
     thread.join(timeout=10)
     with served.app_context():
         db.engine.dispose()
+
+
+SERVER_START_SECONDS = 60
+
+
+@pytest.fixture
+def gunicorn_server(
+    env: dict[str, str], app: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The app as production serves it (`commsvc web`: gunicorn), on a free loopback port.
+    Streamed responses, redirects and headers behave here as they do for organisers."""
+    port = embedded_redis.free_port()
+    url = f"http://127.0.0.1:{port}"
+    env["COMMSVC_PUBLIC_URL"] = url
+    monkeypatch.setenv("COMMSVC_PUBLIC_URL", url)
+    command = [sys.executable, "-m", "commsvc", "web", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", "1"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2):
+                break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                stop_process(process)
+                raise RuntimeError("gunicorn did not start") from None
+            time.sleep(0.2)
+    yield url
+    stop_process(process)
+
+
+@pytest.fixture
+def gunicorn_worker(gunicorn_server: str, env: dict[str, str]) -> Iterator[Any]:
+    """A real worker started after gunicorn, so links in what it sends point there."""
+    process = start_worker(env)
+    yield process
+    stop_process(process)
 
 
 @pytest.fixture

@@ -71,26 +71,26 @@ def test_organiser_composes_previews_sends_and_reads_the_report(
     page.fill("#email_body", "Dear {{ member.first_name }},\n\nThe **pay offer** is out.")
     page.fill("#sms_body", "Hi {{ member.first_name }}, the pay offer is out.")
     page.click("form.stack button[type=submit]")
-    page.wait_for_url("**/admin/bulletins/*")
+    page.wait_for_url("**/admin/bulletins/*/preview")
     bulletin_url = page.url
     check_widths(page, shots, "04-bulletin-draft")
 
-    page.click("a:has-text('Preview')")
     page.fill("#member", email_member)
     page.click("button:has-text('Show')")
-    expect(page.locator(".preview-member h2")).to_contain_text(email_member)
+    expect(page.locator(".preview-member h3")).to_contain_text(email_member)
     # The email frame loads: the CSP lets the preview page, and only it, frame the email.
     expect(page.frame_locator("iframe.email-frame").locator("body")).to_contain_text("pay offer")
     check_widths(page, shots, "05-preview-email-member")
     page.fill("#member", sms_member)
     page.click("button:has-text('Show')")
-    expect(page.locator(".preview-member h2")).to_contain_text(sms_member)
+    expect(page.locator(".preview-member h3")).to_contain_text(sms_member)
     expect(page.locator(".bubble")).to_contain_text("the pay offer is out")
     check_widths(page, shots, "06-preview-sms-member")
-    page.goto(bulletin_url)
-
-    page.click("button.send")
-    page.wait_for_url(bulletin_url)
+    page.click("button:has-text('Continue to send')")
+    page.wait_for_url("**/confirm?**")
+    check_widths(page, shots, "06b-confirm")
+    page.click("button.confirm")
+    page.wait_for_url(bulletin_url.replace("/preview", ""))
     # Locator waits, not wait_for_function: the page's CSP rightly forbids eval.
     expect(page.locator("[data-field=status]")).to_have_text("sent", timeout=SEND_TIMEOUT_MS)
     expect(page.locator("[data-field=percent]")).to_have_text("100% done")
@@ -103,4 +103,4 @@ def test_organiser_composes_previews_sends_and_reads_the_report(
     assert page.locator("svg polyline").count() == 2
     check_widths(page, shots, "08-report")
     assert not problems, problems
-    assert len(list(shots.glob("*.png"))) == 16
+    assert len(list(shots.glob("*.png"))) == 18

@@ -49,6 +49,7 @@ def test_demo_sends_from_the_admin_to_the_sinks_and_stops_cleanly(tmp_path: Path
         text = "".join(output)
         assert f"http://127.0.0.1:{port}/login" in text, text
         password = re.search(r"password: (\S+)", text).group(1)
+        assert "(organiser, North West only)" in text and "(viewer, North West only)" in text
 
         base = f"http://127.0.0.1:{port}"
         browser = requests.Session()
@@ -77,9 +78,15 @@ def test_demo_sends_from_the_admin_to_the_sinks_and_stops_cleanly(tmp_path: Path
                 "sms_body": "Hi {{ member.first_name }}: TUPE protection continues.",
             },
         )
-        bulletin_path = urlpath(draft.url)
+        bulletin_path = urlpath(draft.url).removesuffix("/preview")
+        # Sending is two steps: the confirmation page states the counts, then its button.
+        confirm = browser.get(f"{base}{bulletin_path}/confirm?when=now", timeout=10)
+        assert re.search(r"Send \d+ emails and \d+ text messages to \d+ members of", confirm.text)
+        fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', confirm.text).group(1)
         browser.post(
-            f"{base}{bulletin_path}/send", data={"csrf_token": csrf(draft.text)}, timeout=10
+            f"{base}{bulletin_path}/send",
+            data={"csrf_token": csrf(confirm.text), "fingerprint": fingerprint},
+            timeout=10,
         )
         status = {}
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

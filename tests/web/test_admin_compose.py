@@ -118,10 +118,10 @@ def test_an_sms_over_the_hard_limit_cannot_be_saved(setup, client):
 
 def test_preview_shows_a_member_of_each_service_group_on_both_channels(setup, client):
     saved = compose(client, setup).get_data(as_text=True)
-    assert "Preview, approve, test or schedule" in saved
+    assert "Check before sending" in saved and "Continue to send" in saved
     bulletin = db.session.query(Bulletin).one()
     page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
-    assert "Pay update" in page and "audience <strong>2</strong>" in page
+    assert "Pay update" in page and "Audience: <strong>2 members</strong>" in page
     assert "Health member: Hana" in page and "Local government member: Lee" in page
     assert "Pay news for Hana" in page and "Pay news for Lee" in page
     assert "Hi Lee, vote by Friday\nReply STOP to opt out" in page
@@ -158,7 +158,7 @@ def test_save_as_template_then_compose_from_it_records_the_version(setup, client
     latest = db.session.query(Bulletin).order_by(Bulletin.id.desc()).first()
     assert latest.template_id == versions[0].id
     page = client.get(f"/admin/bulletins/{latest.id}/preview").get_data(as_text=True)
-    assert "from template Pay round version 1" in page
+    assert "Pay round version 1" in page
 
 
 def test_two_person_approval_in_the_admin(setup, client):
@@ -167,6 +167,7 @@ def test_two_person_approval_in_the_admin(setup, client):
     compose(client, setup)
     bulletin = db.session.query(Bulletin).one()
     page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    assert "Approve</button>" not in page, "the author is not offered Approve"
     refused = client.post(
         f"/admin/bulletins/{bulletin.id}/approve",
         data={"csrf_token": csrf(page)},
@@ -182,27 +183,52 @@ def test_two_person_approval_in_the_admin(setup, client):
         follow_redirects=True,
     )
     text = approved.get_data(as_text=True)
-    assert "Approved." in text and f"<td>{SECOND}</td><td>draft → approved</td>" in text
+    assert "Approved." in text
+    assert f'<td data-label="Who">{SECOND}</td><td data-label="Move">draft → approved</td>' in text
 
 
-def test_schedule_from_the_preview_page_shows_in_the_history(setup, client):
+def test_schedule_goes_through_the_confirmation_and_shows_in_the_history(setup, client):
     compose(client, setup)
     bulletin = db.session.query(Bulletin).one()
-    page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    confirm = client.get(
+        f"/admin/bulletins/{bulletin.id}/confirm",
+        query_string={"when": "later", "send_date": "2099-07-05", "send_time": "08:00"},
+    ).get_data(as_text=True)
+    assert db.session.get(Bulletin, bulletin.id).status == "draft"  # nothing yet
+    assert "Send 2 emails and 2 text messages to 2 members of" in confirm
+    assert "8:00am (BST) on Sunday 5 July 2099" in confirm
+    fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', confirm).group(1)
     done = client.post(
-        f"/admin/bulletins/{bulletin.id}/schedule",
-        data={"csrf_token": csrf(page), "scheduled_for": "2099-01-05T07:00"},
+        f"/admin/bulletins/{bulletin.id}/send",
+        data={
+            "csrf_token": csrf(confirm),
+            "fingerprint": fingerprint,
+            "scheduled_for": "2099-07-05T07:00:00",
+        },
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert (
-        "Scheduled." in done and "draft → scheduled" in done and "for 2099-01-05 07:00 UTC" in done
-    )
-    bad = client.post(
-        f"/admin/bulletins/{bulletin.id}/schedule",
-        data={"csrf_token": csrf(page), "scheduled_for": "soon"},
-        follow_redirects=True,
-    )
-    assert "Choose a date and time" in bad.get_data(as_text=True)
+    assert "Scheduled: send 2 emails" in done
+    assert db.session.get(Bulletin, bulletin.id).status == "scheduled"
+    history = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    assert "draft → scheduled" in history and "for 2099-07-05 07:00 UTC" in history
+
+
+def test_a_schedule_in_the_past_or_nonsense_is_refused_by_its_field(setup, client):
+    compose(client, setup)
+    bulletin = db.session.query(Bulletin).one()
+    for day, clock, message in (
+        ("2020-01-05", "07:00", "has passed. Choose a time in the future."),
+        ("soon", "07:00", "Enter the date to send on"),
+        ("2099-03-29", "01:30", "does not exist in the UK"),
+    ):
+        page = client.get(
+            f"/admin/bulletins/{bulletin.id}/confirm",
+            query_string={"when": "later", "send_date": day, "send_time": clock},
+        )
+        text = page.get_data(as_text=True)
+        assert page.status_code == 422 and message in text
+        assert 'class="error-summary"' in text and 'aria-invalid="true"' in text
+    assert db.session.get(Bulletin, bulletin.id).status == "draft"
 
 
 @pytest.mark.e2e
@@ -238,6 +264,117 @@ def test_test_send_reaches_the_organisers_own_inbox_and_phone(
     (text,) = sms_sink.messages
     assert text["to"] == "+447911123456" and text["body"].startswith("Hi Hana, vote by Friday")
     assert db.session.query(Bulletin).one().status == "draft"  # nothing else happened
+
+
+def test_template_remembers_topic_and_channels(setup, client):
+    compose(client, setup, save_as_template="Events", topic="campaigns", channels=["email"])
+    template = db.session.query(MessageTemplate).one()
+    assert (template.topic, template.channels) == ("campaigns", "email")
+    page = client.get(f"/admin/partnerships/{setup.id}/compose?template={template.id}")
+    text = page.get_data(as_text=True)
+    assert '<option value="campaigns" data-kind="campaign" selected>' in text
+    assert 'value="email" checked' in text and 'value="sms" checked' not in text
+
+
+def test_editing_an_approved_draft_withdraws_the_approval(setup, client):
+    setup.requires_approval = True
+    db.session.commit()
+    compose(client, setup)
+    bulletin = db.session.query(Bulletin).one()
+    client.post("/logout", data={"csrf_token": csrf(client.get("/admin").get_data(as_text=True))})
+    log_in(client, SECOND, PASSWORD)
+    page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    client.post(f"/admin/bulletins/{bulletin.id}/approve", data={"csrf_token": csrf(page)})
+    assert db.session.get(Bulletin, bulletin.id).status == "approved"
+    form = client.get(f"/admin/bulletins/{bulletin.id}/edit").get_data(as_text=True)
+    assert "Saving a change withdraws the approval" in form and "Pay update" in form
+    done = client.post(
+        f"/admin/bulletins/{bulletin.id}/edit",
+        data={
+            "csrf_token": csrf(form),
+            "title": "Pay update (corrected)",
+            "topic": "bargaining",
+            "channels": ["email"],
+            "subject": "Pay news",
+            "email_body": "Corrected figures.",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "The approval was withdrawn" in done and "approved → draft" in done
+    changed = db.session.get(Bulletin, bulletin.id)
+    assert (changed.status, changed.approved_by, changed.title) == (
+        "draft",
+        None,
+        "Pay update (corrected)",
+    )
+    assert "needs approving by a second organiser" in done  # no way to send it yet
+
+
+def test_a_sent_bulletin_cannot_be_edited_or_sent_again(setup, client):
+    compose(client, setup)
+    bulletin = db.session.query(Bulletin).one()
+    bulletin.status = "sent"
+    db.session.commit()
+    assert client.get(f"/admin/bulletins/{bulletin.id}/edit").status_code == 302
+    page = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
+    assert "Continue to send" not in page and "Change the draft" not in page
+    sent = client.post(
+        f"/admin/bulletins/{bulletin.id}/send",
+        data={"csrf_token": csrf(page), "fingerprint": "x"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "cannot be sent" in sent or "changed after you checked it" in sent
+    assert db.session.get(Bulletin, bulletin.id).status == "sent"
+
+
+def test_the_live_breakdown_counts_what_is_ticked(setup, client):
+    factories.import_rows(
+        [factories.member_row(first_name="Sam", service_group="health", email="", channels="sms")]
+    )
+    page = client.get(f"/admin/partnerships/{setup.id}/compose").get_data(as_text=True)
+    assert 'value="health"' in page and factories.S31_EMPLOYERS[1] in page  # targeting offered
+    answer = client.post(
+        f"/admin/partnerships/{setup.id}/audience.json",
+        data={"topic": "bargaining", "channels": ["email", "sms"], "service_groups": "health"},
+        headers={"X-CSRFToken": csrf(page)},
+    ).get_json()
+    assert answer["audience_size"] == 2
+    assert answer["channels"]["email"] == {
+        "will_receive": 1,
+        "skipped": 0,
+        "suppressed": 0,
+        "no_address": 1,
+    }
+    assert answer["channels"]["sms"]["will_receive"] == 2
+    bad = client.post(
+        f"/admin/partnerships/{setup.id}/audience.json",
+        data={"topic": "bargaining", "channels": "email", "service_groups": "fishing"},
+        headers={"X-CSRFToken": csrf(page)},
+    )
+    assert bad.status_code == 400 and "not health or local_government" in bad.get_json()["detail"]
+
+
+def test_the_templates_page_keeps_topic_and_channels_and_shows_errors_by_field(setup, client):
+    page = client.get("/admin/templates").get_data(as_text=True)
+    refused = client.post(
+        "/admin/templates",
+        data={"csrf_token": csrf(page), "name": "", "subject": "Hello", "sms_body": "x" * 2000},
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'href="#name"' in text
+    assert "Enter a name for the template" in text and "maxlength" not in text
+    client.post(
+        "/admin/templates",
+        data={
+            "csrf_token": csrf(page),
+            "name": "Branch meeting",
+            "topic": "campaigns",
+            "channels": ["sms"],
+            "sms_body": "Branch meeting on Monday",
+        },
+    )
+    saved = db.session.query(MessageTemplate).one()
+    assert (saved.topic, saved.channels) == ("campaigns", "sms")
 
 
 def test_a_viewer_cannot_burn_cpu_through_the_sms_counter(app, client):

@@ -46,7 +46,7 @@ def test_organiser_logs_in_composes_and_sees_the_draft(app, client):
         follow_redirects=True,
     )
     page = response.get_data(as_text=True)
-    assert "Joint working group meeting" in page and "audience <strong>4</strong>" in page
+    assert "Joint working group meeting" in page and "Audience: <strong>4 members</strong>" in page
     assert db.session.query(Bulletin).count() == 1
 
 
@@ -68,3 +68,42 @@ def test_post_without_csrf_token_is_refused(app, client):
         "/login", data={"email": "organiser@union.example", "password": "a long enough password"}
     )
     assert response.status_code == 400
+
+
+def test_an_admin_brands_the_admin_and_nobody_sees_the_softwares_name(app, client):
+    from commsvc.services.bulletins import branding
+
+    auth.create_user("admin@union.example", "a long enough password", "admin", [])
+    auth.create_user(
+        "organiser@union.example", "a long enough password", "organiser", factories.home_regions()
+    )
+    log_in(client, "admin@union.example")
+    page = client.get("/admin/branding").get_data(as_text=True)
+    assert "commsvc" not in page.replace("/static/", "")
+    bad = client.post(
+        "/admin/branding",
+        data={"csrf_token": csrf(page), "union_name": "Unison North", "colour": "purple"},
+    )
+    assert bad.status_code == 422 and "six hexadecimal digits" in bad.get_data(as_text=True)
+    client.post(
+        "/admin/branding",
+        data={
+            "csrf_token": csrf(page),
+            "union_name": "Health and Care Union",
+            "sender_name": "North West organisers",
+            "footer_address": "1 Union Street, Salford",
+            "colour": "#00533f",
+        },
+    )
+    brand = branding.brand_for(None)
+    assert (brand.union_name, brand.sender, brand.colour) == (
+        "Health and Care Union",
+        "North West organisers",
+        "#00533f",
+    )
+    dashboard = client.get("/admin").get_data(as_text=True)
+    assert "Health and Care Union bulletins" in dashboard and "/admin/brand.css" in dashboard
+    assert ".top { background: #00533f; }" in client.get("/admin/brand.css").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf(dashboard)})
+    log_in(client, "organiser@union.example")
+    assert client.get("/admin/branding").status_code == 403

@@ -72,8 +72,9 @@ def test_a_question_with_one_choice_is_refused_on_the_compose_page(app, client):
             "question_closes_at": "2099-01-01T10:00",
         },
     )
-    assert answer.status_code == 200
-    assert "2 to 6" in answer.get_data(as_text=True)
+    assert answer.status_code == 422  # the compose page's errors answer 422, by their field
+    text = answer.get_data(as_text=True)
+    assert "2 to 6" in text and 'href="#question_text"' in text
     assert Bulletin.query.filter_by(title="One choice").count() == 0
 
 

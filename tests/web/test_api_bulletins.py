@@ -66,6 +66,39 @@ def test_preview_for_a_chosen_member_and_bad_input(client, setup):
     assert client.post(url, json=[1], headers=headers).status_code == 400
 
 
+def test_a_schedule_in_the_past_is_a_4xx_and_nothing_is_sent(client, setup):
+    partnership, headers = setup
+    created = create(client, headers, partnership)
+    for past in ("2020-06-01T09:00:00Z", "2020-06-01T10:00:00+01:00"):
+        response = client.post(
+            f"/api/v1/bulletins/{created['id']}/send", json={"scheduled_for": past}, headers=headers
+        )
+        assert response.status_code == 422
+        assert "has passed" in response.get_json()["detail"]
+    assert db.session.get(Bulletin, created["id"]).status == "draft"
+    later = client.post(
+        f"/api/v1/bulletins/{created['id']}/send",
+        json={"scheduled_for": "2099-06-01T09:00:00Z"},
+        headers=headers,
+    )
+    assert later.status_code == 202 and later.get_json()["status"] == "scheduled"
+
+
+def test_a_service_topic_needs_a_reason_kept_with_the_bulletin(client, setup):
+    partnership, headers = setup
+    factories.topics("ballots", kind="service")
+    refused = client.post(
+        "/api/v1/bulletins",
+        json=factories.bulletin_body(partnership.id, topic="ballots"),
+        headers=headers,
+    )
+    assert refused.status_code == 422 and "service_reason" in refused.get_json()["detail"]
+    created = create(
+        client, headers, partnership, topic="ballots", service_reason="Statutory ballot notice"
+    )
+    assert created["service_reason"] == "Statutory ballot notice"
+
+
 def test_approve_through_the_api_records_who(client, setup):
     partnership, headers = setup
     bulletin = create(client, headers, partnership)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from commsvc import tracking
-from commsvc.errors import NotFound, TemplateError, ValidationError
+from commsvc.errors import Conflict, NotFound, TemplateError, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Topic
 from commsvc.models.base import utcnow
@@ -29,7 +29,9 @@ TITLE_LIMIT = 200
 SUBJECT_LIMIT = 300
 BODY_LIMIT = 100_000
 SMS_BODY_LIMIT = 1_600
+REASON_LIMIT = 500
 DUPLICATE_WINDOW = timedelta(hours=24)
+EDITABLE = (BulletinStatus.DRAFT, BulletinStatus.APPROVED)
 _UNSENT = (BulletinStatus.DRAFT, BulletinStatus.APPROVED, BulletinStatus.SCHEDULED)
 _STARTED = (BulletinStatus.SENDING, BulletinStatus.PAUSED, BulletinStatus.SENT)
 
@@ -37,73 +39,9 @@ _STARTED = (BulletinStatus.SENDING, BulletinStatus.PAUSED, BulletinStatus.SENT)
 def create_bulletin(actor: Actor, data: Any) -> Bulletin:
     """Validate a bulletin from the API or the admin and save it as a draft."""
     ensure_can_write(actor)
-    if not isinstance(data, dict):
-        raise ValidationError("The body must be a JSON object.")
-    partnership_id = data.get("partnership")
-    if not isinstance(partnership_id, int) or isinstance(partnership_id, bool):
-        raise ValidationError("partnership must be the id (a number) of a partnership")
-    partnership = organisation.get_partnership(actor, partnership_id)
-    title = _text(data, "title", TITLE_LIMIT, required=True)
-    topic_name = _text(data, "topic", 120, required=True)
-    topic = db.session.scalar(select(Topic).where(Topic.name == topic_name))
-    if topic is None:
-        known = ", ".join(db.session.scalars(select(Topic.name).order_by(Topic.name)))
-        raise ValidationError(
-            f"There is no topic called {topic_name!r}. Topics: {known or 'none yet'}"
-        )
-    channels = data.get("channels")
-    if (
-        not isinstance(channels, list)
-        or not channels
-        or not all(c in (Channel.EMAIL, Channel.SMS) for c in channels)
-    ):
-        raise ValidationError('channels must be a non-empty list of "email" and "sms"')
-    channels = sorted(set(channels))
-    template = _template(actor, data)
-    if template is not None:  # the template fills in what the request leaves out
-        data = {f: getattr(template, f) for f in templates.FIELDS} | {
-            k: v for k, v in data.items() if v not in (None, "")
-        }
-    subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
-    email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
-    sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
-    welsh = _welsh(data, channels)
-    public = data.get("public", False)
-    if not isinstance(public, bool):
-        raise ValidationError("public must be true or false")
-    filters = audience.clean_filters(data.get("audience"))
-    check_reminder_audience(actor, filters)
+    values = _checked(actor, data)
     question = questions.clean_question(data.get("question"))
-    compiled = rendering.compile_bulletin(subject, email_body, sms_body)
-    if "sms" in channels:
-        sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
-    if any(welsh.values()):
-        try:
-            welsh_version = rendering.compile_bulletin(
-                welsh["subject_cy"] or subject,
-                welsh["email_body_cy"] or email_body,
-                welsh["sms_body_cy"] or sms_body,
-                language="cy",
-            )
-        except TemplateError as error:
-            raise TemplateError(f"Welsh version: {error.detail}", **error.extra) from None
-        if "sms" in channels and welsh["sms_body_cy"]:
-            sms_segments.check_limit(welsh_version.render_sms(rendering.sample_context()))
-    bulletin = Bulletin(
-        template=template,
-        partnership=partnership,
-        topic=topic,
-        title=title,
-        channels=channels,
-        subject=subject,
-        email_body=email_body,
-        sms_body=sms_body,
-        **welsh,
-        public=public,
-        audience=filters,
-        created_by=actor.label,
-        audience_size=audience.audience_size(partnership.id, filters),
-    )
+    bulletin = Bulletin(created_by=actor.label, **values)
     db.session.add(bulletin)
     db.session.flush()
     if question is not None:
@@ -112,10 +50,40 @@ def create_bulletin(actor: Actor, data: Any) -> Bulletin:
         actor.label,
         "bulletin.create",
         f"bulletin {bulletin.id}",
-        title=title,
-        partnership=partnership.id,
+        title=bulletin.title,
+        partnership=bulletin.partnership_id,
+        service_reason=bulletin.service_reason or None,
     )
     db.session.commit()
+    return bulletin
+
+
+def update_bulletin(actor: Actor, bulletin: Bulletin, data: Any) -> Bulletin:
+    """Change a draft (or an approved bulletin, which goes back to draft: an approval
+    covers the words that were approved, not new ones). Scheduled or started: refused."""
+    ensure_can_write(actor)
+    if bulletin.status not in EDITABLE:
+        raise Conflict(
+            f"This bulletin is {bulletin.status}; only a draft can be changed"
+            + (" (take the schedule back first)." if bulletin.status == "scheduled" else ".")
+        )
+    if isinstance(data, dict):
+        data = {**data, "partnership": bulletin.partnership_id}
+    values = _checked(actor, data)
+    for name, value in values.items():
+        setattr(bulletin, name, value)
+    if bulletin.status == BulletinStatus.APPROVED:
+        lifecycle.move(bulletin, BulletinStatus.DRAFT, actor.label, "changed: approval withdrawn")
+        bulletin.approved_by = None
+    audit.record(
+        actor.label,
+        "bulletin.edit",
+        f"bulletin {bulletin.id}",
+        title=bulletin.title,
+        service_reason=bulletin.service_reason or None,
+    )
+    db.session.commit()
+    tracking.set_state(bulletin.id, bulletin.status)
     return bulletin
 
 
@@ -194,8 +162,6 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "partnership": bulletin.partnership_id,
         "topic": bulletin.topic.name,
         "channels": bulletin.channels,
-        "languages": ["en", "cy"] if bulletin.email_body_cy or bulletin.sms_body_cy else ["en"],
-        "public": bulletin.public,
         "audience_size": bulletin.audience_size,
         "scheduled_for": bulletin.scheduled_for.isoformat() + "Z"
         if bulletin.scheduled_for
@@ -211,6 +177,9 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         else None,
         "created_by": bulletin.created_by,
         "approved_by": bulletin.approved_by,
+        "service_reason": bulletin.service_reason or None,
+        "languages": ["en", "cy"] if bulletin.email_body_cy or bulletin.sms_body_cy else ["en"],
+        "public": bulletin.public,
         "history": [
             {
                 "from": step.from_status,
@@ -223,6 +192,79 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         ],
         "warnings": warnings(bulletin),
         "question": questions.question_json(questions.question_for(bulletin.id)),
+    }
+
+
+def _checked(actor: Actor, data: Any) -> dict[str, Any]:
+    """Every field of a bulletin, checked; a ValidationError names the field it is about."""
+    if not isinstance(data, dict):
+        raise ValidationError("The body must be a JSON object.")
+    partnership_id = data.get("partnership")
+    if not isinstance(partnership_id, int) or isinstance(partnership_id, bool):
+        raise ValidationError("partnership must be the id (a number) of a partnership")
+    partnership = organisation.get_partnership(actor, partnership_id)
+    title = _text(data, "title", TITLE_LIMIT, required=True)
+    topic_name = _text(data, "topic", 120, required=True)
+    topic = db.session.scalar(select(Topic).where(Topic.name == topic_name))
+    if topic is None:
+        known = ", ".join(db.session.scalars(select(Topic.name).order_by(Topic.name)))
+        raise ValidationError(
+            f"There is no topic called {topic_name!r}. Topics: {known or 'none yet'}",
+            field="topic",
+        )
+    channels = data.get("channels")
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or not all(c in (Channel.EMAIL, Channel.SMS) for c in channels)
+    ):
+        raise ValidationError(
+            'channels must be a non-empty list of "email" and "sms"', field="channels"
+        )
+    channels = sorted(set(channels))
+    service_reason = _text(data, "service_reason", REASON_LIMIT, required=False).strip()
+    if topic.kind == "service" and not service_reason:
+        raise ValidationError(
+            f"service_reason is required: {topic.name!r} is a service topic, which reaches "
+            "members who stopped campaign messages; say why this bulletin is a service message",
+            field="service_reason",
+        )
+    template = _template(actor, data)
+    if template is not None:  # the template fills in what the request leaves out
+        data = {f: getattr(template, f) for f in templates.FIELDS} | {
+            k: v for k, v in data.items() if v not in (None, "")
+        }
+    subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
+    email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
+    sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
+    welsh = _welsh(data, channels)
+    public = data.get("public", False)
+    if not isinstance(public, bool):
+        raise ValidationError("public must be true or false", field="public")
+    filters = audience.clean_filters(data.get("audience"))
+    check_reminder_audience(actor, filters)
+    compiled = rendering.compile_bulletin(subject, email_body, sms_body)
+    if "sms" in channels:
+        try:
+            sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
+        except ValidationError as error:
+            raise ValidationError(error.detail, field="sms_body") from None
+    if any(welsh.values()):
+        _check_welsh(welsh, subject, email_body, sms_body, channels)
+    return {
+        "template": template,
+        "partnership": partnership,
+        "topic": topic,
+        "title": title,
+        "channels": channels,
+        "subject": subject,
+        "email_body": email_body,
+        "sms_body": sms_body,
+        **welsh,
+        "public": public,
+        "audience": filters,
+        "service_reason": service_reason if topic.kind == "service" else "",
+        "audience_size": audience.audience_size(partnership.id, filters),
     }
 
 
@@ -268,8 +310,35 @@ def _welsh(data: dict[str, Any], channels: list[str]) -> dict[str, str]:
     if "email" in channels and bool(welsh["subject_cy"].strip()) != bool(
         welsh["email_body_cy"].strip()
     ):
-        raise ValidationError("subject_cy and email_body_cy go together: give both or neither")
+        raise ValidationError(
+            "The Welsh subject (subject_cy) and the Welsh email (email_body_cy) go together: "
+            "give both or neither",
+            field="subject_cy" if not welsh["subject_cy"].strip() else "email_body_cy",
+        )
     return welsh
+
+
+def _check_welsh(
+    welsh: dict[str, str], subject: str, email_body: str, sms_body: str, channels: list[str]
+) -> None:
+    """The Welsh version compiles, and its text fits the SMS limit, as the English must."""
+    try:
+        welsh_version = rendering.compile_bulletin(
+            welsh["subject_cy"] or subject,
+            welsh["email_body_cy"] or email_body,
+            welsh["sms_body_cy"] or sms_body,
+            language="cy",
+        )
+    except TemplateError as error:
+        part = str(error.extra.get("part", ""))
+        field = {"subject": "subject_cy", "email body": "email_body_cy"}.get(part, "sms_body_cy")
+        extra = {**error.extra, "field": field}
+        raise TemplateError(f"Welsh version: {error.detail}", **extra) from None
+    if "sms" in channels and welsh["sms_body_cy"]:
+        try:
+            sms_segments.check_limit(welsh_version.render_sms(rendering.sample_context()))
+        except ValidationError as error:
+            raise ValidationError(error.detail, field="sms_body_cy") from None
 
 
 def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
@@ -277,9 +346,9 @@ def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError(f"{field} must be text")
+        raise ValidationError(f"{field} must be text", field=field)
     if required and not value.strip():
-        raise ValidationError(f"{field} is required")
+        raise ValidationError(f"{field} is required", field=field)
     if len(value) > limit:
-        raise ValidationError(f"{field} must be at most {limit} characters")
+        raise ValidationError(f"{field} must be at most {limit} characters", field=field)
     return value.strip() if field in ("title", "topic", "subject", "subject_cy") else value

@@ -112,13 +112,21 @@ def approve(actor: Actor, bulletin: Bulletin) -> None:
 
 
 def send(actor: Actor, bulletin: Bulletin, scheduled_for: datetime | None = None) -> None:
-    """Send now, or schedule; a beat sweep picks schedules up from the database."""
+    """Send now, or schedule (a naive UTC time, in the future); a beat sweep picks
+    schedules up from the database. A time that has passed is refused, never taken as
+    "now": an organiser who typed last year's date did not mean to send at once."""
     ensure_can_write(actor)
+    if scheduled_for is not None and scheduled_for <= utcnow():
+        raise ValidationError(
+            f"The time to send ({scheduled_for:%Y-%m-%d %H:%M} UTC) has passed. "
+            "Choose a time in the future, or send now.",
+            field="scheduled_for",
+        )
     if bulletin.partnership.requires_approval and not bulletin.approved_by:
         raise ValidationError(
             "This partnership needs a second organiser to approve bulletins before they are sent."
         )
-    if scheduled_for is not None and scheduled_for > utcnow():
+    if scheduled_for is not None:
         move(
             bulletin,
             BulletinStatus.SCHEDULED,

@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
-from commsvc.services.bulletins import email_words, sandbox, work_budget
+from commsvc.services.bulletins import email_words, plain_text, sandbox, work_budget
 from commsvc.services.bulletins.links import LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
@@ -35,7 +35,10 @@ QUESTION_MARK = "COMMSVCQUESTIONMARKX"
 VARIABLES = tuple(sandbox.VARIABLES)
 
 _JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+# "breaks": a single line break stays one ("In solidarity,\nYour organiser"), as typed.
+_markdown = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}
+)
 
 
 _text_env = Sandbox(autoescape=False, keep_trailing_newline=True)
@@ -96,7 +99,9 @@ def compile_bulletin(
     words = email_words.layout_words(language)
     compiled = CompiledBulletin(
         subject=_compile(_text_env, subject, "subject"),
-        email_text=_compile(_text_env, email_body + _text_footer(words), "email body"),
+        email_text=_compile(
+            _text_env, plain_text.from_markdown(email_body) + _text_footer(words), "email body"
+        ),
         email_html=_compile(
             _html_env, _email_html_source(email_body, subject, language, words), "email body"
         ),

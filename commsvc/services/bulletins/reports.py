@@ -28,6 +28,7 @@ FAILED = (
     DeliveryStatus.PERMANENT_FAILURE,
     DeliveryStatus.BOUNCED,
 )
+LEFT_OUT = (DeliveryStatus.SKIPPED, DeliveryStatus.SUPPRESSED)
 CSV_COLUMNS = (
     "delivery_id",
     "membership_number",
@@ -42,6 +43,7 @@ CSV_COLUMNS = (
 )
 CHART_WIDTH, CHART_HEIGHT = 600, 200
 _CSV_CHUNK = 1000
+PAGE_SIZE = 50
 _TIMELINE_POINTS = 60
 
 
@@ -68,6 +70,7 @@ class Report:
     totals: dict[str, int]  # status -> n
     failures: list[tuple[str, str, int]]  # channel, reason, n
     timeline: Timeline
+    left_out: list[tuple[str, str, int]] = field(default_factory=list)  # skipped, suppressed
 
 
 def bulletin_report(bulletin: Bulletin) -> Report:
@@ -83,7 +86,13 @@ def bulletin_report(bulletin: Bulletin) -> Report:
     statuses = [str(s) for s in DeliveryStatus if str(s) in totals]
     channels = sorted({channel for channel, _ in counts} | set(bulletin.channels))
     return Report(
-        statuses, channels, counts, totals, _failures(bulletin.id), _timeline(bulletin.id, channels)
+        statuses,
+        channels,
+        counts,
+        totals,
+        _failures(bulletin.id),
+        _timeline(bulletin.id, channels),
+        _grouped_reasons(bulletin.id, LEFT_OUT),
     )
 
 
@@ -132,10 +141,80 @@ def deliveries_csv(bulletin: Bulletin) -> Iterator[str]:
             return
 
 
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    membership_number: str
+    name: str
+    channel: str
+    status: str
+    reason: str
+    updated_at: datetime | None
+
+
+def deliveries_page(
+    bulletin: Bulletin, search: str = "", status: str = "", page: int = 1
+) -> tuple[list[DeliveryRow], int]:
+    """One page of a bulletin's deliveries, newest change first, and how many match.
+
+    `search` is a membership number or a name (start of either); `status` one delivery status.
+    """
+    query = (
+        select(Delivery, Member.membership_number, Member.first_name, Member.last_name)
+        .join(Member, Member.id == Delivery.member_id)
+        .where(Delivery.bulletin_id == bulletin.id)
+    )
+    if status in {str(s) for s in DeliveryStatus}:
+        query = query.where(Delivery.status == status)
+    words = search.strip()[:100]
+    if words:
+        like = words.replace("%", "").replace("_", "") + "%"
+        query = query.where(
+            Member.membership_number.ilike(like)
+            | Member.first_name.ilike(like)
+            | Member.last_name.ilike(like)
+        )
+    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = db.session.execute(
+        query.order_by(Delivery.id).limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
+    ).all()
+    return [
+        DeliveryRow(
+            id=delivery.id,
+            membership_number=number,
+            name=f"{first} {last}".strip(),
+            channel=delivery.channel,
+            status=delivery.status,
+            reason=delivery.last_error or "",
+            updated_at=delivery.updated_at,
+        )
+        for delivery, number, first, last in rows
+    ], total
+
+
+def messages_sent(bulletin: Bulletin) -> int:
+    """Messages (not members) that reached a gateway: sent, delivered or bounced later."""
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                Delivery.bulletin_id == bulletin.id,
+                Delivery.status.in_(
+                    [DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.BOUNCED]
+                ),
+            )
+        )
+        or 0
+    )
+
+
 def _failures(bulletin_id: int) -> list[tuple[str, str, int]]:
+    return _grouped_reasons(bulletin_id, FAILED)
+
+
+def _grouped_reasons(bulletin_id: int, statuses: tuple[str, ...]) -> list[tuple[str, str, int]]:
     rows = db.session.execute(
         select(Delivery.channel, Delivery.last_error, func.count())
-        .where(Delivery.bulletin_id == bulletin_id, Delivery.status.in_(FAILED))
+        .where(Delivery.bulletin_id == bulletin_id, Delivery.status.in_(statuses))
         .group_by(Delivery.channel, Delivery.last_error)
         .order_by(func.count().desc())
         .limit(20)

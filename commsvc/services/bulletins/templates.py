@@ -18,7 +18,7 @@ from sqlalchemy import func, select, true
 
 from commsvc.errors import NotFound, ValidationError
 from commsvc.extensions import db
-from commsvc.models import MessageTemplate, Partnership, Region
+from commsvc.models import MessageTemplate, Partnership, Region, Topic
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 from commsvc.services.bulletins import rendering, sms_segments
 
@@ -34,7 +34,7 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         raise ValidationError("The body must be a JSON object.")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_LIMIT:
-        raise ValidationError(f"name is required (at most {NAME_LIMIT} characters)")
+        raise ValidationError(f"name is required (at most {NAME_LIMIT} characters)", field="name")
     name = name.strip()
     values: dict[str, str] = {}
     for field in FIELDS:
@@ -42,9 +42,11 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         if value is None:
             value = ""
         if not isinstance(value, str):  # {} and [] are refused, not read as empty
-            raise ValidationError(f"{field} must be text")
+            raise ValidationError(f"{field} must be text", field=field)
         if len(value) > LIMITS[field]:
-            raise ValidationError(f"{field} must be at most {LIMITS[field]} characters")
+            raise ValidationError(
+                f"{field} must be at most {LIMITS[field]} characters", field=field
+            )
         values[field] = value
     if not any(v.strip() for v in values.values()):
         raise ValidationError("A template needs a subject, an email body or an SMS body.")
@@ -53,7 +55,10 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         values["subject"], values["email_body"], values["sms_body"]
     )
     if values["sms_body"].strip():
-        sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
+        try:
+            sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
+        except ValidationError as error:
+            raise ValidationError(error.detail, field="sms_body") from None
     latest = db.session.scalar(
         select(func.max(MessageTemplate.version)).where(
             MessageTemplate.name == name, _same_region(region_id)
@@ -64,11 +69,29 @@ def save_template(actor: Actor, data: Any) -> MessageTemplate:
         region_id=region_id,
         version=(latest or 0) + 1,
         created_by=actor.label,
+        topic=_remembered_topic(data.get("topic")),
+        channels=",".join(_remembered_channels(data.get("channels"))),
         **values,
     )
     db.session.add(template)
     db.session.commit()
     return template
+
+
+def _remembered_topic(value: Any) -> str:
+    """The topic a template suggests; a name that is not a topic is not remembered."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    name = value.strip()
+    return name if db.session.scalar(select(Topic.id).where(Topic.name == name)) else ""
+
+
+def _remembered_channels(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        return []
+    return sorted({c for c in value if c in ("email", "sms")})
 
 
 def get_template(actor: Actor, template_id: int) -> MessageTemplate:
@@ -124,6 +147,8 @@ def template_json(template: MessageTemplate) -> dict[str, Any]:
         "subject": template.subject,
         "email_body": template.email_body,
         "sms_body": template.sms_body,
+        "topic": template.topic or None,
+        "channels": [c for c in template.channels.split(",") if c],
         "created_by": template.created_by,
         "created_at": template.created_at.isoformat() + "Z",
     }

@@ -100,7 +100,7 @@ def _create_deliveries(bulletin: Bulletin, enqueue: bool) -> int:
     return batches
 
 
-Row = tuple[int, str, str]  # member id, channel, first status
+Row = tuple[int, str, str, str | None]  # member id, channel, first status, why not sent
 
 
 def _rows_for(bulletin: Bulletin, chunk: list[audience.AudienceMember]) -> list[Row]:
@@ -108,7 +108,9 @@ def _rows_for(bulletin: Bulletin, chunk: list[audience.AudienceMember]) -> list[
     topic_kind = bulletin.topic.kind
     for channel in bulletin.channels:
         verdicts = audience.decide_chunk(chunk, channel, topic_kind)
-        rows.extend((member_id, channel, str(v.status)) for member_id, v in verdicts.items())
+        rows.extend(
+            (member_id, channel, str(v.status), v.reason) for member_id, v in verdicts.items()
+        )
     return rows
 
 
@@ -134,11 +136,12 @@ def _insert_and_enqueue(
 # PostgreSQL gets each column as one array: three parameters instead of seven per row,
 # which spares the driver parsing a statement with thousands of placeholders.
 _UNNEST_INSERT = text(
-    "INSERT INTO deliveries (bulletin_id, member_id, channel, status, attempts,"
+    "INSERT INTO deliveries (bulletin_id, member_id, channel, status, last_error, attempts,"
     " created_at, updated_at)"
-    " SELECT :bulletin_id, member_id, channel, status, 0, :now, :now"
+    " SELECT :bulletin_id, member_id, channel, status, reason, 0, :now, :now"
     " FROM unnest(CAST(:member_ids AS INTEGER[]), CAST(:channels AS VARCHAR[]),"
-    " CAST(:statuses AS VARCHAR[])) AS t(member_id, channel, status)"
+    " CAST(:statuses AS VARCHAR[]), CAST(:reasons AS VARCHAR[]))"
+    " AS t(member_id, channel, status, reason)"
     " ON CONFLICT (bulletin_id, member_id, channel) DO NOTHING"
     " RETURNING id, channel, status"
 )
@@ -148,13 +151,14 @@ def _insert_rows(bulletin_id: int, rows: list[Row]) -> list[tuple[int, str, str]
     """Insert new rows, skipping existing ones; returns (id, channel, status) of the new."""
     now = utcnow()
     if db.engine.dialect.name == "postgresql":
-        member_ids, channels, statuses = zip(*rows, strict=True)
+        member_ids, channels, statuses, reasons = zip(*rows, strict=True)
         params = {
             "bulletin_id": bulletin_id,
             "now": now,
             "member_ids": list(member_ids),
             "channels": list(channels),
             "statuses": list(statuses),
+            "reasons": list(reasons),
         }
         return [tuple(r) for r in db.session.execute(_UNNEST_INSERT, params)]
     insert = (
@@ -168,11 +172,12 @@ def _insert_rows(bulletin_id: int, rows: list[Row]) -> list[tuple[int, str, str]
             "member_id": member_id,
             "channel": channel,
             "status": status,
+            "last_error": reason,
             "attempts": 0,
             "created_at": now,
             "updated_at": now,
         }
-        for member_id, channel, status in rows
+        for member_id, channel, status, reason in rows
     ]
     return [tuple(r) for r in db.session.execute(insert, values)]  # type: ignore[misc]
 

@@ -15,6 +15,8 @@ from werkzeug.exceptions import TooManyRequests
 
 from commsvc.errors import CommsvcError
 from commsvc.services.accounts import actors
+from commsvc.services.bulletins import branding as brand_service
+from commsvc.services.bulletins import confirmation
 
 bp = Blueprint("admin", __name__)
 
@@ -44,6 +46,18 @@ def _roles() -> dict[str, Any]:
     }
 
 
+@bp.app_context_processor
+def _brand() -> dict[str, Any]:
+    """The union's own name and colour on every page (the national brand in the admin)."""
+    return {"brand": brand_service.brand_for(None)}
+
+
+@bp.app_template_global("uk_time")
+def _uk_time(moment: Any) -> str:
+    """Times in the admin are UK time (stored in UTC)."""
+    return confirmation.uk_time(moment) if moment else ""
+
+
 @bp.errorhandler(TooManyRequests)
 def _throttled(_error: TooManyRequests) -> Any:
     flash("Too many attempts. Wait a minute, then try again.", "error")
@@ -58,8 +72,11 @@ def _throttled(_error: TooManyRequests) -> Any:
 from commsvc.web.admin import (  # noqa: E402,F401
     accounts,
     audit,
+    branding,
     bulletins,
+    check,
     compose,
+    confirm,
     dashboard,
     deliverability,
     members,

@@ -4,25 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import login_required
 
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.services.bulletins import composing, lifecycle, reports
-from commsvc.statuses import BULLETIN_MOVES, BulletinStatus
+from commsvc.statuses import BULLETIN_MOVES, BulletinStatus, DeliveryStatus
 from commsvc.web.admin import bp, current_actor, or_404
 
+# Sending is not here: it goes through the check and confirmation pages (confirm.py).
 ACTIONS = {
-    "send": lifecycle.send,
+    "unschedule": lifecycle.unschedule,
     "pause": lifecycle.pause,
     "resume": lifecycle.resume,
     "cancel": lifecycle.cancel,
 }
-LABELS = {"send": "Send now", "pause": "Pause", "resume": "Resume", "cancel": "Cancel"}
+LABELS = {
+    "unschedule": "Take the schedule back (to change it)",
+    "pause": "Pause",
+    "resume": "Resume",
+    "cancel": "Cancel",
+}
 # What each action moves a bulletin to, so a page offers only the moves allowed now.
 TARGETS = {
-    "send": BulletinStatus.SENDING,
+    "unschedule": BulletinStatus.DRAFT,
     "pause": BulletinStatus.PAUSED,
     "resume": BulletinStatus.SENDING,
     "cancel": BulletinStatus.CANCELLED,
@@ -39,14 +55,31 @@ def bulletin(bulletin_id: int) -> Any:
         for action, target in TARGETS.items()
         if target in BULLETIN_MOVES[current]
         and (action != "resume" or current == BulletinStatus.PAUSED)
-        and (action != "send" or current != BulletinStatus.PAUSED)
+        and (action != "unschedule" or current == BulletinStatus.SCHEDULED)
     ]
+    page = _page_number()
+    search = request.args.get("q", "")
+    status_filter = request.args.get("status", "")
+    rows, total = reports.deliveries_page(found, search, status_filter, page)
     return render_template(
         "admin/bulletin.html",
         bulletin=found,
         status=composing.bulletin_json(found),
         actions=allowed,
+        sent_messages=reports.messages_sent(found),
+        deliveries=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // reports.PAGE_SIZE)),
+        search=search,
+        status_filter=status_filter,
+        statuses=[str(s) for s in DeliveryStatus],
     )
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return min(int(raw), 1_000_000) if raw.isdigit() and int(raw) > 0 else 1
 
 
 @bp.get("/admin/bulletins/<int:bulletin_id>/status.json")
@@ -90,8 +123,10 @@ def bulletin_report(bulletin_id: int) -> Any:
 @login_required
 def bulletin_csv(bulletin_id: int) -> Any:
     found = or_404(lambda: composing.get_bulletin(current_actor(), bulletin_id))
+    # Streamed: the generator runs after this function returns, so it keeps the
+    # request's context (and its database session) with it, under gunicorn as anywhere.
     return Response(
-        reports.deliveries_csv(found),
+        stream_with_context(reports.deliveries_csv(found)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="bulletin-{found.id}-deliveries.csv"'

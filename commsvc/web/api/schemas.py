@@ -126,6 +126,7 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "channels": _names,
             "audience_size": {"type": "integer"},
             "scheduled_for": {"type": ["string", "null"]},
+            "service_reason": {"type": ["string", "null"]},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
             "public": {"type": "boolean"},
@@ -145,6 +146,12 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "email_body_cy": {"type": ["string", "null"]},
             "sms_body_cy": {"type": ["string", "null"]},
             "public": {"type": "boolean"},
+            "service_reason": {
+                "type": ["string", "null"],
+                "maxLength": 500,
+                "description": "Required with a service topic (it reaches members who "
+                "stopped campaign messages): why this bulletin must reach them.",
+            },
             "audience": closed(
                 {
                     **{

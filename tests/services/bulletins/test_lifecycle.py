@@ -121,9 +121,10 @@ def test_schedule_in_the_future_waits_and_can_be_taken_back(draft):
     assert draft.status == "draft" and draft.scheduled_for is None
 
 
-def test_a_schedule_in_the_past_sends_now(draft):
-    lifecycle.send(factories.organiser(), draft, utcnow() - timedelta(minutes=5))
-    assert draft.status == "sending"
+def test_a_schedule_in_the_past_is_refused_and_sends_nothing(draft):
+    with pytest.raises(ValidationError, match="has passed"):
+        lifecycle.send(factories.organiser(), draft, utcnow() - timedelta(minutes=5))
+    assert draft.status == "draft" and draft.scheduled_for is None
 
 
 def test_cancel_marks_every_waiting_delivery_skipped(app, draft):

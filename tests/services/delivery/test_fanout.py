@@ -68,6 +68,10 @@ def test_members_who_opted_out_are_skipped_and_never_batched(app, redis_url):
     batched = {i for q in ("email", "sms") for b in enqueued_batches(redis_url, q) for i in b}
     assert len(batched) == 60
     assert not batched & skipped
+    # Each one says why, so the report can tell the organiser.
+    reasons = {d.last_error for d in rows if d.status == "skipped"}
+    assert reasons == {"the member is not subscribed to this topic"}
+    assert all(d.last_error is None for d in rows if d.status == "queued")
 
 
 def test_live_counts_match_the_database_after_fan_out(app):

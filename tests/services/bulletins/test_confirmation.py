@@ -1,0 +1,91 @@
+"""The confirmation: exact counts per channel, UK time across clock changes, warnings
+acknowledged, the typed number above the partnership's size, and nothing sent when the
+bulletin changed after it was checked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from commsvc.errors import Conflict, ValidationError
+from commsvc.extensions import db
+from commsvc.models.base import utcnow
+from commsvc.services.bulletins import confirmation, lifecycle
+from tests import factories
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "utc"),
+    [
+        ("2026-12-01", "09:30", datetime(2026, 12, 1, 9, 30)),  # GMT: UTC+0
+        ("2026-07-01", "09:30", datetime(2026, 7, 1, 8, 30)),  # BST: UTC+1
+        ("2027-03-28", "00:30", datetime(2027, 3, 28, 0, 30)),  # before the clocks go forward
+        ("2027-03-28", "02:30", datetime(2027, 3, 28, 1, 30)),  # after
+        ("2026-10-25", "01:30", datetime(2026, 10, 25, 0, 30)),  # twice that night: the first
+    ],
+)
+def test_uk_times_are_stored_in_utc_across_clock_changes(day, clock, utc):
+    assert confirmation.parse_uk_time(day, clock) == utc
+
+
+def test_an_hour_that_does_not_exist_in_the_uk_is_refused():
+    with pytest.raises(ValidationError, match="does not exist in the UK") as refused:
+        confirmation.parse_uk_time("2027-03-28", "01:30")
+    assert refused.value.extra["field"] == "send_time"
+
+
+def test_times_are_shown_in_uk_time_with_their_zone():
+    assert confirmation.uk_time(datetime(2026, 7, 1, 8, 30)) == (
+        "9:30am (BST) on Wednesday 1 July 2026"
+    )
+    assert confirmation.uk_time(datetime(2026, 12, 1, 13, 5)) == (
+        "1:05pm (GMT) on Tuesday 1 December 2026"
+    )
+
+
+@pytest.fixture
+def draft(app):
+    partnership = factories.partnership()
+    factories.topics()
+    factories.import_rows(
+        [factories.member_row(channels="email;sms") for _ in range(3)]
+        + [factories.member_row(channels="email", mobile="")]
+    )
+    return factories.bulletin(partnership.id)
+
+
+def test_the_plan_counts_each_channel_and_the_members(draft):
+    plan = confirmation.plan(draft, None)
+    assert (plan.emails, plan.texts, plan.members) == (4, 3, 4)
+    assert plan.sentence == (
+        f"Send 4 emails and 3 text messages to 4 members of {draft.partnership.name} now"
+    )
+
+
+def test_a_repeat_must_be_acknowledged_and_a_large_audience_typed(draft):
+    first = factories.bulletin(draft.partnership_id)
+    lifecycle.send(factories.organiser(), first)
+    draft.partnership.confirm_above = 2
+    db.session.commit()
+    plan = confirmation.plan(draft, None)
+    assert any("last 24 hours" in w for w in plan.warnings) and plan.needs_typed_count
+    actor = factories.organiser()
+    with pytest.raises(ValidationError, match="read each warning"):
+        confirmation.send_confirmed(actor, draft, None, plan.fingerprint, "4", set())
+    everything = {str(n) for n in range(len(plan.warnings))}
+    with pytest.raises(ValidationError, match=r"Type the number of members \(4\)"):
+        confirmation.send_confirmed(actor, draft, None, plan.fingerprint, "40", everything)
+    assert draft.status == "draft"
+    confirmation.send_confirmed(actor, draft, None, plan.fingerprint, "4", everything)
+    assert draft.status == "sending"
+
+
+def test_a_change_after_the_check_sends_nothing(draft):
+    later = utcnow() + timedelta(days=1)
+    shown = confirmation.plan(draft, later).fingerprint
+    draft.sms_body = "Something else entirely"
+    db.session.commit()
+    with pytest.raises(Conflict, match="changed after you checked it"):
+        confirmation.send_confirmed(factories.organiser(), draft, later, shown, "", set())
+    assert draft.status == "draft"
