@@ -33,7 +33,8 @@ def test_half_a_welsh_email_or_a_broken_welsh_template_is_refused(app, client):
     half = factories.bulletin_body(partnership.id, email_body_cy="Annwyl")
     refused = client.post("/api/v1/bulletins", json=half, headers=headers)
     assert refused.status_code == 422
-    assert "subject_cy and email_body_cy go together" in refused.get_json()["detail"]
+    detail = refused.get_json()["detail"]
+    assert "(subject_cy) and the Welsh email (email_body_cy) go together" in detail
     broken = factories.bulletin_body(partnership.id, sms_body_cy="Helo {{ member.nickname }}")
     refused = client.post("/api/v1/bulletins", json=broken, headers=headers)
     assert refused.status_code == 422 and "Welsh version" in refused.get_json()["detail"]
