@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request, url_for
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError as FormError
@@ -21,27 +21,13 @@ from commsvc.models import Member
 from commsvc.services.bulletins import links
 from commsvc.services.members import outlook, preferences
 from commsvc.web.ids import parse_id
-from commsvc.web.preferences.language import remember_switch, select_locale
+from commsvc.web.preferences.language import member_page, select_locale
 
 bp = Blueprint("preferences", __name__)
+member_page(bp)
 ONE_CLICK = "One-Click"
 
 __all__ = ["bad_link_page", "bp", "language_switch", "member_from", "select_locale"]
-
-
-@bp.before_request
-def _fresh_language() -> None:
-    # The locale is cached per app context, which a test client may share across requests.
-    g.pop("member_language", None)
-    refresh()
-
-
-@bp.after_request
-def _no_store(response: Any) -> Any:
-    # Pages behind a member's link are theirs alone: never cache or leak the URL.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return remember_switch(response)
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])

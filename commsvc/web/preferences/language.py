@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import Blueprint, Response, g, request
+from flask_babel import refresh
 
 from commsvc.services.members.preferences import LANGUAGES
 
@@ -43,3 +44,23 @@ def remember_switch(response: Any) -> Any:
             COOKIE, asked, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", path="/"
         )
     return response
+
+
+def member_page(blueprint: Blueprint) -> None:
+    """What every page behind a member's link shares: the language worked out afresh for
+    each request, and a page that is the member's alone (never cached, its URL never
+    sent on as a referrer); a language switch made there is remembered."""
+    blueprint.before_request(_fresh_language)
+    blueprint.after_request(_no_store)
+
+
+def _fresh_language() -> None:
+    # The locale is cached per app context, which a test client may share across requests.
+    g.pop("member_language", None)
+    refresh()
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return remember_switch(response)
