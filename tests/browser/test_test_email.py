@@ -28,9 +28,9 @@ def _choices() -> list[tuple]:
     db.session.rollback()
     members = db.session.scalars(select(Member).order_by(Member.id)).all()
     consents = db.session.scalar(select(db.func.count()).select_from(ConsentRecord))
-    return [
-        (m.id, m.opted_out, m.email_enabled, m.sms_enabled, m.all_topics) for m in members
-    ] + [("consent records", consents)]
+    return [(m.id, m.opted_out, m.email_enabled, m.sms_enabled, m.all_topics) for m in members] + [
+        ("consent records", consents)
+    ]
 
 
 def test_the_test_emails_links_change_no_member(
