@@ -16,7 +16,7 @@ from flask import current_app
 from commsvc.envelopes import EmailEnvelope
 from commsvc.errors import CommsvcError
 from commsvc.models import Bulletin
-from commsvc.services.bulletins import question_messages, questions, rendering
+from commsvc.services.bulletins import question_messages, questions, rendering, versions
 from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import recipients
@@ -30,7 +30,8 @@ class Outgoing:
     channel: str
     bulletin_id: int
     topic_id: int
-    shared: dict[str, Any]
+    shared: dict[str, dict[str, Any]]  # per language version
+    version_of: dict[str, str]  # member language -> this channel's version
     links: MemberLinks
     domain: str
     question: Any
@@ -56,7 +57,11 @@ class Outgoing:
             channel=channel,
             bulletin_id=bulletin_id,
             topic_id=topic_id,
-            shared=rendering.bulletin_context(bulletin),
+            shared={v: versions.shared_context(bulletin, v) for v in versions.VERSIONS},
+            version_of={
+                language: versions.version_for(bulletin, language, channel)
+                for language in versions.VERSIONS
+            },
             links=MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"]),
             domain=urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost",
             question=question,
@@ -66,12 +71,22 @@ class Outgoing:
         )
 
     def build(
-        self, compiled: rendering.CompiledBulletin, recipient: recipients.Recipient
+        self,
+        compiled_versions: dict[str, rendering.CompiledBulletin],
+        recipient: recipients.Recipient,
     ) -> EmailEnvelope | SmsMessage:
-        """One member's message; any exception means it cannot be built."""
+        """One member's message, in their language's version; any exception means it
+        cannot be built."""
         public_id = recipient.public_id
+        version = self.version_of.get(recipient.language or "", versions.ENGLISH)
+        compiled = compiled_versions[version]
         context = rendering.member_context(
-            self.shared, recipient.member, self.links, public_id, self.topic_id
+            self.shared[version],
+            recipient.member,
+            self.links,
+            public_id,
+            self.topic_id,
+            self.bulletin_id,
         )
         if self.question is not None:
             context |= question_messages.context_for(

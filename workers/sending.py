@@ -23,7 +23,7 @@ from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
-from commsvc.services.bulletins import lifecycle, rendering
+from commsvc.services.bulletins import lifecycle, rendering, versions
 from commsvc.services.delivery import acceptance, claims, recipients
 from commsvc.statuses import BulletinStatus, DeliveryStatus
 from workers.batch_claim import BatchClaim, ClaimLost
@@ -78,7 +78,10 @@ def send_batch(
     recorder: acceptance.AcceptanceRecorder | None = None
     try:
         recorder = opened = acceptance.AcceptanceRecorder(token)
-        compiled = _compiled(bulletin.id, bulletin.subject, bulletin.email_body, bulletin.sms_body)
+        compiled = {
+            version: _compiled(bulletin.id, version, *versions.sources(bulletin, version))
+            for version in (versions.ENGLISH, versions.WELSH)
+        }
         topic_kind = bulletin.topic.kind
         members = BatchMembers(
             sorted(claimed), channel, bulletin.topic_id, topic_kind, PAUSE_CHECK_SECONDS
@@ -212,7 +215,7 @@ def _messages(
     bulletin: Bulletin,
     channel: str,
     members: BatchMembers,
-    compiled: rendering.CompiledBulletin,
+    compiled: dict[str, rendering.CompiledBulletin],
     claim: BatchClaim,
     summary: BatchSummary,
     moves: list[tuple[str | None, str]],
@@ -298,7 +301,7 @@ def _paused(bulletin_id: int) -> bool:
 
 @lru_cache(maxsize=32)
 def _compiled(
-    bulletin_id: int, subject: str, email_body: str, sms_body: str
+    bulletin_id: int, version: str, subject: str, email_body: str, sms_body: str
 ) -> rendering.CompiledBulletin:
     """Compile a bulletin's templates once per worker process, not once per batch."""
-    return rendering.compile_bulletin(subject, email_body, sms_body)
+    return rendering.compile_bulletin(subject, email_body, sms_body, language=version)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsvc.extensions import db
@@ -45,6 +45,12 @@ class Bulletin(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str] = mapped_column(String(300), default="")
     email_body: Mapped[str] = mapped_column(Text, default="")
     sms_body: Mapped[str] = mapped_column(Text, default="")
+    # The Welsh version, for members whose language is cy; an empty one means English.
+    subject_cy: Mapped[str] = mapped_column(String(300), default="")
+    email_body_cy: Mapped[str] = mapped_column(Text, default="")
+    sms_body_cy: Mapped[str] = mapped_column(Text, default="")
+    # Shown on the partnership's public archive page (with neutral personal fields).
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
     # Filters within the partnership: regions, branches, employers, service_groups, ...
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     audience_size: Mapped[int] = mapped_column(Integer, default=0)

@@ -56,6 +56,7 @@ class Partnership(db.Model):  # type: ignore[name-defined]
     __tablename__ = "partnerships"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_cy: Mapped[str] = mapped_column(String(200), default="")  # the Welsh form, if any
     kind: Mapped[str] = mapped_column(String(40), default="other")
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     # Two-person approval: the approver of a bulletin cannot be its author.
@@ -70,6 +71,7 @@ class Topic(db.Model):  # type: ignore[name-defined]
     __tablename__ = "topics"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    name_cy: Mapped[str] = mapped_column(String(120), default="")  # the Welsh form, if any
     # "service" topics (ballots, AGM notices) reach members who stopped campaigns.
     kind: Mapped[str] = mapped_column(String(20), default="campaign")
 

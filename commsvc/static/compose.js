@@ -6,10 +6,11 @@
   var tokenField = document.querySelector("input[name=csrf_token]");
   var token = tokenField ? tokenField.value : "";
 
-  // The SMS counter: works at every length, and says how far over a limit the text is.
-  var box = document.getElementById("sms_body");
-  var out = document.getElementById("sms-count");
-  if (box && out) {
+  // The SMS counters (English, and Welsh when given): work at every length, and say how
+  // far over a limit the text is. Each box names its output in data-count-out.
+  var counter = function (box) {
+    var out = document.getElementById(box.getAttribute("data-count-out") || "sms-count");
+    if (!out) { return; }
     var url = box.getAttribute("data-count-url");
     var timer = null;
     var sent = 0;
@@ -38,7 +39,8 @@
     };
     box.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 250); });
     ask();
-  }
+  };
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[data-count-url]"), counter);
 
   // The reason box shows when a service topic is chosen (it is always there without JS).
   var topic = document.getElementById("topic");

@@ -57,7 +57,8 @@ def test_stop_everything_says_service_messages_still_arrive(client, member):
     saved = client.post(
         url, data={"csrf_token": csrf(page), "stop_everything": "on", "email": "on", "sms": "on"}
     )
-    assert "Service messages still reach you" in saved.get_data(as_text=True)
+    said = saved.get_data(as_text=True)
+    assert "nothing from us except service messages (ballots), by email and text." in said
     assert choices(member.id)[2] is True
 
 
@@ -178,3 +179,27 @@ def test_every_member_page_sentence_has_a_welsh_translation():
     wanted = {m.id: m.string for m in source if m.id}
     assert wanted and all(wanted.values())
     assert {m.id: m.string for m in compiled if m.id} == wanted  # the .mo is up to date
+
+
+def test_a_language_switch_is_remembered_on_the_next_page(client, member):
+    url = factories.member_links().preferences_url(member.public_id)
+    switched = client.get(url + "?lang=cy", headers={"Accept-Language": "en"})
+    assert '<html lang="cy">' in switched.get_data(as_text=True)
+    later = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="cy">' in later and "Dewiswch beth rydych chi" in later
+    back = client.get(url + "?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in back
+    assert '<html lang="en">' in client.get(url).get_data(as_text=True)
+
+
+def test_welsh_member_sees_welsh_topic_names_and_can_choose_welsh_messages(client, member):
+    topic = db.session.query(Topic).filter_by(name="bargaining").one()
+    topic.name_cy = "bargeinio"
+    db.session.commit()
+    url = factories.member_links().preferences_url(member.public_id)
+    page = client.get(url + "?lang=cy").get_data(as_text=True)
+    assert "Bargeinio" in page and ">Bargaining<" not in page
+    form = {"csrf_token": csrf(page), "email": "on", "language": "cy"}
+    client.post(url + "?lang=en", data=form)
+    db.session.expire_all()
+    assert db.session.get(Member, member.id).language == "cy"

@@ -36,6 +36,8 @@ from commsvc.models.organisation import SERVICE_GROUPS, partnership_employers
 from commsvc.services.members import suppression
 from commsvc.statuses import DeliveryStatus
 
+CHANNELS = ("email", "sms")
+SERVICE = "service"
 FILTERS = ("regions", "branches", "employers", "service_groups", "workplaces", "job_titles")
 # The reminder: members who got that bulletin's question and have not answered it.
 # Given as a bulletin id; kept among the filters as a one-item list of its digits.
@@ -201,7 +203,15 @@ def address_for(member: AudienceMember, channel: str) -> str | None:
 
 
 def decide(member: AudienceMember, channel: str, topic_kind: str, suppressed: bool) -> str:
-    """The first status of a delivery: queued, skipped (member's choice) or suppressed."""
+    """The first status of a delivery: queued, skipped (member's choice) or suppressed.
+
+    The one rule, which the preference page also states (through `chosen_channels`):
+    a campaign topic reaches a member on the channels they turned on, if they kept the
+    topic and did not stop everything. A service topic (ballots, AGM notices) ignores
+    topic choices and "stop everything" because the union's rules require it; it still
+    follows the channel choice, and a member with every channel off gets it by email
+    (by text when they have no email): never by nothing.
+    """
     return verdict(member, channel, topic_kind, suppressed)[0]
 
 
@@ -209,13 +219,12 @@ def verdict(
     member: AudienceMember, channel: str, topic_kind: str, suppressed: bool
 ) -> tuple[DeliveryStatus, str | None]:
     """`decide`, with the reason a member gets nothing (recorded when a send withholds)."""
-    channel_on = member.email_enabled if channel == "email" else member.sms_enabled
-    if not channel_on:
+    if channel not in chosen_channels(member, topic_kind):
+        if topic_kind != SERVICE and (not member.subscribed or member.opted_out):
+            if member.opted_out:
+                return DeliveryStatus.SKIPPED, "the member stopped all bulletins"
+            return DeliveryStatus.SKIPPED, "the member is not subscribed to this topic"
         return DeliveryStatus.SKIPPED, f"the member turned off {channel}"
-    if not member.subscribed:
-        return DeliveryStatus.SKIPPED, "the member is not subscribed to this topic"
-    if member.opted_out and topic_kind != "service":
-        return DeliveryStatus.SKIPPED, "the member stopped all bulletins"
     if suppressed:
         return DeliveryStatus.SUPPRESSED, "the address is on the suppression list"
     return DeliveryStatus.QUEUED, None
@@ -235,3 +244,24 @@ def decide_chunk(
             status, reason = verdict(member, channel, topic_kind, address in suppressed)
             verdicts[member.id] = Verdict(address, status, reason)
     return verdicts
+
+
+def chosen_channels(member: AudienceMember, topic_kind: str) -> tuple[str, ...]:
+    """The channels a member's own choices let a bulletin of this kind of topic use."""
+    switched_on = tuple(c for c in CHANNELS if _is_on(member, c) and address_for(member, c))
+    if topic_kind == SERVICE:
+        return switched_on or service_fallback(member)
+    if not member.subscribed or member.opted_out:
+        return ()
+    return switched_on
+
+
+def service_fallback(member: AudienceMember) -> tuple[str, ...]:
+    """Where service messages go when a member has turned every channel off."""
+    if member.email:
+        return ("email",)
+    return ("sms",) if member.mobile else ()
+
+
+def _is_on(member: AudienceMember, channel: str) -> bool:
+    return member.email_enabled if channel == "email" else member.sms_enabled

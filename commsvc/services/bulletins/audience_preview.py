@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc.extensions import db
 from commsvc.models import Member, Topic, TopicPreference
-from commsvc.services.bulletins.audience import STREAM_CHUNK, members_query
+from commsvc.services.bulletins.audience import SERVICE, STREAM_CHUNK, members_query
 from commsvc.services.members import suppression
 
 
@@ -58,12 +58,14 @@ def audience_preview(
 ) -> AudiencePreview:
     """Count what fan-out would decide for this audience, topic and channels."""
     topic = db.session.get(Topic, topic_id)
-    chosen: ColumnElement[bool] = func.coalesce(TopicPreference.subscribed, Member.all_topics).is_(
-        True
-    )
-    if topic is None or topic.kind != "service":  # stop everything stops campaigns only
-        chosen = and_(chosen, Member.opted_out.is_(False))
-    wants = {c: and_(_has_address(c), _enabled(c), chosen) for c in channels}
+    if topic is not None and topic.kind == SERVICE:
+        wants = {c: _wants_service(c) for c in channels}
+    else:
+        chosen = and_(
+            func.coalesce(TopicPreference.subscribed, Member.all_topics).is_(True),
+            Member.opted_out.is_(False),
+        )
+        wants = {c: and_(_has_address(c), _enabled(c), chosen) for c in channels}
     columns: list[Any] = [func.count()]
     for channel in channels:
         columns += [
@@ -136,6 +138,16 @@ def _has_address(channel: str) -> ColumnElement[bool]:
 
 def _enabled(channel: str) -> ColumnElement[bool]:
     return (Member.email_enabled if channel == "email" else Member.sms_enabled).is_(True)
+
+
+def _wants_service(channel: str) -> ColumnElement[bool]:
+    """`audience.chosen_channels` for a service topic, in SQL: the channels switched on,
+    or the fallback (email, else text) when none is."""
+    other = "sms" if channel == "email" else "email"
+    nothing_else_on = not_(and_(_has_address(other), _enabled(other)))
+    if channel == "email":
+        return and_(_has_address("email"), or_(_enabled("email"), nothing_else_on))
+    return and_(_has_address("sms"), or_(_enabled("sms"), not_(_has_address("email"))))
 
 
 def _count(condition: ColumnElement[bool]) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from commsvc import tracking
-from commsvc.errors import Conflict, NotFound, ValidationError
+from commsvc.errors import Conflict, NotFound, TemplateError, ValidationError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Topic
 from commsvc.models.base import utcnow
@@ -178,6 +178,8 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "created_by": bulletin.created_by,
         "approved_by": bulletin.approved_by,
         "service_reason": bulletin.service_reason or None,
+        "languages": ["en", "cy"] if bulletin.email_body_cy or bulletin.sms_body_cy else ["en"],
+        "public": bulletin.public,
         "history": [
             {
                 "from": step.from_status,
@@ -235,6 +237,10 @@ def _checked(actor: Actor, data: Any) -> dict[str, Any]:
     subject = _text(data, "subject", SUBJECT_LIMIT, required="email" in channels)
     email_body = _text(data, "email_body", BODY_LIMIT, required="email" in channels)
     sms_body = _text(data, "sms_body", SMS_BODY_LIMIT, required="sms" in channels)
+    welsh = _welsh(data, channels)
+    public = data.get("public", False)
+    if not isinstance(public, bool):
+        raise ValidationError("public must be true or false", field="public")
     filters = audience.clean_filters(data.get("audience"))
     check_reminder_audience(actor, filters)
     compiled = rendering.compile_bulletin(subject, email_body, sms_body)
@@ -243,6 +249,8 @@ def _checked(actor: Actor, data: Any) -> dict[str, Any]:
             sms_segments.check_limit(compiled.render_sms(rendering.sample_context()))
         except ValidationError as error:
             raise ValidationError(error.detail, field="sms_body") from None
+    if any(welsh.values()):
+        _check_welsh(welsh, subject, email_body, sms_body, channels)
     return {
         "template": template,
         "partnership": partnership,
@@ -252,6 +260,8 @@ def _checked(actor: Actor, data: Any) -> dict[str, Any]:
         "subject": subject,
         "email_body": email_body,
         "sms_body": sms_body,
+        **welsh,
+        "public": public,
         "audience": filters,
         "service_reason": service_reason if topic.kind == "service" else "",
         "audience_size": audience.audience_size(partnership.id, filters),
@@ -289,6 +299,48 @@ def _fingerprint(bulletin: Bulletin) -> tuple[str, ...]:
     )
 
 
+def _welsh(data: dict[str, Any], channels: list[str]) -> dict[str, str]:
+    """The optional Welsh version: a Welsh email needs its Welsh subject, and the
+    reverse, so a Welsh member never gets half of each."""
+    welsh = {
+        "subject_cy": _text(data, "subject_cy", SUBJECT_LIMIT, required=False),
+        "email_body_cy": _text(data, "email_body_cy", BODY_LIMIT, required=False),
+        "sms_body_cy": _text(data, "sms_body_cy", SMS_BODY_LIMIT, required=False),
+    }
+    if "email" in channels and bool(welsh["subject_cy"].strip()) != bool(
+        welsh["email_body_cy"].strip()
+    ):
+        raise ValidationError(
+            "The Welsh subject (subject_cy) and the Welsh email (email_body_cy) go together: "
+            "give both or neither",
+            field="subject_cy" if not welsh["subject_cy"].strip() else "email_body_cy",
+        )
+    return welsh
+
+
+def _check_welsh(
+    welsh: dict[str, str], subject: str, email_body: str, sms_body: str, channels: list[str]
+) -> None:
+    """The Welsh version compiles, and its text fits the SMS limit, as the English must."""
+    try:
+        welsh_version = rendering.compile_bulletin(
+            welsh["subject_cy"] or subject,
+            welsh["email_body_cy"] or email_body,
+            welsh["sms_body_cy"] or sms_body,
+            language="cy",
+        )
+    except TemplateError as error:
+        part = str(error.extra.get("part", ""))
+        field = {"subject": "subject_cy", "email body": "email_body_cy"}.get(part, "sms_body_cy")
+        extra = {**error.extra, "field": field}
+        raise TemplateError(f"Welsh version: {error.detail}", **extra) from None
+    if "sms" in channels and welsh["sms_body_cy"]:
+        try:
+            sms_segments.check_limit(welsh_version.render_sms(rendering.sample_context()))
+        except ValidationError as error:
+            raise ValidationError(error.detail, field="sms_body_cy") from None
+
+
 def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
     value = data.get(field, "")
     if value is None:
@@ -299,4 +351,4 @@ def _text(data: dict[str, Any], field: str, limit: int, required: bool) -> str:
         raise ValidationError(f"{field} is required", field=field)
     if len(value) > limit:
         raise ValidationError(f"{field} must be at most {limit} characters", field=field)
-    return value.strip() if field in ("title", "topic", "subject") else value
+    return value.strip() if field in ("title", "topic", "subject", "subject_cy") else value

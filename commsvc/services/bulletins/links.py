@@ -1,8 +1,13 @@
-"""Signed, expiring member links: the preference centre, one-click unsubscribe and
-the answer page of a bulletin's question.
+"""Signed, expiring member links: the preference centre, one-click unsubscribe, the
+answer page of a bulletin's question, the web copy of a bulletin, and the confirmation
+of a corrected address.
 
 A link carries the member's random public id (and for unsubscribe, the topic), signed
-with the secret key; no member id or address appears in a URL.
+with the secret key; no member id or address appears in a URL (an address correction
+carries the new address, sent only to that address). An unsubscribe link must work for
+as long as an old email may be opened, so it lives for years; a preference link is a
+key to a member's choices, so it lives for 90 days, and when it has expired the member
+can have a fresh one sent to their own address.
 """
 
 from __future__ import annotations
@@ -14,10 +19,16 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from commsvc.errors import CommsvcError
 
-LINK_MAX_AGE_SECONDS = 90 * 24 * 3600
+DAY = 24 * 3600
+LINK_MAX_AGE_SECONDS = 90 * DAY
+UNSUBSCRIBE_MAX_AGE_SECONDS = 10 * 365 * DAY
+WEB_COPY_MAX_AGE_SECONDS = 365 * DAY
+CONFIRM_MAX_AGE_SECONDS = 2 * DAY
 TEST_COPY_PATH = "/test-copy"
 PREFERENCES_SALT = "commsvc.preferences"
 UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
+WEB_COPY_SALT = "commsvc.web_copy"
+CONFIRM_SALT = "commsvc.confirm_address"
 ANSWER_SALT = "commsvc.answer"
 NO_CHOICE = -1  # an answer link that selects nothing (the SMS fallback)
 
@@ -30,12 +41,16 @@ class LinkError(CommsvcError):
 class ExpiredLink(LinkError):
     http_status = 410
     code = "expired_link"
+    # What the link carried, so the page can offer a fresh link to the member's own address.
+    value: object = None
 
 
 class LinkMaker(Protocol):
     def preferences_url(self, public_id: str) -> str: ...
 
     def unsubscribe_url(self, public_id: str, topic_id: int) -> str: ...
+
+    def web_copy_url(self, public_id: str, bulletin_id: int) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,9 @@ class TestCopyLinks:
     def unsubscribe_url(self, public_id: str = "", topic_id: int = 0) -> str:
         return f"{self.public_url}{TEST_COPY_PATH}?link=unsubscribe"
 
+    def web_copy_url(self, public_id: str = "", bulletin_id: int = 0) -> str:
+        return f"{self.public_url}{TEST_COPY_PATH}?link=web_copy"
+
 
 @dataclass(frozen=True)
 class MemberLinks:
@@ -71,6 +89,14 @@ class MemberLinks:
         token = _serializer(self.secret_key, UNSUBSCRIBE_SALT).dumps([public_id, topic_id])
         return f"{self.public_url}/u/{token}"
 
+    def web_copy_url(self, public_id: str, bulletin_id: int) -> str:
+        token = _serializer(self.secret_key, WEB_COPY_SALT).dumps([public_id, bulletin_id])
+        return f"{self.public_url}/w/{token}"
+
+    def confirm_address_url(self, public_id: str, channel: str, address: str) -> str:
+        token = _serializer(self.secret_key, CONFIRM_SALT).dumps([public_id, channel, address])
+        return f"{self.public_url}/c/{token}"
+
     def answer_url(self, public_id: str, question_id: int, choice: int = NO_CHOICE) -> str:
         """The answer page with `choice` (an index into the question's choices) selected."""
         token = _serializer(self.secret_key, ANSWER_SALT).dumps([public_id, question_id, choice])
@@ -85,7 +111,29 @@ def read_preferences_token(secret_key: str, token: str) -> str:
 
 
 def read_unsubscribe_token(secret_key: str, token: str) -> tuple[str, int]:
-    value = _load(secret_key, UNSUBSCRIBE_SALT, token)
+    value = _load(secret_key, UNSUBSCRIBE_SALT, token, UNSUBSCRIBE_MAX_AGE_SECONDS)
+    return _pair(value)
+
+
+def read_web_copy_token(secret_key: str, token: str) -> tuple[str, int]:
+    """The member's public id and the bulletin id of a web copy link."""
+    return _pair(_load(secret_key, WEB_COPY_SALT, token, WEB_COPY_MAX_AGE_SECONDS))
+
+
+def read_confirm_token(secret_key: str, token: str) -> tuple[str, str, str]:
+    """(public id, channel, new address) of an address-confirmation link."""
+    value = _load(secret_key, CONFIRM_SALT, token, CONFIRM_MAX_AGE_SECONDS)
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(v, str) for v in value)
+        and value[1] in ("email", "sms")
+    ):
+        raise LinkError("This link is not valid.")
+    return value[0], value[1], value[2]
+
+
+def _pair(value: object) -> tuple[str, int]:
     if not (
         isinstance(value, list)
         and len(value) == 2
@@ -109,11 +157,15 @@ def read_answer_token(secret_key: str, token: str) -> tuple[str, int, int]:
     return value[0], value[1], value[2]
 
 
-def _load(secret_key: str, salt: str, token: str) -> object:
+def _load(secret_key: str, salt: str, token: str, max_age: int = LINK_MAX_AGE_SECONDS) -> object:
+    serializer = _serializer(secret_key, salt)
     try:
-        return _serializer(secret_key, salt).loads(token, max_age=LINK_MAX_AGE_SECONDS)
-    except SignatureExpired:
-        raise ExpiredLink("This link has expired.") from None
+        return serializer.loads(token, max_age=max_age)
+    except SignatureExpired as expired:
+        problem = ExpiredLink("This link has expired.")
+        # The signature was good, only old: what it carried can be trusted to say whose.
+        problem.value = serializer.load_payload(expired.payload) if expired.payload else None
+        raise problem from None
     except BadSignature:
         raise LinkError("This link is not valid.") from None
 

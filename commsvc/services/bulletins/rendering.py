@@ -10,6 +10,7 @@ escaping on.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
-from commsvc.services.bulletins import plain_text, sandbox, work_budget
+from commsvc.services.bulletins import email_words, plain_text, sandbox, work_budget
 from commsvc.services.bulletins.links import LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
@@ -83,17 +84,27 @@ def with_opt_out_hint(body: str) -> str:
 
 
 def compile_bulletin(
-    subject: str, email_body: str, sms_body: str, sample: dict[str, Any] | None = None
+    subject: str,
+    email_body: str,
+    sms_body: str,
+    sample: dict[str, Any] | None = None,
+    language: str = "en",
 ) -> CompiledBulletin:
-    """Compile and check all templates of a bulletin; raise TemplateError naming the line."""
+    """Compile and check all templates of a bulletin; raise TemplateError naming the line.
+
+    `language` is the language of this version: the layout's own words and its `lang`.
+    """
     for source, label in ((subject, "subject"), (email_body, "email body"), (sms_body, "SMS body")):
         check_template(source, label)  # the organiser's own lines, for exact line numbers
+    words = email_words.layout_words(language)
     compiled = CompiledBulletin(
         subject=_compile(_text_env, subject, "subject"),
         email_text=_compile(
-            _text_env, plain_text.from_markdown(email_body) + _TEXT_FOOTER, "email body"
+            _text_env, plain_text.from_markdown(email_body) + _text_footer(words), "email body"
         ),
-        email_html=_compile(_html_env, _email_html_source(email_body), "email body"),
+        email_html=_compile(
+            _html_env, _email_html_source(email_body, subject, language, words), "email body"
+        ),
         sms=_compile(_text_env, sms_body, "SMS body"),
     )
     _trial_render(compiled, sample or sample_context())
@@ -130,6 +141,7 @@ def sample_context() -> dict[str, Any]:
         "organiser": {"email": "organiser@example.org"},
         "preferences_url": "https://example.org/p/token",
         "unsubscribe_url": "https://example.org/u/token",
+        "web_copy_url": "https://example.org/w/token",
     }
 
 
@@ -154,6 +166,7 @@ def member_context(
     links: LinkMaker,
     public_id: str,
     topic_id: int,
+    bulletin_id: int = 0,
 ) -> dict[str, Any]:
     """All a template sees for one member: the preview and the workers both build it here,
     so what an organiser previews is what the member gets."""
@@ -162,17 +175,30 @@ def member_context(
         "member": member,
         "preferences_url": links.preferences_url(public_id),
         "unsubscribe_url": links.unsubscribe_url(public_id, topic_id),
+        "web_copy_url": links.web_copy_url(public_id, bulletin_id),
     }
 
 
-_TEXT_FOOTER = (
-    QUESTION_MARK + "\n\n--\nChoose what you receive: {{ preferences_url }}\n"
-    "Unsubscribe: {{ unsubscribe_url }}\n"
-)
+def _text_footer(words: dict[str, str]) -> str:
+    return (
+        QUESTION_MARK + f"\n\n--\n{words['TEXT_PREFERENCES']}: {{{{ preferences_url }}}}\n"
+        f"{words['TEXT_UNSUBSCRIBE']}: {{{{ unsubscribe_url }}}}\n"
+        f"{words['TEXT_WEB_COPY']}: {{{{ web_copy_url }}}}\n"
+    )
 
 
-def _email_html_source(markdown_source: str) -> str:
-    """Markdown -> sanitised HTML -> layout -> inlined CSS, keeping Jinja tags intact."""
+_LINKS = ("preferences_url", "unsubscribe_url", "web_copy_url")
+_HEADING = re.compile(r"<(/?)h([1-5])>")
+
+
+def _email_html_source(
+    markdown_source: str, subject: str, language: str, words: dict[str, str]
+) -> str:
+    """Markdown -> sanitised HTML -> layout -> inlined CSS, keeping Jinja tags intact.
+
+    The subject is the page's title and its one main heading, so the organiser's own
+    headings move one level down.
+    """
     placeholders: dict[str, str] = {}
 
     def protect(match: re.Match[str]) -> str:
@@ -181,8 +207,17 @@ def _email_html_source(markdown_source: str) -> str:
         return token
 
     protected = _JINJA_TAG.sub(protect, markdown_source)
-    body_html = nh3.clean(_markdown.render(protected))
-    for name in ("preferences_url", "unsubscribe_url"):
+    body_html = _HEADING.sub(
+        lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}>", nh3.clean(_markdown.render(protected))
+    )
+    # The subject's text, HTML-escaped around its Jinja tags (which autoescape renders).
+    title = "".join(
+        part if _JINJA_TAG.fullmatch(part) else html.escape(part, quote=False)
+        for part in _JINJA_TAG.split(subject)
+    )
+    placeholders["JINJAPLACEHOLDERTITLEX"] = title
+    placeholders["JINJAPLACEHOLDERTOPICX"] = "{{ bulletin.topic }}"
+    for name in _LINKS:
         placeholders[f"JINJAPLACEHOLDER{name.upper()}X"] = "{{ " + name + " }}"
     layout = (TEMPLATES_DIR / "email" / "layout.html").read_text()
     # The layout is our own trusted template: a plain string substitution, not Jinja,
@@ -190,9 +225,16 @@ def _email_html_source(markdown_source: str) -> str:
     page = (
         layout.replace("%%BODY%%", body_html)
         .replace("%%QUESTION%%", QUESTION_MARK)
-        .replace("%%PREFERENCES_URL%%", "JINJAPLACEHOLDERPREFERENCES_URLX")
-        .replace("%%UNSUBSCRIBE_URL%%", "JINJAPLACEHOLDERUNSUBSCRIBE_URLX")
+        .replace("%%TITLE%%", "JINJAPLACEHOLDERTITLEX")
     )
+    page = page.replace("%%LANG%%", language if language in ("en", "cy") else "en")
+    for name in _LINKS:
+        page = page.replace(f"%%{name.upper()}%%", f"JINJAPLACEHOLDER{name.upper()}X")
+    for name, text in words.items():
+        escaped = html.escape(text, quote=False).replace(
+            email_words.TOPIC, "JINJAPLACEHOLDERTOPICX"
+        )
+        page = page.replace(f"%%{name}%%", escaped)
     page = css_inline.inline(page)
     # Escape anything that looks like Jinja in the trusted HTML, then restore the tags.
     page = page.replace("{", "{{ '{' }}") if "{" in page else page

@@ -48,6 +48,7 @@ VARIABLES: dict[str, tuple[str, ...] | None] = {
     "organiser": ("email",),
     "preferences_url": None,
     "unsubscribe_url": None,
+    "web_copy_url": None,
 }
 
 # Filters an organiser may use, with what each does (shown on the compose page).

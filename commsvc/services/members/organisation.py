@@ -148,8 +148,12 @@ def create_partnership(actor: Actor, data: dict[str, Any]) -> Partnership:
         raise ValidationError(f"There is no region called {region_name!r}.")
     if db.session.scalar(select(Partnership).where(Partnership.name == name)):
         raise ValidationError(f"A partnership called {name!r} exists already.")
+    name_cy = data.get("name_cy") or ""
+    if not isinstance(name_cy, str) or len(name_cy) > 200:
+        raise ValidationError("name_cy must be text of at most 200 characters")
     partnership = Partnership(
         name=name,
+        name_cy=" ".join(name_cy.split()),
         kind=kind,
         region=region,
         requires_approval=bool(data.get("requires_approval", False)),

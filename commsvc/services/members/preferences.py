@@ -50,12 +50,15 @@ def update_choices(
     source: str,
     language: str | None = None,
 ) -> None:
-    """Apply a member's answers from the preference page."""
+    """Apply a member's answers from the preference page (service topics are not theirs
+    to choose: `audience.decide` sends them whatever a stored choice says)."""
     if language in LANGUAGES:
         member.language = language
     choices = topic_choices(member)
     by_topic = {p.topic_id: p for p in member.topic_preferences}
     for choice in choices:
+        if choice["kind"] == "service":  # always sent: not the member's to turn off
+            continue
         wanted = choice["id"] in topics_on
         if choice["subscribed"] != wanted or choice["id"] not in by_topic:
             pref = by_topic.get(choice["id"])
@@ -89,6 +92,22 @@ def unsubscribe_topic(member: Member, topic_id: int, source: str) -> None:
         pref.subscribed = False
     _record(member, source, {"topic_off": topic_id})
     db.session.commit()
+
+
+def resubscribe_topic(member: Member, topic_id: int, source: str) -> None:
+    """Undo an unsubscribe: the topic is on again, recorded like any other choice."""
+    pref = next((p for p in member.topic_preferences if p.topic_id == topic_id), None)
+    if pref is None:
+        member.topic_preferences.append(TopicPreference(topic_id=topic_id, subscribed=True))
+    else:
+        pref.subscribed = True
+    _record(member, source, {"topic_on": topic_id})
+    db.session.commit()
+
+
+def is_subscribed(member: Member, topic_id: int) -> bool:
+    pref = next((p for p in member.topic_preferences if p.topic_id == topic_id), None)
+    return member.all_topics if pref is None else pref.subscribed
 
 
 def stop_campaigns(member: Member, source: str, detail: dict[str, Any]) -> None:

@@ -39,7 +39,14 @@ FIELDS = (
     "channels",
 )
 CHANNELS = ("email", "sms")
-MEMBER_CHOICE_SOURCES = ("preference_centre", "sms_keyword", "one_click")
+LANGUAGES = ("en", "cy")  # the optional last CSV column `language`; empty means unchanged
+MEMBER_CHOICE_SOURCES = (
+    "preference_centre",
+    "sms_keyword",
+    "one_click",
+    "unsubscribe_undo",
+    "address_confirmed",
+)
 _MEMBERSHIP_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,39}$")
 _LIMITS = {
     "first_name": 100,
@@ -73,6 +80,7 @@ class MemberInput:
     warnings: list[str] = field(default_factory=list)
     # Addresses given but invalid: a stored member keeps the one on record.
     unusable: frozenset[str] = frozenset()
+    language: str | None = None  # None: not given (a new member gets English)
 
 
 def validate_member(raw: dict[str, Any]) -> MemberInput:
@@ -111,6 +119,9 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
         if channel not in CHANNELS:
             problems.append(f"channel {channel!r} is not email or sms")
     channels = _usable_channels(channels, usable_email, usable_mobile, problems, warnings)
+    language = _clean(raw.get("language")).lower() or None
+    if language is not None and language not in LANGUAGES:
+        problems.append(f"language {raw.get('language')!r} is not en or cy")
     if problems:
         raise ValidationError("; ".join(problems))
     return MemberInput(
@@ -132,6 +143,7 @@ def validate_member(raw: dict[str, Any]) -> MemberInput:
         unusable=frozenset(
             name for name, value in (("email", email), ("mobile", mobile)) if value is None
         ),
+        language=language,
     )
 
 
@@ -167,9 +179,12 @@ def upsert_member(data: MemberInput, source: str, actor: Actor = SYSTEM) -> tupl
     if member is not None:
         values.update({name: getattr(member, name) for name in data.unusable})
     if member is None:
-        member = Member(membership_number=data.membership_number)
+        member = Member(membership_number=data.membership_number, language="en")
         db.session.add(member)
     changed = created
+    # A language the member chose on their page wins over an organiser's data.
+    if data.language and (created or not _has_own_choices(member)):
+        values["language"] = data.language
     for name, value in values.items():
         if getattr(member, name, None) != value:
             setattr(member, name, value)
@@ -213,6 +228,7 @@ def member_json(member: Member) -> dict[str, Any]:
         "topics": [] if member.all_topics else sorted(topics),
         "channels": [c for c in CHANNELS if getattr(member, f"{c}_enabled")],
         "opted_out": member.opted_out,
+        "language": member.language,
         "erased": member.erased_at is not None,
     }
 
@@ -278,6 +294,24 @@ def _names(value: Any, field_name: str, problems: list[str]) -> list[str]:
     if any(len(name) > 200 for name in names):
         problems.append(f"a name in {field_name} is longer than 200 characters")
     return list(dict.fromkeys(names))
+
+
+def clean_email(value: str) -> str:
+    """One email address from a member, normalised, or a ValidationError saying why not."""
+    problems: list[str] = []
+    email = _checked_email(_clean(value), problems)
+    if problems or not email:
+        raise ValidationError(problems[0] if problems else "email is missing")
+    return email
+
+
+def clean_mobile(value: str) -> str:
+    """One mobile number from a member, in E.164, or a ValidationError saying why not."""
+    problems: list[str] = []
+    mobile = _checked_mobile(_clean(value), problems)
+    if problems or not mobile:
+        raise ValidationError(problems[0] if problems else "mobile is missing")
+    return mobile
 
 
 def _usable_addresses(

@@ -39,6 +39,7 @@ _DETAILS = (
     "erased_at",
 )
 _CHOICES = ("email_enabled", "sms_enabled", "all_topics")
+_LANGUAGE = ("language",)
 
 
 @dataclass
@@ -132,7 +133,7 @@ def upsert_chunk(chunk: list[MemberInput], lookups: Lookups, source: str) -> lis
                     **choices,
                     "membership_number": number,
                     "public_id": new_public_id(),
-                    "language": "en",
+                    "language": data.language or "en",
                     "opted_out": False,
                     "created_at": now,
                     "updated_at": now,
@@ -144,6 +145,10 @@ def upsert_chunk(chunk: list[MemberInput], lookups: Lookups, source: str) -> lis
             outcomes.append(CREATED)
             continue
         details.update({name: current[name] for name in data.unusable})
+        if data.language and not current["own_choices"]:  # the member's own choice wins
+            details["language"] = data.language
+        else:
+            details["language"] = current["language"]
         changed = any(current[name] != value for name, value in details.items())
         if current["partnerships"] != partnership_ids:
             links[number] = partnership_ids
@@ -185,7 +190,8 @@ def _existing(numbers: list[str]) -> dict[str, dict[str, Any]]:
 
 def _existing_batch(numbers: list[str]) -> dict[str, dict[str, Any]]:
     table = Member.__table__
-    columns = [table.c.id, table.c.membership_number, *(table.c[n] for n in _DETAILS + _CHOICES)]
+    names = _DETAILS + _CHOICES + _LANGUAGE
+    columns = [table.c.id, table.c.membership_number, *(table.c[n] for n in names)]
     rows = db.session.execute(select(*columns).where(table.c.membership_number.in_(numbers)))
     found = {
         row.membership_number: {

@@ -83,4 +83,5 @@ from commsvc.web.admin import (  # noqa: E402,F401
     outbox,
     results,
     sessions,
+    welsh_names,
 )

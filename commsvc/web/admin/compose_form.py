@@ -13,6 +13,7 @@ from commsvc.web.admin.form_errors import MISSING
 from commsvc.web.ids import parse_id
 
 TARGETING = ("branches", "employers", "workplaces", "service_groups")
+WELSH = ("subject_cy", "email_body_cy", "sms_body_cy")  # optional: the Welsh version
 
 
 def read(form: Any, partnership_id: int) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def read(form: Any, partnership_id: int) -> dict[str, Any]:
         "subject": form.get("subject", ""),
         "email_body": form.get("email_body", ""),
         "sms_body": form.get("sms_body", ""),
+        **{field: form.get(field, "") for field in WELSH},
+        "public": form.get("public") == "on",
         "service_reason": form.get("service_reason", ""),
         "audience": {name: form.getlist(name) for name in TARGETING if form.getlist(name)},
     }
@@ -65,6 +68,8 @@ def from_bulletin(bulletin: Bulletin) -> dict[str, Any]:
         "subject": bulletin.subject,
         "email_body": bulletin.email_body,
         "sms_body": bulletin.sms_body,
+        **{field: getattr(bulletin, field) or "" for field in WELSH},
+        "public": "on" if bulletin.public else "",
         "service_reason": bulletin.service_reason,
         **{name: list(bulletin.audience.get(name, [])) for name in TARGETING},
     }

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import gettext as _
-from flask_babel import refresh
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError as FormError
 
@@ -23,22 +22,11 @@ from commsvc.services.bulletins import links, questions
 from commsvc.services.bulletins.question_messages import format_moment
 from commsvc.services.members import preferences
 from commsvc.web.preferences import bad_link_page, language_switch
+from commsvc.web.preferences.language import member_page
 
 bp = Blueprint("answers", __name__)
+member_page(bp)
 LINK_CHANNEL = "link"  # answers given on this page, whichever message carried the link
-
-
-@bp.before_request
-def _fresh_language() -> None:
-    g.pop("member_language", None)
-    refresh()
-
-
-@bp.after_request
-def _no_store(response: Any) -> Any:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @bp.route("/a/<token>", methods=["GET", "POST"])

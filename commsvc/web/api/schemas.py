@@ -83,6 +83,7 @@ def build_schemas() -> dict[str, dict[str, Any]]:
                 "type": ["array", "null"],
                 "items": {"type": "string", "enum": ["email", "sms"]},
             },
+            "language": {"type": ["string", "null"], "description": "en (default) or cy"},
         },
         required=["region", "service_group"],
         anyOf=one_of_fields("email", "mobile"),
@@ -128,6 +129,8 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "service_reason": {"type": ["string", "null"]},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "public": {"type": "boolean"},
+            "languages": {"type": "array", "items": {"type": "string", "enum": ["en", "cy"]}},
         },
     }
     new_bulletin: dict[str, Any] = closed(
@@ -139,6 +142,10 @@ def build_schemas() -> dict[str, dict[str, Any]]:
             "subject": {"type": ["string", "null"]},
             "email_body": {"type": ["string", "null"]},
             "sms_body": {"type": ["string", "null"]},
+            "subject_cy": {"type": ["string", "null"]},
+            "email_body_cy": {"type": ["string", "null"]},
+            "sms_body_cy": {"type": ["string", "null"]},
+            "public": {"type": "boolean"},
             "service_reason": {
                 "type": ["string", "null"],
                 "maxLength": 500,

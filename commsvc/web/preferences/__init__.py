@@ -10,44 +10,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request
-from flask_babel import get_locale, refresh
+from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError as FormError
 
-from commsvc.extensions import csrf, db
-from commsvc.models import Member, Topic
+from commsvc.extensions import csrf
+from commsvc.models import Member
 from commsvc.services.bulletins import links
-from commsvc.services.members import preferences
+from commsvc.services.members import outlook, preferences
 from commsvc.web.ids import parse_id
-from commsvc.web.preferences.language import select_locale
+from commsvc.web.preferences.language import member_page, select_locale
 
 bp = Blueprint("preferences", __name__)
+member_page(bp)
 ONE_CLICK = "One-Click"
 
-__all__ = ["bad_link_page", "bp", "language_switch", "select_locale"]
-
-
-@bp.before_request
-def _fresh_language() -> None:
-    # The locale is cached per app context, which a test client may share across requests.
-    g.pop("member_language", None)
-    refresh()
-
-
-@bp.after_request
-def _no_store(response: Any) -> Any:
-    # Pages behind a member's link are theirs alone: never cache or leak the URL.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+__all__ = ["bad_link_page", "bp", "language_switch", "member_from", "select_locale"]
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
 @csrf.exempt  # checked below, after the link, so a bad link gets the bad-link page
 def preference_centre(token: str) -> Any:
-    member, problem = _member_from(token)
+    member, problem = member_from(token)
     if member is None:
         return bad_link_page(problem)
     saved = False
@@ -66,45 +52,22 @@ def preference_centre(token: str) -> Any:
             sms=request.form.get("sms") == "on",
             stop_everything=request.form.get("stop_everything") == "on",
             source="preference_centre",
-            language=str(get_locale()),
+            language=request.form.get("language") or str(get_locale()),
         )
         saved = True
+    return render_centre(member, token, saved=saved)
+
+
+def render_centre(member: Member, token: str, **extra: Any) -> str:
+    """The preference page, with what the member will get worked out as sending does."""
     return render_template(
         "preferences/centre.html",
         member=member,
         token=token,
-        topics=preferences.topic_choices(member),
-        saved=saved,
-        **language_switch(),
-    )
-
-
-@bp.route("/u/<token>", methods=["GET", "POST"])
-@csrf.exempt
-def unsubscribe(token: str) -> Any:
-    try:
-        public_id, topic_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
-    except links.LinkError as problem:
-        return bad_link_page(problem)
-    member = preferences.member_by_public_id(public_id)
-    topic = db.session.get(Topic, topic_id)
-    if member is None or topic is None:
-        return bad_link_page(_missing())
-    g.member_language = member.language
-    if request.method == "POST":
-        if request.form.get("List-Unsubscribe") != ONE_CLICK:
-            refused = links.LinkError(_("Send List-Unsubscribe=One-Click to unsubscribe."))
-            return bad_link_page(refused)
-        preferences.unsubscribe_topic(member, topic.id, source="one_click")
-        return render_template("preferences/unsubscribed.html", topic=topic)
-    return render_template(
-        "preferences/unsubscribe.html",
-        topic=topic,
-        token=token,
-        one_click=ONE_CLICK,
-        preferences_url=links.MemberLinks(
-            current_app.config["SECRET_KEY"], current_app.config["COMMSVC_PUBLIC_URL"]
-        ).preferences_url(member.public_id),
+        outlook=outlook.member_outlook(member),
+        masked_email=outlook.masked_email(member.email),
+        masked_mobile=outlook.masked_mobile(member.mobile),
+        **{"saved": False, **extra},
         **language_switch(),
     )
 
@@ -116,19 +79,19 @@ def test_copy() -> Any:
     return render_template("preferences/test_copy.html", **language_switch())
 
 
-def _member_from(token: str) -> tuple[Member | None, Any]:
+def member_from(token: str) -> tuple[Member | None, Any]:
     try:
         public_id = links.read_preferences_token(current_app.config["SECRET_KEY"], token)
     except links.LinkError as problem:
         return None, problem
     member = preferences.member_by_public_id(public_id)
     if member is None:
-        return None, _missing()
+        return None, missing()
     g.member_language = member.language
     return member, None
 
 
-def _missing() -> links.LinkError:
+def missing() -> links.LinkError:
     missing = links.LinkError("This link is not valid.")
     missing.http_status = 404
     return missing
@@ -140,11 +103,16 @@ def bad_link_page(problem: links.LinkError) -> Any:
         "This link has expired.": _("This link has expired."),
         "This link is not valid.": _("This link is not valid."),
     }.get(problem.detail, problem.detail)
-    page = render_template("preferences/bad_link.html", detail=detail, **language_switch())
+    fresh_url = None
+    if isinstance(problem, links.ExpiredLink) and isinstance(problem.value, str):
+        fresh_url = url_for("preferences.fresh_link", token=(request.view_args or {})["token"])
+    page = render_template(
+        "preferences/bad_link.html", detail=detail, fresh_url=fresh_url, **language_switch()
+    )
     return page, problem.http_status
 
 
-def language_switch() -> dict[str, Any]:
+def language_switch(base: str | None = None) -> dict[str, Any]:
     """The current language, and the other one with the link to switch to it."""
     current = str(get_locale())
     other = "en" if current == "cy" else "cy"
@@ -152,5 +120,15 @@ def language_switch() -> dict[str, Any]:
         "lang": current,
         "other_lang": other,
         "other_lang_name": "English" if other == "en" else "Cymraeg",
-        "switch_url": request.base_url + f"?lang={other}",
+        "switch_url": (base or request.base_url) + f"?lang={other}",
     }
+
+
+def member_links() -> links.MemberLinks:
+    return links.MemberLinks(
+        current_app.config["SECRET_KEY"], current_app.config["COMMSVC_PUBLIC_URL"]
+    )
+
+
+# The routes of the other member pages register on `bp` when imported.
+from commsvc.web.preferences import address, fresh_link, unsubscribe, web_copy  # noqa: E402,F401

@@ -42,7 +42,7 @@ def population(app):
                 email="" if not has_email else f"aud{n}@example.org",
                 mobile="" if not has_mobile else f"07800 {300000 + n:06d}",
                 topics=rnd.choice(["", "", "bargaining", "campaigns;ballots"]),
-                channels=rnd.choice(["", "email" if has_email else "sms"]),
+                channels=rnd.choice(["", "email" if has_email else "sms", "sms" * has_mobile]),
             )
         )
     assert factories.import_rows(rows).ok
@@ -82,12 +82,17 @@ def expected(partnership, filters, topic, channels):
         prefs = {p.topic_id: p.subscribed for p in m.topic_preferences}
         subscribed = prefs.get(topic.id, m.all_topics)
         gets_any = False
+        on = {c for c in ("email", "sms") if (m.email_enabled, m.sms_enabled)[c == "sms"]}
+        on = {c for c in on if (m.email, m.mobile)[c == "sms"]}
+        if topic.kind == "service":  # always sent: on the channels on, else a fallback
+            wanted = on or ({"email"} if m.email else {"sms"} if m.mobile else set())
+        else:
+            wanted = on if subscribed and not m.opted_out else set()
         for channel in channels:
             address = m.email if channel == "email" else m.mobile
-            enabled = m.email_enabled if channel == "email" else m.sms_enabled
             if not address:
                 counts[channel]["no_address"] += 1
-            elif not enabled or not subscribed or (m.opted_out and topic.kind != "service"):
+            elif channel not in wanted:
                 counts[channel]["skipped"] += 1
             elif suppression.is_suppressed(channel, address):
                 counts[channel]["suppressed"] += 1
@@ -180,7 +185,16 @@ def test_member_who_stopped_everything_gets_service_messages_but_not_campaigns()
     assert audience.decide(stopped, "email", "service", suppressed=False) == "queued"
 
 
-def test_service_messages_still_respect_channel_topic_and_suppression():
+def test_service_messages_follow_channels_but_not_topic_choices_and_respect_suppression():
     assert audience.decide(_someone(sms_enabled=False), "sms", "service", False) == "skipped"
-    assert audience.decide(_someone(subscribed=False), "email", "service", False) == "skipped"
+    assert audience.decide(_someone(subscribed=False), "email", "service", False) == "queued"
     assert audience.decide(_someone(opted_out=True), "email", "service", True) == "suppressed"
+
+
+def test_member_with_every_channel_off_gets_service_messages_by_email_else_text():
+    off = _someone(email_enabled=False, sms_enabled=False)
+    assert audience.decide(off, "email", "service", False) == "queued"
+    assert audience.decide(off, "sms", "service", False) == "skipped"
+    assert audience.decide(off, "email", "campaign", False) == "skipped"
+    no_email = _someone(email=None, email_enabled=False, sms_enabled=False)
+    assert audience.decide(no_email, "sms", "service", False) == "queued"
