@@ -36,8 +36,8 @@ def csrf(page: str) -> str:
 def arrived(client, headers, partnership_id, email_sink, sms_sink, address, mobile):
     """Send a bulletin on every topic on both channels; what reached this member."""
     seen_emails, seen_texts = len(email_sink.parsed()), len(sms_sink.messages)
-    names = [t.name for t in db.session.query(Topic).order_by(Topic.name)]
-    for name in names:
+    topics = [(t.name, t.kind) for t in db.session.query(Topic).order_by(Topic.name)]
+    for name, kind in topics:
         body = factories.bulletin_body(
             partnership_id,
             title=f"About {name}",
@@ -45,6 +45,8 @@ def arrived(client, headers, partnership_id, email_sink, sms_sink, address, mobi
             subject=f"Subject {name}",
             sms_body=f"Text {name}",
         )
+        if kind == "service":  # an organiser must say why it overrides members' choices
+            body["service_reason"] = "The ballot notice the union's rules require"
         created = client.post("/api/v1/bulletins", json=body, headers=headers)
         assert created.status_code == 201, created.get_json()
         bulletin_id = created.get_json()["id"]
