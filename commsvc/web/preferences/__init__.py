@@ -21,10 +21,11 @@ from commsvc.models import Member
 from commsvc.services.bulletins import links
 from commsvc.services.members import outlook, preferences
 from commsvc.web.ids import parse_id
-from commsvc.web.preferences.language import member_page, select_locale
+from commsvc.web.preferences.language import member_page, remember_switch, select_locale
 
 bp = Blueprint("preferences", __name__)
 member_page(bp)
+bp.after_request(remember_switch)  # a switch on the preference centre keeps to later pages
 ONE_CLICK = "One-Click"
 
 __all__ = ["bad_link_page", "bp", "language_switch", "member_from", "select_locale"]

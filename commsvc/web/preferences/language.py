@@ -49,7 +49,7 @@ def remember_switch(response: Any) -> Any:
 def member_page(blueprint: Blueprint) -> None:
     """What every page behind a member's link shares: the language worked out afresh for
     each request, and a page that is the member's alone (never cached, its URL never
-    sent on as a referrer); a language switch made there is remembered."""
+    sent on as a referrer)."""
     blueprint.before_request(_fresh_language)
     blueprint.after_request(_no_store)
 
@@ -63,4 +63,4 @@ def _fresh_language() -> None:
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
-    return remember_switch(response)
+    return response
