@@ -83,17 +83,7 @@ def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
     """The variables a template sees for one member, as the workers build them, except
     the links: a preview's lead to a test-copy page that changes nobody's choices."""
     config = current_app.config
-    values = rendering.member_context_values(
-        first_name=member.first_name,
-        last_name=member.last_name,
-        membership_number=member.membership_number,
-        workplace=member.workplace,
-        job_title=member.job_title,
-        service_group=member.service_group,
-        region=member.region.name,
-        branch=member.branch.name if member.branch else "",
-        employer=member.employer.name if member.employer else "",
-    )
+    values = rendering.member_values_of(member)
     links = TestCopyLinks(config["COMMSVC_PUBLIC_URL"])
     shared = rendering.bulletin_context(bulletin)
     context = rendering.member_context(shared, values, links, member.public_id, bulletin.topic_id)

@@ -151,6 +151,22 @@ def member_context_values(**values: str) -> dict[str, str]:
     return {key: values.get(key) or "" for key in fields}
 
 
+def member_values_of(member: Any) -> dict[str, str]:
+    """A stored member (a `Member`) as templates see it, for one-off renders (a preview, a
+    web copy); batches build the same from their own query (delivery/recipients.py)."""
+    return member_context_values(
+        first_name=member.first_name,
+        last_name=member.last_name,
+        membership_number=member.membership_number,
+        workplace=member.workplace,
+        job_title=member.job_title,
+        service_group=member.service_group,
+        region=member.region.name,
+        branch=member.branch.name if member.branch else "",
+        employer=member.employer.name if member.employer else "",
+    )
+
+
 def bulletin_context(bulletin: Any) -> dict[str, Any]:
     """The variables every member of one bulletin shares (a `Bulletin`)."""
     return {

@@ -43,17 +43,7 @@ def member_copy(bulletin_id: int, member: Member) -> str:
     version = versions.version_for(bulletin, member.language, "email")
     config = current_app.config
     links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
-    values = rendering.member_context_values(
-        first_name=member.first_name,
-        last_name=member.last_name,
-        membership_number=member.membership_number,
-        workplace=member.workplace,
-        job_title=member.job_title,
-        service_group=member.service_group,
-        region=member.region.name,
-        branch=member.branch.name if member.branch else "",
-        employer=member.employer.name if member.employer else "",
-    )
+    values = rendering.member_values_of(member)
     context = rendering.member_context(
         versions.shared_context(bulletin, version),
         values,
