@@ -32,6 +32,7 @@ Reliability, in one place (each setting is chosen, not defaulted):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery, Task
@@ -135,3 +136,14 @@ def enqueue(
     if countdown is not None:
         countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
     celery_app.send_task(task_name, args=list(args), countdown=countdown, queue=queue)
+
+
+def enqueue_each(task_name: str, arguments: Sequence[tuple[Any, ...]]) -> None:
+    """Send one task per argument tuple over one producer (one broker connection), as
+    fan-out does with the batches of a chunk: cheaper than `enqueue` per task."""
+    if not arguments:
+        return
+    celery_app: Celery = current_app.extensions["celery"]
+    with celery_app.producer_or_acquire() as producer:
+        for args in arguments:
+            celery_app.send_task(task_name, args=list(args), producer=producer)

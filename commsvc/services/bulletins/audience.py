@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, not_, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc.errors import ValidationError
@@ -123,6 +123,12 @@ def clean_filters(raw: Any) -> dict[str, list[str]]:
 
 def members_query(partnership_id: int, filters: dict[str, list[str]]) -> Select[Any]:
     """Ids of the members in a partnership's audience, filters applied."""
+    return select(Member.id).where(audience_condition(partnership_id, filters))
+
+
+def audience_condition(partnership_id: int, filters: dict[str, list[str]]) -> ColumnElement[bool]:
+    """The WHERE clause on `Member` that says who is in the audience (no join needed, so
+    a query can add its own bounds on Member.id and the planner uses the primary key)."""
     in_partnership = or_(
         exists().where(
             member_partnerships.c.member_id == Member.id,
@@ -156,7 +162,7 @@ def members_query(partnership_id: int, filters: dict[str, list[str]]) -> Select[
         conditions.append(Member.job_title.in_(filters["job_titles"]))
     if filters.get(NOT_ANSWERED):
         conditions.append(_not_answered(int(filters[NOT_ANSWERED][0])))
-    return select(Member.id).where(and_(*conditions))
+    return and_(*conditions)
 
 
 def _not_answered(bulletin_id: int) -> ColumnElement[bool]:
@@ -265,3 +271,62 @@ def service_fallback(member: AudienceMember) -> tuple[str, ...]:
 
 def _is_on(member: AudienceMember, channel: str) -> bool:
     return member.email_enabled if channel == "email" else member.sms_enabled
+
+
+# The same rule in SQL, for fan-out (one INSERT … SELECT per chunk) and the audience
+# preview (one aggregate query). tests/services/bulletins/test_audience_rule_sql.py
+# checks, for every combination of choices and addresses, that these say what
+# `verdict` says; change both together.
+
+
+def address_column(channel: str) -> Any:
+    return Member.email if channel == "email" else Member.mobile
+
+
+def has_address_sql(channel: str) -> ColumnElement[bool]:
+    """`address_for(member, channel)` is truthy: set and not empty."""
+    column = address_column(channel)
+    return and_(column.is_not(None), column != "")
+
+
+def _is_on_sql(channel: str) -> ColumnElement[bool]:
+    return (Member.email_enabled if channel == "email" else Member.sms_enabled).is_(True)
+
+
+def subscribed_sql() -> ColumnElement[bool]:
+    """The member's choice of the topic; the query must outer-join `topic_choice`."""
+    return func.coalesce(TopicPreference.subscribed, Member.all_topics).is_(True)
+
+
+def wants_sql(channel: str, topic_kind: str) -> ColumnElement[bool]:
+    """`channel in chosen_channels(member, topic_kind)`, in SQL."""
+    if topic_kind == SERVICE:
+        # The channels switched on, or the fallback (email, else text) when none is.
+        if channel == "email":
+            sms_on = and_(has_address_sql("sms"), _is_on_sql("sms"))
+            return and_(has_address_sql("email"), or_(_is_on_sql("email"), not_(sms_on)))
+        return and_(has_address_sql("sms"), or_(_is_on_sql("sms"), not_(has_address_sql("email"))))
+    return and_(
+        has_address_sql(channel),
+        _is_on_sql(channel),
+        subscribed_sql(),
+        Member.opted_out.is_(False),
+    )
+
+
+def choice_status_sql(channel: str, topic_kind: str) -> tuple[Any, Any]:
+    """(status, reason) of `verdict` for a member with an address on `channel`, before
+    the suppression list: queued, or skipped with the member's own reason."""
+    wants = wants_sql(channel, topic_kind)
+    status = case((wants, str(DeliveryStatus.QUEUED)), else_=str(DeliveryStatus.SKIPPED))
+    turned_off = f"the member turned off {channel}"
+    if topic_kind == SERVICE:
+        reason = case((wants, null()), else_=turned_off)
+    else:
+        reason = case(
+            (wants, null()),
+            (Member.opted_out.is_(True), "the member stopped all bulletins"),
+            (not_(subscribed_sql()), "the member is not subscribed to this topic"),
+            else_=turned_off,
+        )
+    return status, reason

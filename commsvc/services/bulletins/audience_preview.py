@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc.extensions import db
 from commsvc.models import Member, Topic, TopicPreference
-from commsvc.services.bulletins.audience import SERVICE, STREAM_CHUNK, members_query
+from commsvc.services.bulletins import audience
 from commsvc.services.members import suppression
 
 
@@ -58,20 +58,14 @@ def audience_preview(
 ) -> AudiencePreview:
     """Count what fan-out would decide for this audience, topic and channels."""
     topic = db.session.get(Topic, topic_id)
-    if topic is not None and topic.kind == SERVICE:
-        wants = {c: _wants_service(c) for c in channels}
-    else:
-        chosen = and_(
-            func.coalesce(TopicPreference.subscribed, Member.all_topics).is_(True),
-            Member.opted_out.is_(False),
-        )
-        wants = {c: and_(_has_address(c), _enabled(c), chosen) for c in channels}
+    kind = topic.kind if topic is not None else ""
+    wants = {c: audience.wants_sql(c, kind) for c in channels}
     columns: list[Any] = [func.count()]
     for channel in channels:
         columns += [
             _count(wants[channel]),
-            _count(and_(_has_address(channel), not_(wants[channel]))),
-            _count(not_(_has_address(channel))),
+            _count(and_(audience.has_address_sql(channel), not_(wants[channel]))),
+            _count(not_(audience.has_address_sql(channel))),
         ]
     totals = db.session.execute(
         _audience(select(*columns), partnership_id, filters, topic_id)
@@ -83,7 +77,9 @@ def audience_preview(
             will_receive=wanting, skipped=skipped, no_address=no_address
         )
     if wants:
-        addresses = [case((want, _address(c)), else_=None) for c, want in wants.items()]
+        addresses = [
+            case((want, audience.address_column(c)), else_=None) for c, want in wants.items()
+        ]
         query = _audience(select(Member.id, *addresses), partnership_id, filters, topic_id)
         _count_suppressed(preview, query.where(or_(*wants.values())), list(wants))
     return preview
@@ -94,7 +90,9 @@ def _count_suppressed(preview: AudiencePreview, query: Any, channels: list[str])
     query = query.order_by(Member.id)
     last_id = 0
     while True:
-        rows = db.session.execute(query.where(Member.id > last_id).limit(STREAM_CHUNK)).all()
+        rows = db.session.execute(
+            query.where(Member.id > last_id).limit(audience.STREAM_CHUNK)
+        ).all()
         if not rows:
             return
         blocked = {
@@ -116,38 +114,11 @@ def _count_suppressed(preview: AudiencePreview, query: Any, channels: list[str])
 
 
 def _audience(query: Any, partnership_id: int, filters: dict[str, list[str]], topic_id: int) -> Any:
-    ids = members_query(partnership_id, filters).subquery()
     return (
         query.select_from(Member)
-        .join(ids, ids.c.id == Member.id)
-        .outerjoin(
-            TopicPreference,
-            and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id),
-        )
+        .outerjoin(TopicPreference, audience.topic_choice(topic_id))
+        .where(audience.audience_condition(partnership_id, filters))
     )
-
-
-def _address(channel: str) -> Any:
-    return Member.email if channel == "email" else Member.mobile
-
-
-def _has_address(channel: str) -> ColumnElement[bool]:
-    column = _address(channel)
-    return and_(column.is_not(None), column != "")
-
-
-def _enabled(channel: str) -> ColumnElement[bool]:
-    return (Member.email_enabled if channel == "email" else Member.sms_enabled).is_(True)
-
-
-def _wants_service(channel: str) -> ColumnElement[bool]:
-    """`audience.chosen_channels` for a service topic, in SQL: the channels switched on,
-    or the fallback (email, else text) when none is."""
-    other = "sms" if channel == "email" else "email"
-    nothing_else_on = not_(and_(_has_address(other), _enabled(other)))
-    if channel == "email":
-        return and_(_has_address("email"), or_(_enabled("email"), nothing_else_on))
-    return and_(_has_address("sms"), or_(_enabled("sms"), not_(_has_address("email"))))
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
