@@ -5,9 +5,12 @@ member organisations) or explicitly. The audience is a SELECT streamed in chunks
 it never loads all members into memory. `decide` says, per member and channel,
 whether a delivery is queued, skipped (the member's choice) or suppressed;
 `audience_preview` (in audience_preview.py) counts the same decisions before sending.
-This is the one place that says what a member gets: fan-out asks it once, and the
-send path asks it again (`decide_chunk` on the members' current rows) while a batch
-goes, so a choice changed after fan-out is honoured.
+This is the one place that says what a member gets, in two renderings kept equal by
+a test over every combination of choices: `verdict` in Python (the send path asks it
+again on the members' current rows while a batch goes, so a choice changed after
+fan-out is honoured, and the preference page states it) and `choice_status_sql` in SQL
+(fan-out writes a whole chunk of rows with it in one statement; the preview counts
+with `wants_sql`).
 """
 
 from __future__ import annotations

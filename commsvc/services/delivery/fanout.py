@@ -5,9 +5,11 @@ unique (bulletin, member, channel), and batches are made from the rows still que
 Running it again after a crash or a resume finishes the job and sends nobody twice
 (the batch claim is the second guard).
 
-Batches are enqueued as their rows are committed, chunk by chunk, so the first
-message leaves while the rest of a large audience is still being written; the
-counters are kept by adding each chunk's new rows, not by a recount at the end.
+Each chunk of the audience is one INSERT … SELECT per channel, the member's choices
+deciding queued or skipped in SQL: no member row travels to Python and back. The
+first chunk is one batch and chunks grow from there, so the first message leaves
+while the rest of a large audience is still being written, and memory stays bounded
+at any size; the counters are kept by adding each chunk's new rows, not by a recount.
 """
 
 from __future__ import annotations
