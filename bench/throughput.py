@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from bench import common, report
-from bench.organiser import Organiser
+from bench.organiser import Organiser, Watched
 from bench.report import Row, fmt
 from bench.watch import RssWatch
 from commsvc import embedded_redis
@@ -107,6 +108,20 @@ def run_ours(
                 print(f"\nprofile of the workers ({profile_path}); % self, % inclusive:")
                 for frame, own, share in report.summarise_profile(profile_path):
                     print(f"{own:5.1f}% {share:5.1f}%  {frame}")
+    return _figures(members, counts, watched, (first, last, fanned), fanout_seconds, watch)
+
+
+def _figures(
+    members: int,
+    counts: dict[str, int],
+    watched: Watched,
+    times: tuple[datetime, datetime, datetime | None],
+    fanout_seconds: float | None,
+    watch: RssWatch,
+) -> dict[str, Any]:
+    """The user's view (seconds to `sent`, poll latencies) beside the worker's (first
+    and last acceptances, fan-out, from the database and the log)."""
+    first, last, fanned = times
     sent = counts.get("sent", 0)
     requested = watched.requested_at
     worker_span = (last - requested).total_seconds()
