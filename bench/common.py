@@ -1,5 +1,6 @@
 """Shared set-up for the benchmarks: a throw-away PostgreSQL database, a private Redis,
-real worker processes, seeding and waiting (tables and profiles: bench/report.py).
+real web, worker and beat processes, seeding and waiting (tables and profiles:
+bench/report.py; memory and CPU: bench/watch.py).
 
 Everything started here is stopped by the same context manager that started it.
 """
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
+import requests
 
 from commsvc import embedded_redis, processes
 
@@ -28,9 +29,11 @@ PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432
 CORES = os.cpu_count() or 1
 SEED_CHUNK = 5000
 SEND_TIMEOUT_SECONDS = 1800
+SLOWEST_RATE = 100  # messages/s: below this a send is taken as stuck, not slow
 START_TIMEOUT_SECONDS = 180
 BATCH_SIZE = 500  # the product's default COMMSVC_BATCH_SIZE
 UNLIMITED_RATE = "1000000"  # messages/s: a provider limit the bench never reaches
+REGION = "North West"  # the seeded partnership's, and the bench API key's scope
 SUBJECT = "Pay offer: have your say, {{ member.first_name }}"
 EMAIL_BODY = (
     "Dear {{ member.first_name }},\n\n"
@@ -96,18 +99,33 @@ def stack(
 
 def start_worker(running: Stack, concurrency: int = CORES, log_name: str = "worker") -> Any:
     """A real `commsvc worker` process; its log (INFO) goes to a file in the workdir."""
-    return _start(running, ["worker", "--concurrency", str(concurrency)], log_name, "ready.")
+    args = ["worker", "--concurrency", str(concurrency), "--loglevel", "info"]
+    return _start(running, args, log_name, "ready.")
 
 
 def start_beat(running: Stack) -> Any:
     """`commsvc beat`, for the sweeps that repair what a crash left behind."""
-    return _start(running, ["beat"], "beat", "beat: Starting")
+    return _start(running, ["beat", "--loglevel", "info"], "beat", "beat: Starting")
+
+
+def start_web(running: Stack, port: int) -> Any:
+    """`commsvc web` (gunicorn, its default workers and threads) on that port, once
+    /healthz answers 200: the database, Redis and a worker are all reachable."""
+    process = _start(running, ["web", "--port", str(port)], "web", "Listening at:")
+    url = f"http://127.0.0.1:{port}/healthz"
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=5).status_code == 200:
+                return process
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not healthy within {START_TIMEOUT_SECONDS} s: see web.log")
 
 
 def _start(running: Stack, args: list[str], log_name: str, ready: str) -> Any:
     log = open(running.workdir / f"{log_name}.log", "ab")  # noqa: SIM115 (closed with the process)
     process = subprocess.Popen(
-        [sys.executable, "-m", "commsvc", *args, "--loglevel", "info"],
+        [sys.executable, "-m", "commsvc", *args],
         env={**os.environ, **running.env},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -127,53 +145,6 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     processes.stop_process(process, timeout)
 
 
-def peak_rss_mb(process: subprocess.Popen[bytes]) -> dict[int, float]:
-    """Peak resident memory (VmHWM) of a worker and each of its child processes."""
-    peaks: dict[int, float] = {}
-    with contextlib.suppress(psutil.NoSuchProcess):
-        parent = psutil.Process(process.pid)
-        for proc in [parent, *parent.children(recursive=True)]:
-            with contextlib.suppress(OSError):
-                status = Path(f"/proc/{proc.pid}/status").read_text()
-                match = re.search(r"VmHWM:\s+(\d+) kB", status)
-                if match:
-                    peaks[proc.pid] = int(match.group(1)) / 1024
-    return peaks
-
-
-class RssWatch:
-    """Keeps the highest VmHWM and the CPU time seen per worker process.
-
-    CPU seconds per message is the figure that survives a busy machine: wall-clock
-    rates move with whatever else the cores are doing, CPU cost per message does not.
-    """
-
-    def __init__(self, processes: list[subprocess.Popen[bytes]]) -> None:
-        self.processes = processes
-        self.peaks: dict[int, float] = {}
-        self.cpu: dict[int, float] = {}
-        self._baseline: dict[int, float] = {}
-
-    def start(self) -> None:
-        """Remember the CPU spent so far (start-up), to leave it out."""
-        self.sample()
-        self._baseline = dict(self.cpu)
-
-    def sample(self) -> None:
-        for process in self.processes:
-            for pid, mb in peak_rss_mb(process).items():
-                self.peaks[pid] = max(mb, self.peaks.get(pid, 0.0))
-            with contextlib.suppress(psutil.NoSuchProcess):
-                parent = psutil.Process(process.pid)
-                for proc in [parent, *parent.children(recursive=True)]:
-                    with contextlib.suppress(psutil.NoSuchProcess):
-                        times = proc.cpu_times()
-                        self.cpu[proc.pid] = times.user + times.system
-
-    def cpu_seconds(self) -> float:
-        return sum(cpu - self._baseline.get(pid, 0.0) for pid, cpu in self.cpu.items())
-
-
 def seed(members: int, *, with_mobile: bool = False) -> int:
     """N members of one Section 31 partnership, inserted in bulk; returns its id."""
     from sqlalchemy import insert
@@ -185,13 +156,13 @@ def seed(members: int, *, with_mobile: bool = False) -> int:
     from commsvc.services.accounts import actors
     from commsvc.services.members import organisation
 
-    region = organisation.region_named("North West")
+    region = organisation.region_named(REGION)
     partnership = organisation.create_partnership(
         actors.SYSTEM,
         {
             "name": "Salford Integrated Care Section 31 Partnership",
             "kind": "section_31_partnership",
-            "region": "North West",
+            "region": REGION,
             "employers": ["Salford Royal NHS Foundation Trust", "Salford City Council"],
         },
     )
@@ -199,6 +170,7 @@ def seed(members: int, *, with_mobile: bool = False) -> int:
     db.session.commit()
     employer_ids = [e.id for e in partnership.employers]
     now = utcnow()
+    progress = Progress("seeded", members)
     for start in range(0, members, SEED_CHUNK):
         rows = [
             {
@@ -225,27 +197,57 @@ def seed(members: int, *, with_mobile: bool = False) -> int:
         ]
         db.session.execute(insert(Member), rows)
         db.session.commit()
+        progress.show(min(start + SEED_CHUNK, members))
     return int(partnership.id)
+
+
+def bulletin_fields(partnership_id: int, channels: list[str]) -> dict[str, Any]:
+    """The bulletin every benchmark sends, as the API's `POST /bulletins` takes it."""
+    return {
+        "partnership": partnership_id,
+        "title": "Pay offer consultation",
+        "topic": "bargaining",
+        "channels": channels,
+        "subject": SUBJECT,
+        "email_body": EMAIL_BODY,
+        "sms_body": SMS_BODY,
+        "audience": {},
+    }
 
 
 def create_bulletin(partnership_id: int, channels: list[str]) -> int:
     from commsvc.services.accounts import actors
     from commsvc.services.bulletins import composing
 
-    bulletin = composing.create_bulletin(
-        actors.SYSTEM,
-        {
-            "partnership": partnership_id,
-            "title": "Pay offer consultation",
-            "topic": "bargaining",
-            "channels": channels,
-            "subject": SUBJECT,
-            "email_body": EMAIL_BODY,
-            "sms_body": SMS_BODY,
-            "audience": {},
-        },
-    )
+    bulletin = composing.create_bulletin(actors.SYSTEM, bulletin_fields(partnership_id, channels))
     return int(bulletin.id)
+
+
+def send_timeout(members: int) -> float:
+    """How long a send may take before the bench gives up: grows with the audience."""
+    return max(SEND_TIMEOUT_SECONDS, START_TIMEOUT_SECONDS + members / SLOWEST_RATE)
+
+
+class Progress:
+    """A line every ~10 s, so a long run shows it is alive: how far, how fast."""
+
+    EVERY_SECONDS = 10.0
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total = what, total
+        self.started = self._last = time.monotonic()
+
+    def show(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self.EVERY_SECONDS:
+            return
+        self._last = now
+        elapsed = now - self.started
+        rate = done / elapsed
+        print(
+            f"  {elapsed:6.0f} s: {self.what} {done:,} of {self.total:,} ({rate:,.0f}/s)",
+            flush=True,
+        )
 
 
 def send_now(bulletin_id: int) -> datetime:
@@ -261,26 +263,6 @@ def send_now(bulletin_id: int) -> datetime:
     started = utcnow()
     lifecycle.send(actors.SYSTEM, bulletin)
     return started
-
-
-def wait_until_done(
-    bulletin_id: int, expected: int, on_tick: Any = None, timeout: float = SEND_TIMEOUT_SECONDS
-) -> dict[str, int]:
-    """Poll the database until no delivery is waiting; returns the counts by status."""
-    deadline = time.monotonic() + timeout
-    counts: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        counts = delivery_counts(bulletin_id)
-        if sum(counts.values()) >= expected and not waiting(counts):
-            return counts
-        if on_tick:
-            on_tick(counts)
-        time.sleep(0.5)
-    raise TimeoutError(f"bulletin {bulletin_id} not done in {timeout} s: {counts}")
-
-
-def waiting(counts: dict[str, int]) -> int:
-    return sum(counts.get(s, 0) for s in ("pending", "queued", "sending", "temporary_failure"))
 
 
 def delivery_counts(bulletin_id: int) -> dict[str, int]:
@@ -311,10 +293,22 @@ def sent_times(bulletin_id: int) -> tuple[datetime, datetime, datetime | None]:
 
 
 def fanout_task_seconds(running: Stack, log_name: str = "worker") -> float | None:
-    """How long the fan-out task ran, as the worker logged it."""
-    text = (running.workdir / f"{log_name}.log").read_text(errors="replace")
-    match = re.search(r"Task commsvc\.fanout_bulletin\[[^\]]+\] succeeded in ([\d.]+)s", text)
-    return float(match.group(1)) if match else None
+    """How long the fan-out task ran, as the worker logged it (summed, should a large
+    bulletin fan out in several tasks).
+
+    Read a line at a time: at a million members the log holds every batch's delivery
+    ids, tens of megabytes the bench has no need to hold.
+    """
+    runs: list[float] = []
+    with open(running.workdir / f"{log_name}.log", errors="replace") as log:
+        for line in log:
+            match = _FANOUT_DONE.search(line)
+            if match:
+                runs.append(float(match.group(1)))
+    return sum(runs) if runs else None
+
+
+_FANOUT_DONE = re.compile(r"Task commsvc\.fanout_bulletin\[[^\]]+\] succeeded in ([\d.]+)s")
 
 
 @contextlib.contextmanager
@@ -337,7 +331,14 @@ def database(server_url: str = PG_SERVER) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_cli(env: dict[str, str], *args: str) -> None:
+def create_api_key(env: dict[str, str], role: str, region: str) -> str:
+    """A new API key from `commsvc create-api-key`, as an administrator makes one."""
+    output = run_cli(env, "create-api-key", "bench", "--role", role, "--region", region)
+    return output.strip().splitlines()[-1]
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """Run a `commsvc` command; returns what it printed."""
     result = subprocess.run(
         [sys.executable, "-m", "commsvc", *args],
         env={**os.environ, **env},
@@ -347,3 +348,4 @@ def run_cli(env: dict[str, str], *args: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"commsvc {' '.join(args)} failed: {result.stderr}")
+    return result.stdout

@@ -1,11 +1,14 @@
 """`python -m bench.send --members 20000`: one bulletin by email to N members, side by
 side with the naive loop and the floor, all against Postfix's smtp-sink.
 
-- ours: real `commsvc worker` processes (concurrency = cores) sending one bulletin,
-  from the send call to the last acceptance recorded in the database;
-- naive: Jinja2 render, EmailMessage, and a new smtplib connection per message;
-- floor: the same number of pre-built messages over one persistent smtplib
-  connection per core, nothing else.
+- ours: the whole system as in production (`commsvc web`, `commsvc worker` with
+  concurrency = cores, `commsvc beat`), sent to through the REST API and timed as its
+  user sees it: from the send request to the first 0.2 s status poll that reads
+  `sent`; the worker-only rates (from the database) are printed beside it;
+- naive: Jinja2 render, EmailMessage, and a new smtplib connection per message
+  (a sample: --naive-sample);
+- floor: pre-built messages over one persistent smtplib connection per core, nothing
+  else (a sample: --floor-sample, default the members, at most 100,000).
 """
 
 from __future__ import annotations
@@ -35,12 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=common.CORES)
-    parser.add_argument(
-        "--naive-sample",
-        type=int,
-        default=NAIVE_SAMPLE_DEFAULT,
-        help="messages the naive loop sends (its rate is per message, so a sample will do)",
-    )
+    throughput.add_sample_arguments(parser, NAIVE_SAMPLE_DEFAULT)
     parser.add_argument(
         "--profile", action="store_true", help="sample the workers with py-spy while they send"
     )
@@ -56,8 +54,9 @@ def main() -> None:
     with smtp_sink() as (sink_port, sink_url), signing_env(args) as extra_env:
         # The references first, on a quiet machine: after ours, PostgreSQL is still
         # writing out what the send changed, and that would slow them down.
-        naive = run_naive(min(args.naive_sample, args.members), sink_port)
-        floor = run_floor(args.members, args.concurrency, sink_port)
+        naive_sample, floor_sample = throughput.samples(args)
+        naive = run_naive(naive_sample, sink_port)
+        floor = run_floor(floor_sample, args.concurrency, sink_port)
         ours = throughput.run_ours(
             "email",
             args.members,

@@ -1,5 +1,6 @@
 """`python -m bench.sms --members 20000`: one bulletin by SMS to N members against a
-fast local HTTP SMS gateway (bench/sms_gateway.py, in its own process), side by side with
+fast local HTTP SMS gateway (bench/sms_gateway.py, in its own process), sent and timed
+as bench.send does (the whole system, through the REST API), side by side with
 
 - naive: `requests.post` per message without a session (a new connection each time);
 - floor: the same requests over one pooled `requests.Session` per core, nothing else.
@@ -27,13 +28,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=common.CORES)
-    parser.add_argument("--naive-sample", type=int, default=NAIVE_SAMPLE_DEFAULT)
+    throughput.add_sample_arguments(parser, NAIVE_SAMPLE_DEFAULT)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--batch-size", type=int, default=common.BATCH_SIZE)
     args = parser.parse_args()
     with sms_gateway() as url:
-        naive = run_naive(min(args.naive_sample, args.members), url)
-        floor = run_floor(min(args.members, 20_000), args.concurrency, url)
+        naive_sample, floor_sample = throughput.samples(args)
+        naive = run_naive(naive_sample, url)
+        floor = run_floor(floor_sample, args.concurrency, url)
         ours = throughput.run_ours(
             "sms", args.members, args.concurrency, url, args.profile, args.batch_size
         )
