@@ -77,6 +77,7 @@ ROUTES = {
 }
 
 SEND_TASK_FOR_CHANNEL = {"email": TaskNames.SEND_EMAIL_BATCH, "sms": TaskNames.SEND_SMS_BATCH}
+QUEUE_FOR_CHANNEL = {c: ROUTES[task]["queue"] for c, task in SEND_TASK_FOR_CHANNEL.items()}
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -147,3 +148,15 @@ def enqueue_each(task_name: str, arguments: Sequence[tuple[Any, ...]]) -> None:
     with celery_app.producer_or_acquire() as producer:
         for args in arguments:
             celery_app.send_task(task_name, args=list(args), producer=producer)
+
+
+def backlog(queue: str) -> int:
+    """How many tasks wait in a queue, not yet taken by a worker (0 when the broker
+    cannot say: the caller then acts as if nothing waits, which is the safe side)."""
+    celery_app: Celery = current_app.extensions["celery"]
+    try:
+        with celery_app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(queue=queue, passive=True)
+            return int(declared.message_count)
+    except Exception:  # noqa: BLE001 (an empty Redis list does not exist: "not found")
+        return 0

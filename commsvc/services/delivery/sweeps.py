@@ -16,7 +16,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
-from commsvc import tracking
+from commsvc import queueing, tracking
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery
 from commsvc.models.base import utcnow
@@ -59,6 +59,10 @@ def requeue_stuck() -> int:
     sending_ids = db.session.scalars(
         select(Bulletin.id).where(Bulletin.status == BulletinStatus.SENDING)
     ).all()
+    # Rows queued long ago are lost only if no batch waits for them in the broker: a
+    # national send held to a provider's rate outlasts the timeout with its batches all
+    # still in line, and queueing them all again would only double the line.
+    backlogged = [c for c, q in queueing.QUEUE_FOR_CHANNEL.items() if queueing.backlog(q)]
     for bulletin_id in sending_ids:
         # In `sending` past the timeout: the worker died before recording an outcome.
         # Acceptance is committed the moment a gateway accepts, so these were not sent.
@@ -78,7 +82,11 @@ def requeue_stuck() -> int:
             .where(
                 Delivery.bulletin_id == bulletin_id,
                 or_(
-                    and_(Delivery.status == DeliveryStatus.QUEUED, Delivery.updated_at < cutoff),
+                    and_(
+                        Delivery.status == DeliveryStatus.QUEUED,
+                        Delivery.updated_at < cutoff,
+                        Delivery.channel.not_in(backlogged),
+                    ),
                     and_(
                         Delivery.status == DeliveryStatus.TEMPORARY_FAILURE,
                         Delivery.retry_at < cutoff,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from commsvc import tracking
+from commsvc import queueing, tracking
 from commsvc.extensions import db
 from commsvc.models import Delivery
 from commsvc.models.base import utcnow
@@ -68,3 +68,23 @@ def test_retry_whose_task_was_lost_is_queued_again(app, sms_sink):
     sms_sink.fail_every = 0
     send_batch(bulletin.id, ids, "sms", sms_gateway())
     assert [m["reference"] for m in sms_sink.messages] == [str(ids[0])]
+
+
+def test_queued_rows_whose_batch_still_waits_in_the_broker_are_left_in_line(app, sms_sink):
+    """A long send held to a provider's rate outlasts the stuck timeout with its batches
+    still waiting; the sweep must not queue them all again (that doubles the line), but
+    once the line is gone (a Redis that lost it), it must."""
+    app.config["COMMSVC_STUCK_AFTER_SECONDS"] = 60
+    bulletin = factories.sending_bulletin(3, channels="sms")  # no worker: its batch waits
+    ids = bulletin.deliveries_by_channel["sms"]
+    age(ids, 120)
+    waiting = queueing.backlog("sms")
+    assert waiting >= 1
+    assert sweeps.requeue_stuck() == 0
+    assert queueing.backlog("sms") == waiting
+    with app.extensions["celery"].connection_for_write() as connection:
+        connection.default_channel.queue_purge("sms")  # the line is lost
+    assert sweeps.requeue_stuck() == 1
+    assert queueing.backlog("sms") == 1
+    send_batch(bulletin.id, ids, "sms", sms_gateway())
+    assert sorted(m["reference"] for m in sms_sink.messages) == sorted(str(i) for i in ids)
