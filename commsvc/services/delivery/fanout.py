@@ -14,7 +14,6 @@ at any size; the counters are kept by adding each chunk's new rows, not by a rec
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -82,9 +81,9 @@ def _enqueue(bulletin_id: int, channels: list[str], condition: ColumnElement[boo
 
 
 def _create_deliveries(bulletin: Bulletin, enqueue: bool) -> int:
-    """Insert rows chunk by chunk, enqueueing full batches of new queued rows as we go."""
-    # Without enqueueing, batches never fill: the caller queues from the database.
-    size = current_app.config["COMMSVC_BATCH_SIZE"] if enqueue else sys.maxsize
+    """Insert rows chunk by chunk, enqueueing full batches of new queued rows as we go
+    (without `enqueue`, the caller queues from the database afterwards)."""
+    size = current_app.config["COMMSVC_BATCH_SIZE"]
     pending: dict[str, list[int]] = {channel: [] for channel in bulletin.channels}
     batches = 0
     for low, high in _member_ranges(bulletin):
@@ -94,9 +93,10 @@ def _create_deliveries(bulletin: Bulletin, enqueue: bool) -> int:
             created += _insert_chunk(bulletin, channel, low, high)
         db.session.commit()
         tracking.record_moves(bulletin.id, [(None, status) for _id, _channel, status in created])
-        batches += _enqueue_full(bulletin.id, created, pending, size)
+        if enqueue:
+            batches += _enqueue_full(bulletin.id, created, pending, size)
     for channel, ids in pending.items():  # the last, partial batch of each channel
-        if ids and enqueue:
+        if ids:
             queueing.enqueue(SEND_TASK_FOR_CHANNEL[channel], bulletin.id, ids)
             batches += 1
     return batches
