@@ -10,6 +10,7 @@ sees a counter reset), never a delivery.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import socket
 import threading
@@ -76,16 +77,16 @@ def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[s
         )
     ).all()
     totals: Counter[str] = Counter()
-    message_counts: Counter[str] = Counter()
-    latency_counts: Counter[str] = Counter()
+    message_counts: Counter[tuple[str, str | None, str]] = Counter()
+    first_buckets: Counter[tuple[str, int]] = Counter()  # (channel, first bucket it fits)
     latency_sums: defaultdict[str, float] = defaultdict(float)
     for delivery_id, channel, provider, status, created_at, sent_at, reason in rows:
         outcome = OUTCOMES[DeliveryStatus(status)]
         totals[outcome] += 1
-        message_counts[f"{channel}|{_provider_kind(provider)}|{outcome}"] += 1
+        message_counts[(channel, provider, outcome)] += 1
         if outcome == "sent" and sent_at is not None:
             seconds = max((sent_at - created_at).total_seconds(), 0.0)
-            latency_counts.update(_latency_fields(channel, seconds))
+            first_buckets[(channel, bisect.bisect_left(LATENCY_BUCKETS, seconds))] += 1
             latency_sums[f"{channel}|sum"] += seconds
         else:
             log.warning(
@@ -94,8 +95,15 @@ def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[s
                 extra={"delivery_id": delivery_id, "bulletin_id": bulletin_id, "reason": reason},
             )
     # Added up here, so a batch costs one round trip of a few commands, not several a message.
+    messages: Counter[str] = Counter()
+    for (channel, provider, outcome), count in message_counts.items():
+        messages[f"{channel}|{_provider_kind(provider)}|{outcome}"] += count
+    latency_counts: Counter[str] = Counter()
+    for (channel, first), count in first_buckets.items():
+        for field in _latency_fields(channel, first):
+            latency_counts[field] += count
     pipe = redis_store.client().pipeline(transaction=False)
-    for field, count in message_counts.items():
+    for field, count in messages.items():
         pipe.hincrby(MESSAGES_KEY, field, count)
     for field, count in latency_counts.items():
         pipe.hincrby(LATENCY_KEY, field, count)
@@ -161,9 +169,10 @@ def beat(host: str) -> None:
     )
 
 
-def _latency_fields(channel: str, seconds: float) -> list[str]:
-    """The histogram fields one observation adds one to: each bucket it fits, and the count."""
-    fields = [f"{channel}|{_le(bucket)}" for bucket in LATENCY_BUCKETS if seconds <= bucket]
+def _latency_fields(channel: str, first: int) -> list[str]:
+    """The histogram fields an observation adds one to: each bucket from the first it fits
+    (an index into LATENCY_BUCKETS), and the count. Worked out per batch, not per message."""
+    fields = [f"{channel}|{_le(bucket)}" for bucket in LATENCY_BUCKETS[first:]]
     return [*fields, f"{channel}|count"]
 
 

@@ -99,6 +99,9 @@ def test_metrics_count_what_a_real_worker_sent_and_healthz_sees_it(
     )
     assert _metric(text, "commsvc_messages_total", channel="sms", outcome="permanent_failure") == 1
     assert _metric(text, "commsvc_send_latency_seconds_count", channel="email") == 6
+    # Sent within the hour: counted in that bucket and every larger one.
+    for le in ("3600", "7200", "+Inf"):
+        assert _metric(text, "commsvc_send_latency_seconds_bucket", channel="email", le=le) == 6
     assert _metric(text, "commsvc_queue_depth", queue="email") == 0
     assert _metric(text, "commsvc_workers_alive") >= 1
     assert _metric(text, "commsvc_bulletins", status="sent") == 1

@@ -207,3 +207,38 @@ def test_a_member_who_opted_out_after_fan_out_is_skipped_with_a_reason(app, sms_
     assert (stopped.status, stopped.attempts) == ("skipped", 0)
     assert stopped.last_error == "the member turned off sms"
     assert address_of(ids[1], "sms") not in {m["to"] for m in sms_sink.messages}
+
+
+def test_a_stop_for_a_member_far_down_the_batch_is_honoured_when_their_turn_comes(app, sms_sink):
+    """The batch rechecks the next few deliveries at a time, not the whole batch: a STOP
+    for a member well past the first recheck's window still stops their text."""
+    import time
+
+    from commsvc.services.members import preferences
+    from workers.batch_members import MIN_WINDOW
+    from workers.sending import PAUSE_CHECK_SECONDS
+
+    size = 3 * MIN_WINDOW
+    bulletin = factories.sending_bulletin(size, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    far = ids[-2]
+    real = sms_gateway()
+
+    class StopArrivesAfterTheFirstText:
+        name = "sms"
+
+        def send(self, messages, ready, still_wanted):
+            for n, message in enumerate(messages):
+                yield real.send_one(message, ready, still_wanted=still_wanted)
+                if n == 0:
+                    preferences.apply_sms_keyword(address_of(far, "sms"), "STOP")
+                    db.session.commit()
+                    time.sleep(2 * PAUSE_CHECK_SECONDS)  # older than any read's life
+
+        def close(self):
+            real.close()
+
+    summary = send_batch(bulletin.id, ids, "sms", StopArrivesAfterTheFirstText())
+    assert summary.accepted == size - 1 and summary.withheld == 1
+    assert address_of(far, "sms") not in {m["to"] for m in sms_sink.messages}
+    assert deliveries([far])[0].status == "skipped"

@@ -18,6 +18,7 @@ from typing import Protocol
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from commsvc.errors import CommsvcError
+from commsvc.services.bulletins.link_tokens import TokenSigner
 
 DAY = 24 * 3600
 LINK_MAX_AGE_SECONDS = 90 * DAY
@@ -76,31 +77,31 @@ class TestCopyLinks:
 
 @dataclass(frozen=True)
 class MemberLinks:
-    """Makes links for many members with one serializer (built once per batch)."""
+    """Makes links for many members; the signers are made once per process."""
 
     secret_key: str
     public_url: str
 
     def preferences_url(self, public_id: str) -> str:
-        token = _serializer(self.secret_key, PREFERENCES_SALT).dumps(public_id)
-        return f"{self.public_url}/p/{token}"
+        return f"{self.public_url}/p/{self._token(PREFERENCES_SALT, public_id)}"
 
     def unsubscribe_url(self, public_id: str, topic_id: int) -> str:
-        token = _serializer(self.secret_key, UNSUBSCRIBE_SALT).dumps([public_id, topic_id])
-        return f"{self.public_url}/u/{token}"
+        return f"{self.public_url}/u/{self._token(UNSUBSCRIBE_SALT, [public_id, topic_id])}"
 
     def web_copy_url(self, public_id: str, bulletin_id: int) -> str:
-        token = _serializer(self.secret_key, WEB_COPY_SALT).dumps([public_id, bulletin_id])
-        return f"{self.public_url}/w/{token}"
+        return f"{self.public_url}/w/{self._token(WEB_COPY_SALT, [public_id, bulletin_id])}"
 
     def confirm_address_url(self, public_id: str, channel: str, address: str) -> str:
-        token = _serializer(self.secret_key, CONFIRM_SALT).dumps([public_id, channel, address])
+        token = self._token(CONFIRM_SALT, [public_id, channel, address])
         return f"{self.public_url}/c/{token}"
 
     def answer_url(self, public_id: str, question_id: int, choice: int = NO_CHOICE) -> str:
         """The answer page with `choice` (an index into the question's choices) selected."""
-        token = _serializer(self.secret_key, ANSWER_SALT).dumps([public_id, question_id, choice])
+        token = self._token(ANSWER_SALT, [public_id, question_id, choice])
         return f"{self.public_url}/a/{token}"
+
+    def _token(self, salt: str, value: object) -> str:
+        return _signer(self.secret_key, salt).dumps(value)
 
 
 def read_preferences_token(secret_key: str, token: str) -> str:
@@ -171,6 +172,14 @@ def _load(secret_key: str, salt: str, token: str, max_age: int = LINK_MAX_AGE_SE
 
 
 _serializers: dict[tuple[str, str], URLSafeTimedSerializer] = {}
+_signers: dict[tuple[str, str], TokenSigner] = {}
+
+
+def _signer(secret_key: str, salt: str) -> TokenSigner:
+    key = (secret_key, salt)
+    if key not in _signers:
+        _signers[key] = TokenSigner(secret_key, salt)
+    return _signers[key]
 
 
 def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import css_inline
 import nh3
@@ -23,7 +24,13 @@ from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
-from commsvc.services.bulletins import email_words, plain_text, sandbox, work_budget
+from commsvc.services.bulletins import (
+    email_words,
+    flat_templates,
+    plain_text,
+    sandbox,
+    work_budget,
+)
 from commsvc.services.bulletins.links import LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
@@ -43,6 +50,8 @@ _markdown = MarkdownIt(
 
 _text_env = Sandbox(autoescape=False, keep_trailing_newline=True)
 _html_env = Sandbox(autoescape=True)
+# The flat form of each compiled template that has one (flat_templates.py).
+_flat: WeakKeyDictionary[Template, flat_templates.FlatTemplate] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -268,7 +277,11 @@ def _place_question(rendered: str, block: str) -> str:
 
 def _compile(env: Sandbox, source: str, label: str) -> Template:
     try:
-        return env.from_string(source)
+        template = env.from_string(source)
+        flat = flat_templates.flatten(env, source)
+        if flat is not None:
+            _flat[template] = flat
+        return template
     except TemplateSyntaxError as error:
         raise TemplateError(
             f"{label}, line {error.lineno}: {error.message}", line=error.lineno, part=label
@@ -298,7 +311,12 @@ def _trial_render(compiled: CompiledBulletin, context: dict[str, Any]) -> None:
 
 def _render(template: Template, context: dict[str, Any]) -> str:
     """Render within a budget of work, stopping as soon as the output passes the cap
-    (not after building it)."""
+    (not after building it). A template that only places values is joined instead."""
+    flat = _flat.get(template)
+    if flat is not None and (joined := flat.render(context)) is not None:
+        if len(joined) > MAX_RENDERED_CHARS:
+            raise TemplateError(f"the message would be longer than {MAX_RENDERED_CHARS} characters")
+        return joined
     size = 0
     chunks = []
     budget = work_budget.start()

@@ -2,8 +2,8 @@
 
 Fan-out decided once who gets a bulletin; a member may reply STOP, unsubscribe,
 bounce or change their mobile while it is still going out. The send path loads its
-recipients here when a batch starts (`load`) and rechecks the rest of the batch each
-time it looks for a pause (`recheck`), so such a change is honoured from then on.
+recipients here when a batch starts (`load`) and rechecks the deliveries about to
+go as it sends (`recheck`), so such a change is honoured from then on.
 One query (and one suppression lookup) each, whatever the batch size; the verdict is
 `audience.decide_chunk`'s, the one rule for what a member gets.
 """
@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from commsvc.extensions import db
@@ -43,6 +44,12 @@ class Recipient:
         if verdicts is None or self.delivery_id not in verdicts:
             return self
         verdict = verdicts[self.delivery_id]
+        if verdict is not None and (verdict.address, verdict.status, verdict.reason) == (
+            self.address,
+            self.status,
+            self.reason,
+        ):
+            return self  # unchanged, as nearly always: no copy per message
         return replace(
             self,
             address=verdict.address if verdict else None,
@@ -78,7 +85,7 @@ def load(
         .outerjoin(branch, branch.id == Member.branch_id)
         .outerjoin(employer, employer.id == Member.employer_id)
         .outerjoin(TopicPreference, audience.topic_choice(topic_id))
-        .where(Delivery.id.in_(delivery_ids))
+        .where(_delivery_among(delivery_ids))
     ).all()
     width = len(audience.choice_columns())
     members = {row[0]: audience.AudienceMember(*row[1 : 1 + width]) for row in rows}
@@ -110,11 +117,20 @@ def recheck(delivery_ids: list[int], channel: str, topic_id: int, topic_kind: st
         select(Delivery.id, *audience.choice_columns())
         .join(Member, Member.id == Delivery.member_id)
         .outerjoin(TopicPreference, audience.topic_choice(topic_id))
-        .where(Delivery.id.in_(delivery_ids))
+        .where(_delivery_among(delivery_ids))
     ).all()
     members = {row[0]: audience.AudienceMember(*row[1:]) for row in rows}
     verdicts = audience.decide_chunk(list(members.values()), channel, topic_kind)
     return {delivery_id: verdicts.get(m.id) for delivery_id, m in members.items()}
+
+
+def _delivery_among(delivery_ids: list[int]) -> ColumnElement[bool]:
+    """On PostgreSQL one array parameter (`= ANY`): a recheck runs several times a
+    second, and an IN list of a different length each time is a new statement for the
+    driver to convert and the server to parse."""
+    if db.engine.dialect.name == "postgresql":
+        return Delivery.id == any_(bindparam("delivery_ids", delivery_ids, type_=ARRAY(Integer)))
+    return Delivery.id.in_(delivery_ids)
 
 
 def _render_values(values: Any) -> dict[str, str]:

@@ -85,3 +85,22 @@ def test_nothing_is_delivered_when_the_previous_acceptance_cannot_be_recorded(em
     assert gateway.send_one(envelope(2, "next@example.org")).outcome is Outcome.ACCEPTED
     gateway.close()
     assert [m["To"] for m in email_sink.parsed()] == ["next@example.org"]
+
+
+def test_multi_line_refusals_keep_their_reason_and_the_connection_goes_on(email_sink):
+    email_sink.reject["gone@example.org"] = (
+        "550-5.1.1 The account does not exist.\r\n550 5.1.1 Check the address for typos."
+    )
+    email_sink.reject["full@example.org"] = "452-4.2.2 Mailbox full.\r\n452 4.2.2 Try later."
+    gateway = SmtpGateway(email_sink.url)
+    results = [
+        gateway.send_one(envelope(n, address))
+        for n, address in enumerate(["gone@example.org", "full@example.org", "ok@example.org"])
+    ]
+    gateway.close()
+    gone, full, fine = results
+    assert gone.outcome is Outcome.PERMANENT
+    assert "does not exist" in (gone.reason or "") and "typos" in (gone.reason or "")
+    assert full.outcome is Outcome.TEMPORARY and "Try later" in (full.reason or "")
+    assert fine.outcome is Outcome.ACCEPTED
+    assert [m["To"] for m in email_sink.parsed()] == ["ok@example.org"]
