@@ -14,12 +14,13 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from commsvc.envelopes import EmailEnvelope
-from commsvc.errors import CommsvcError
+from commsvc.errors import CommsvcError, ValidationError
 from commsvc.models import Bulletin
 from commsvc.services.bulletins import question_messages, questions, rendering, versions
 from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import recipients
+from commsvc.services.members import mobiles
 from workers.gateways.base import SmsMessage
 
 
@@ -108,6 +109,10 @@ class Outgoing:
                 message_id_domain=self.domain,
                 **self.email_extras,
             )
+        if not mobiles.is_usable_mobile(address):
+            # Stored before the import checked numbers this way (a landline, say): the
+            # delivery fails with the reason, where a provider would refuse or lose it.
+            raise ValidationError(mobiles.why_unusable(address))
         sms = compiled.render_sms(context)
         return SmsMessage(recipient.delivery_id, address, self.sms_from, sms)
 

@@ -96,7 +96,7 @@ def test_upsert_keeps_a_member_without_an_unusable_mobile_and_says_so(app, clien
     assert data["email"] == "eira@example.org" and data["mobile"] is None
     assert data["channels"] == ["email"]
     assert data["warnings"] == [
-        "mobile '0123' is not a valid phone number: left out",
+        "mobile '0123' is not a valid phone number (check the digits and the country code): give a mobile number, such as 07911 123456, or +353 86 123 4567 outside the UK; the member was kept without a mobile",
         "channel sms chosen but there is no mobile: left out",
     ]
     refused = client.put(

@@ -31,7 +31,7 @@ from commsvc.services.bulletins import (
     sms_segments,
 )
 from commsvc.services.bulletins.links import MemberLinks, TestCopyLinks
-from commsvc.services.members import records
+from commsvc.services.members import mobiles, records
 
 SERVICE_GROUPS = ("health", "local_government")
 
@@ -110,7 +110,10 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
     if email:
         email = records._checked_email(email, problems) or ""
     if mobile:
-        mobile = records._checked_mobile(mobile, problems) or ""
+        try:
+            mobile = mobiles.usable_mobile(mobile)
+        except ValidationError as error:
+            problems.append(error.detail)
     if problems:
         raise ValidationError("; ".join(problems))
     (sample,) = preview(actor, bulletin)[:1]
