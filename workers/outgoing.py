@@ -52,8 +52,6 @@ class Outgoing:
             email_extras = {"feedback_id": feedback, "verp": verp, "dkim": dkim}
         question = questions.question_for(bulletin_id)
         reply_from = config.get("COMMSVC_SMS_REPLY_FROM") or ""
-        # A text that asks for a reply must come from a number members can reply to.
-        use_reply = question is not None and reply_from
         return cls(
             channel=channel,
             bulletin_id=bulletin_id,
@@ -67,7 +65,8 @@ class Outgoing:
             domain=urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost",
             question=question,
             reply_from=reply_from,
-            sms_from=reply_from if use_reply else config["COMMSVC_SMS_FROM"],
+            # Every text tells members how to stop them, by reply only from this number.
+            sms_from=rendering.sms_sender(config),
             email_extras=email_extras,
         )
 
@@ -88,6 +87,7 @@ class Outgoing:
             public_id,
             self.topic_id,
             self.bulletin_id,
+            replies=bool(self.reply_from),
         )
         if self.question is not None:
             context |= question_messages.context_for(

@@ -58,7 +58,7 @@ def test_preview_page_shows_the_members_email_in_its_frame(app, chromium, live_s
         page.click("button[type=submit]")
         page.goto(f"{live_server}/admin/bulletins/{bulletin.id}/preview")
         assert "Pay offer: have your say, Hana" in page.locator(".inbox .subject").text_content()
-        assert "Reply STOP to opt out" in page.locator(".phone .bubble").text_content()
+        assert "Opt out: http" in page.locator(".phone .bubble").text_content()
         frame = page.frame_locator("iframe.email-frame").first
         frame.locator("text=Dear Hana").wait_for(timeout=10000)
         assert "Choose what you receive" in frame.locator("body").text_content()

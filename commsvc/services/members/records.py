@@ -45,6 +45,7 @@ MEMBER_CHOICE_SOURCES = (
     "one_click",
     "unsubscribe_undo",
     "address_confirmed",
+    "text_opt_out_link",
 )
 _MEMBERSHIP_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,39}$")
 _LIMITS = {
@@ -324,7 +325,8 @@ def _usable_addresses(
     mobile = _checked_mobile(_clean(raw.get("mobile")), bad_mobile)
     if email or mobile:
         warnings.extend(f"{problem}: left out" for problem in bad_email)
-        warnings.extend(f"{problem}; the member was kept without a mobile" for problem in bad_mobile)
+        kept = "the member was kept without a mobile"
+        warnings.extend(f"{problem}; {kept}" for problem in bad_mobile)
     elif bad_email or bad_mobile:
         problems.extend(bad_email + bad_mobile)
     else:
