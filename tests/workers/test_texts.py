@@ -54,8 +54,8 @@ def test_without_a_reply_number_a_text_ends_with_a_link_that_stops_texts(app, cl
 
 def test_a_tampered_opt_out_link_changes_nothing(app, client, sms_sink):
     _bulletin, (delivery_id,) = send_texts()
-    link = sms_sink.messages[0]["body"].splitlines()[-1].removeprefix(
-        "Opt out: http://127.0.0.1:5000"
+    link = (
+        sms_sink.messages[0]["body"].splitlines()[-1].removeprefix("Opt out: http://127.0.0.1:5000")
     )
     forged = link[:-1] + ("A" if link[-1] != "A" else "B")
     assert client.get(forged).status_code == 400
@@ -70,9 +70,7 @@ def test_with_a_reply_number_texts_come_from_it_and_say_reply_stop(app, sms_sink
     assert all(m["body"].endswith("\nReply STOP to opt out") for m in sms_sink.messages)
 
 
-def test_a_stored_landline_fails_with_the_reason_and_is_never_handed_to_the_gateway(
-    app, sms_sink
-):
+def test_a_stored_landline_fails_with_the_reason_and_is_never_handed_to_the_gateway(app, sms_sink):
     bulletin = factories.sending_bulletin(2, channels="sms")
     landline, mobile = bulletin.deliveries_by_channel["sms"]
     # Stored before the import refused landlines (the import no longer lets one in).

@@ -70,7 +70,7 @@ def render_check(
         previews=previews,
         number=number,
         breakdown=breakdown,
-        warnings=composing.warnings(found),
+        warnings=composing.warnings(found) + breakdown.warnings,
         history=lifecycle.history(found.id),
         own_email=getattr(current_user, "email", ""),
         can_approve=_can_approve(found),

@@ -12,7 +12,6 @@ from commsvc.models import Member
 from commsvc.services.members import importer
 from tests import factories
 
-
 NOT_A_NUMBER_WARNING = (
     "mobile '0123' is not a valid phone number (check the digits and the country code): "
     "give a mobile number, such as 07911 123456, or +353 86 123 4567 outside the UK; "
