@@ -70,7 +70,11 @@ class AudiencePreview:
             "audience_size": self.audience_size,
             "reached": self.reached,
             "not_reached": self.audience_size - self.reached,
-            "channels": {name: vars(c) for name, c in self.channels.items()},
+            # Only a text can go to a number that cannot take it: email has no `unusable`.
+            "channels": {
+                name: {k: v for k, v in vars(c).items() if k != "unusable" or name == "sms"}
+                for name, c in self.channels.items()
+            },
             "excluded": {"skipped": self.skipped, "suppressed": self.suppressed},
             "unusable_mobiles": self.unusable_mobiles,
         }
