@@ -34,8 +34,10 @@ def test_sms_counter_updates_live_while_typing(app, chromium, live_server):
         page.type("#sms_body", " — dŵr")
         expect(counter).to_contain_text("UCS-2", timeout=10000)
         page.fill("#sms_body", "ŵ" * 300)
-        expect(counter).to_contain_text("5 segments", timeout=10000)
-        assert "billed 5 times" in counter.text_content()
+        # 300 characters and the member's opt-out link (nobody can reply to UNION).
+        expect(counter).to_contain_text("6 segments", timeout=10000)
+        assert "characters with the opt-out line" in counter.text_content()
+        assert "billed 6 times" in counter.text_content()
 
         page.fill("#sms_body", "{{ nobody }}")
         expect(counter).to_contain_text("no variable", timeout=10000)
