@@ -14,12 +14,13 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from commsvc.envelopes import EmailEnvelope
-from commsvc.errors import CommsvcError
+from commsvc.errors import CommsvcError, ValidationError
 from commsvc.models import Bulletin
 from commsvc.services.bulletins import question_messages, questions, rendering, versions
 from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import recipients
+from commsvc.services.members import mobiles
 from workers.gateways.base import SmsMessage
 
 
@@ -51,8 +52,6 @@ class Outgoing:
             email_extras = {"feedback_id": feedback, "verp": verp, "dkim": dkim}
         question = questions.question_for(bulletin_id)
         reply_from = config.get("COMMSVC_SMS_REPLY_FROM") or ""
-        # A text that asks for a reply must come from a number members can reply to.
-        use_reply = question is not None and reply_from
         return cls(
             channel=channel,
             bulletin_id=bulletin_id,
@@ -66,7 +65,8 @@ class Outgoing:
             domain=urlsplit(config["COMMSVC_PUBLIC_URL"]).hostname or "localhost",
             question=question,
             reply_from=reply_from,
-            sms_from=reply_from if use_reply else config["COMMSVC_SMS_FROM"],
+            # Every text tells members how to stop them, by reply only from this number.
+            sms_from=rendering.sms_sender(config),
             email_extras=email_extras,
         )
 
@@ -87,6 +87,7 @@ class Outgoing:
             public_id,
             self.topic_id,
             self.bulletin_id,
+            replies=bool(self.reply_from),
         )
         if self.question is not None:
             context |= question_messages.context_for(
@@ -108,6 +109,10 @@ class Outgoing:
                 message_id_domain=self.domain,
                 **self.email_extras,
             )
+        if not mobiles.is_usable_mobile(address):
+            # Stored before the import checked numbers this way (a landline, say): the
+            # delivery fails with the reason, where a provider would refuse or lose it.
+            raise ValidationError(mobiles.why_unusable(address))
         sms = compiled.render_sms(context)
         return SmsMessage(recipient.delivery_id, address, self.sms_from, sms)
 

@@ -18,7 +18,7 @@
       out.classList.remove("too-long", "long");
       if (data.template_error) { out.textContent = data.template_error; out.classList.add("too-long"); return; }
       if (typeof data.segments !== "number") { out.textContent = data.detail || "The count is not available."; return; }
-      var text = data.characters.toLocaleString("en-GB") + " characters with the opt-out hint · " + data.encoding +
+      var text = data.characters.toLocaleString("en-GB") + " characters with the opt-out line · " + data.encoding +
         " · " + data.segments + " segment" + (data.segments === 1 ? "" : "s") +
         " (" + data.per_segment + " per segment)";
       if (data.too_long) { text += " · too long to save: " + (data.limit_note || "shorten it"); out.classList.add("too-long"); }

@@ -34,8 +34,10 @@ def test_sms_counter_updates_live_while_typing(app, chromium, live_server):
         page.type("#sms_body", " — dŵr")
         expect(counter).to_contain_text("UCS-2", timeout=10000)
         page.fill("#sms_body", "ŵ" * 300)
-        expect(counter).to_contain_text("5 segments", timeout=10000)
-        assert "billed 5 times" in counter.text_content()
+        # 300 characters and the member's opt-out link (nobody can reply to UNION).
+        expect(counter).to_contain_text("6 segments", timeout=10000)
+        assert "characters with the opt-out line" in counter.text_content()
+        assert "billed 6 times" in counter.text_content()
 
         page.fill("#sms_body", "{{ nobody }}")
         expect(counter).to_contain_text("no variable", timeout=10000)
@@ -58,7 +60,7 @@ def test_preview_page_shows_the_members_email_in_its_frame(app, chromium, live_s
         page.click("button[type=submit]")
         page.goto(f"{live_server}/admin/bulletins/{bulletin.id}/preview")
         assert "Pay offer: have your say, Hana" in page.locator(".inbox .subject").text_content()
-        assert "Reply STOP to opt out" in page.locator(".phone .bubble").text_content()
+        assert "Opt out: http" in page.locator(".phone .bubble").text_content()
         frame = page.frame_locator("iframe.email-frame").first
         frame.locator("text=Dear Hana").wait_for(timeout=10000)
         assert "Choose what you receive" in frame.locator("body").text_content()

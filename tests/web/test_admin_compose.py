@@ -93,15 +93,20 @@ def test_sms_count_endpoint_counts_the_rendered_text_with_the_hint(setup, client
         "/admin/sms-count.json", json={"sms_body": "Hi {{ member.first_name }}"}, headers=headers
     ).get_json()
     assert plain["encoding"] == "GSM-7" and plain["segments"] == 1
-    assert plain["text"] == "Hi Alex\nReply STOP to opt out"
+    # Texts go from UNION here, which nobody can reply to: the line is the member's link,
+    # counted at the length of a member's own.
+    hi, opt_out = plain["text"].split("\n")
+    assert hi == "Hi Alex" and opt_out.startswith("Opt out: http") and "STOP" not in opt_out
+    assert plain["characters"] == len(plain["text"])
     welsh = client.post(
         "/admin/sms-count.json", json={"sms_body": "Croeso! Dŵr a thŷ " * 8}, headers=headers
     ).get_json()
-    assert welsh["encoding"] == "UCS-2" and welsh["segments"] == 3
+    # 144 characters of body and a 56-character opt-out line: four UCS-2 segments.
+    assert welsh["encoding"] == "UCS-2" and welsh["segments"] == 4
     long = client.post(
         "/admin/sms-count.json", json={"sms_body": "ŵ" * 300}, headers=headers
     ).get_json()
-    assert long["segments"] == 5 and "5 segments" in long["warning"]
+    assert long["segments"] == 6 and "6 segments" in long["warning"]
     broken = client.post(
         "/admin/sms-count.json", json={"sms_body": "{{ nope }}"}, headers=headers
     ).get_json()
@@ -124,7 +129,7 @@ def test_preview_shows_a_member_of_each_service_group_on_both_channels(setup, cl
     assert "Pay update" in page and "Audience: <strong>2 members</strong>" in page
     assert "Health member: Hana" in page and "Local government member: Lee" in page
     assert "Pay news for Hana" in page and "Pay news for Lee" in page
-    assert "Hi Lee, vote by Friday\nReply STOP to opt out" in page
+    assert "Hi Lee, vote by Friday\nOpt out: http" in page and "Reply STOP" not in page
     assert "GSM-7 · 1 segment" in page
     frame = client.get(f"/admin/bulletins/{bulletin.id}/preview/1/email.html")
     assert "Dear Lee" in frame.get_data(as_text=True)

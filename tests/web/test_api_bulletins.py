@@ -47,7 +47,7 @@ def test_preview_renders_a_sample_of_each_service_group_on_every_channel(client,
     lee = items[1]
     assert lee["email"]["subject"] == "Pay offer: have your say, Lee"
     assert "Dear Lee" in lee["email"]["text"] and "<strong>" in lee["email"]["html"]
-    assert lee["sms"]["text"].endswith("Reply STOP to opt out")
+    assert lee["sms"]["text"].splitlines()[-1].startswith("Opt out: http")
     assert lee["sms"]["encoding"] == "GSM-7" and lee["sms"]["segments"] == 1
 
 

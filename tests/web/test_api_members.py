@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests import factories
+from tests.services.members.test_importer import NOT_A_NUMBER_WARNING
 
 
 def test_export_returns_the_members_data_as_json(app, client):
@@ -96,7 +97,7 @@ def test_upsert_keeps_a_member_without_an_unusable_mobile_and_says_so(app, clien
     assert data["email"] == "eira@example.org" and data["mobile"] is None
     assert data["channels"] == ["email"]
     assert data["warnings"] == [
-        "mobile '0123' is not a valid phone number: left out",
+        NOT_A_NUMBER_WARNING,
         "channel sms chosen but there is no mobile: left out",
     ]
     refused = client.put(

@@ -8,6 +8,7 @@ from celery import shared_task
 from flask import current_app
 
 from commsvc.queueing import TaskNames
+from commsvc.services.bulletins import rendering
 from commsvc.services.bulletins.email_message import build_email, verp_and_dkim
 from commsvc.services.bulletins.rendering import RenderedEmail
 from workers.gateways import email_gateway, sms_gateway
@@ -35,7 +36,7 @@ def send_test_message(channel: str, address: str, message: dict[str, Any]) -> st
     else:
         gateway = sms_gateway()
         outgoing = SmsMessage(
-            TEST_DELIVERY_ID, address, config["COMMSVC_SMS_FROM"], message["body"]
+            TEST_DELIVERY_ID, address, rendering.sms_sender(config), message["body"]
         )
     try:
         (result,) = list(gateway.send([outgoing]))

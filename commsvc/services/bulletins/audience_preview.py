@@ -5,6 +5,8 @@ The choice counts are one aggregate query. Suppressions are stored as hashes tha
 SQL cannot compute on every database, so only the addresses that would be sent to
 are streamed in keyset pages and checked against the list a page at a time:
 memory stays bounded whatever the audience size. The rules are `audience.decide`'s.
+The same pages count the mobile numbers that cannot receive texts (`members.mobiles`,
+the rule the send path applies), so an organiser hears of them before sending.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from commsvc.extensions import db
 from commsvc.models import Member, Topic, TopicPreference
 from commsvc.services.bulletins import audience
-from commsvc.services.members import suppression
+from commsvc.services.members import mobiles, suppression
 
 
 @dataclass
@@ -27,6 +29,7 @@ class ChannelCounts:
     skipped: int = 0
     suppressed: int = 0
     no_address: int = 0
+    unusable: int = 0  # a mobile that cannot receive texts (a landline): never sent
 
 
 @dataclass
@@ -43,13 +46,37 @@ class AudiencePreview:
     def suppressed(self) -> int:
         return sum(c.suppressed for c in self.channels.values())
 
+    @property
+    def unusable_mobiles(self) -> int:
+        texts = self.channels.get("sms")
+        return texts.unusable if texts else 0
+
+    @property
+    def warnings(self) -> list[str]:
+        """What an organiser must see before sending, as the confirmation states it."""
+        n = self.unusable_mobiles
+        if not n:
+            return []
+        who = "1 member has" if n == 1 else f"{n:,} members have"
+        them = "their number" if n == 1 else "their numbers"
+        return [
+            f"{who} a mobile number that cannot receive texts (a landline, say): "
+            f"no text will go to {'it' if n == 1 else 'them'}. Correct {them} with a "
+            "member import (the import report names each one)."
+        ]
+
     def as_json(self) -> dict[str, Any]:
         return {
             "audience_size": self.audience_size,
             "reached": self.reached,
             "not_reached": self.audience_size - self.reached,
-            "channels": {name: vars(c) for name, c in self.channels.items()},
+            # Only a text can go to a number that cannot take it: email has no `unusable`.
+            "channels": {
+                name: {k: v for k, v in vars(c).items() if k != "unusable" or name == "sms"}
+                for name, c in self.channels.items()
+            },
             "excluded": {"skipped": self.skipped, "suppressed": self.suppressed},
+            "unusable_mobiles": self.unusable_mobiles,
         }
 
 
@@ -81,12 +108,13 @@ def audience_preview(
             case((want, audience.address_column(c)), else_=None) for c, want in wants.items()
         ]
         query = _audience(select(Member.id, *addresses), partnership_id, filters, topic_id)
-        _count_suppressed(preview, query.where(or_(*wants.values())), list(wants))
+        _count_blocked(preview, query.where(or_(*wants.values())), list(wants))
     return preview
 
 
-def _count_suppressed(preview: AudiencePreview, query: Any, channels: list[str]) -> None:
-    """Page through the members who would be sent to; check their addresses in bulk."""
+def _count_blocked(preview: AudiencePreview, query: Any, channels: list[str]) -> None:
+    """Page through the members who would be sent to; check their addresses in bulk
+    against the suppression list, and each mobile against the rule for texts."""
     query = query.order_by(Member.id)
     last_id = 0
     while True:
@@ -106,6 +134,9 @@ def _count_suppressed(preview: AudiencePreview, query: Any, channels: list[str])
                     continue
                 if row[n] in blocked[channel]:
                     preview.channels[channel].suppressed += 1
+                    preview.channels[channel].will_receive -= 1
+                elif channel == "sms" and not mobiles.is_usable_mobile(row[n]):
+                    preview.channels[channel].unusable += 1
                     preview.channels[channel].will_receive -= 1
                 else:
                     reached = True

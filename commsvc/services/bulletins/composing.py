@@ -119,10 +119,8 @@ def warnings(bulletin: Bulletin) -> list[str]:
                 f"(bulletin {repeat.id}, {repeat.title!r}). Check this is not a repeat."
             )
         if "sms" in bulletin.channels:
-            sample = rendering.with_opt_out_hint(
-                rendering.compile_bulletin("", "", bulletin.sms_body).sms.render(
-                    rendering.sample_context()
-                )
+            sample = rendering.compile_bulletin("", "", bulletin.sms_body).render_sms(
+                rendering.sample_context()
             )
             warning = sms_segments.count(sample).warning
             if warning:

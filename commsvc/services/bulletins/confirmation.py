@@ -83,7 +83,7 @@ def plan(bulletin: Bulletin, scheduled_for: datetime | None) -> SendPlan:
         texts=counted.channels["sms"].will_receive if "sms" in counted.channels else 0,
         members=counted.reached,
         scheduled_for=scheduled_for,
-        warnings=composing.warnings(bulletin),
+        warnings=composing.warnings(bulletin) + counted.warnings,
     )
 
 

@@ -1,6 +1,6 @@
 """Signed, expiring member links: the preference centre, one-click unsubscribe, the
 answer page of a bulletin's question, the web copy of a bulletin, and the confirmation
-of a corrected address.
+of a corrected address, and the short "stop texts" link a text carries.
 
 A link carries the member's random public id (and for unsubscribe, the topic), signed
 with the secret key; no member id or address appears in a URL (an address correction
@@ -8,10 +8,17 @@ carries the new address, sent only to that address). An unsubscribe link must wo
 as long as an old email may be opened, so it lives for years; a preference link is a
 key to a member's choices, so it lives for 90 days, and when it has expired the member
 can have a fresh one sent to their own address.
+
+A text pays for every character, so its opt-out link is short: the member's public id
+and a truncated HMAC, with no expiry (a text's opt-out must keep working for as long
+as the text is kept). It can only stop texts, never read or change anything else.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +38,11 @@ UNSUBSCRIBE_SALT = "commsvc.unsubscribe"
 WEB_COPY_SALT = "commsvc.web_copy"
 CONFIRM_SALT = "commsvc.confirm_address"
 ANSWER_SALT = "commsvc.answer"
+TEXT_OPT_OUT_SALT = b"commsvc.text_opt_out"
+TEXT_OPT_OUT_PATH = "/t/"
+_TEXT_MAC_CHARS = 12  # 72 bits: no one guesses a member's link by trying
+# Leads to the test-copy page; as long as a member's token. Not a secret.
+TEST_COPY_TEXT_TOKEN = "test-copy-of-this-text.000000000000"  # noqa: S105
 NO_CHOICE = -1  # an answer link that selects nothing (the SMS fallback)
 
 
@@ -53,6 +65,8 @@ class LinkMaker(Protocol):
 
     def web_copy_url(self, public_id: str, bulletin_id: int) -> str: ...
 
+    def text_opt_out_url(self, public_id: str) -> str: ...
+
 
 @dataclass(frozen=True)
 class TestCopyLinks:
@@ -74,6 +88,10 @@ class TestCopyLinks:
     def web_copy_url(self, public_id: str = "", bulletin_id: int = 0) -> str:
         return f"{self.public_url}{TEST_COPY_PATH}?link=web_copy"
 
+    def text_opt_out_url(self, public_id: str = "") -> str:
+        # As long as a member's own, so a preview counts the text's segments truly.
+        return f"{self.public_url}{TEXT_OPT_OUT_PATH}{TEST_COPY_TEXT_TOKEN}"
+
 
 @dataclass(frozen=True)
 class MemberLinks:
@@ -91,6 +109,11 @@ class MemberLinks:
     def web_copy_url(self, public_id: str, bulletin_id: int) -> str:
         return f"{self.public_url}/w/{self._token(WEB_COPY_SALT, [public_id, bulletin_id])}"
 
+    def text_opt_out_url(self, public_id: str) -> str:
+        """The short link a text ends with when members cannot reply STOP to it."""
+        token = text_opt_out_token(self.secret_key, public_id)
+        return f"{self.public_url}{TEXT_OPT_OUT_PATH}{token}"
+
     def confirm_address_url(self, public_id: str, channel: str, address: str) -> str:
         token = self._token(CONFIRM_SALT, [public_id, channel, address])
         return f"{self.public_url}/c/{token}"
@@ -102,6 +125,25 @@ class MemberLinks:
 
     def _token(self, salt: str, value: object) -> str:
         return _signer(self.secret_key, salt).dumps(value)
+
+
+def text_opt_out_token(secret_key: str, public_id: str) -> str:
+    return f"{public_id}.{_text_mac(secret_key, public_id)}"
+
+
+def read_text_opt_out_token(secret_key: str, token: str) -> str:
+    """The member's public id of a short text opt-out link."""
+    public_id, _dot, mac = token.rpartition(".")
+    if not public_id or not hmac.compare_digest(mac, _text_mac(secret_key, public_id)):
+        raise LinkError("This link is not valid.")
+    return public_id
+
+
+def _text_mac(secret_key: str, public_id: str) -> str:
+    digest = hmac.new(
+        secret_key.encode(), TEXT_OPT_OUT_SALT + b"\0" + public_id.encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:_TEXT_MAC_CHARS]
 
 
 def read_preferences_token(secret_key: str, token: str) -> str:

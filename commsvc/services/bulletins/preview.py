@@ -31,7 +31,7 @@ from commsvc.services.bulletins import (
     sms_segments,
 )
 from commsvc.services.bulletins.links import MemberLinks, TestCopyLinks
-from commsvc.services.members import records
+from commsvc.services.members import mobiles, records
 
 SERVICE_GROUPS = ("health", "local_government")
 
@@ -86,13 +86,20 @@ def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
     values = rendering.member_values_of(member)
     links = TestCopyLinks(config["COMMSVC_PUBLIC_URL"])
     shared = rendering.bulletin_context(bulletin)
-    context = rendering.member_context(shared, values, links, member.public_id, bulletin.topic_id)
+    context = rendering.member_context(
+        shared,
+        values,
+        links,
+        member.public_id,
+        bulletin.topic_id,
+        replies=rendering.can_reply(config),
+    )
     answer_links = MemberLinks(config["SECRET_KEY"], config["COMMSVC_PUBLIC_URL"])
     question = questions.question_for(bulletin.id) if bulletin.id else None
     if question is not None:
         # Answer links that open no member's page: a preview or a test send to an
         # organiser must never let them answer in a member's name.
-        can_reply = bool(config.get("COMMSVC_SMS_REPLY_FROM"))
+        can_reply = rendering.can_reply(config)
         for channel in ("email", "sms"):
             context |= question_messages.context_for(
                 question, answer_links, PREVIEW_PUBLIC_ID, member.language, channel, can_reply
@@ -110,7 +117,10 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
     if email:
         email = records._checked_email(email, problems) or ""
     if mobile:
-        mobile = records._checked_mobile(mobile, problems) or ""
+        try:
+            mobile = mobiles.usable_mobile(mobile)
+        except ValidationError as error:
+            problems.append(error.detail)
     if problems:
         raise ValidationError("; ".join(problems))
     (sample,) = preview(actor, bulletin)[:1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from weakref import WeakKeyDictionary
 
 import css_inline
 import nh3
+from flask import current_app, has_app_context
 from jinja2 import Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
@@ -31,12 +33,15 @@ from commsvc.services.bulletins import (
     sandbox,
     work_budget,
 )
-from commsvc.services.bulletins.links import LinkMaker
+from commsvc.services.bulletins.links import TEST_COPY_TEXT_TOKEN, TEXT_OPT_OUT_PATH, LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
 MAX_RENDERED_CHARS = 200_000
+# How a text says to stop texts. "Reply STOP" only when it goes from a number members
+# can reply to (COMMSVC_SMS_REPLY_FROM): nobody can reply to a sender ID like UNION.
 SMS_OPT_OUT_HINT = "Reply STOP to opt out"
+SMS_OPT_OUT_LINK = "Opt out: {url}"
 # Where a question's block goes (after the body, before the footer), filled per member.
 QUESTION_MARK = "COMMSVCQUESTIONMARKX"
 VARIABLES = tuple(sandbox.VARIABLES)
@@ -84,12 +89,38 @@ class CompiledBulletin:
         body = _render(self.sms, context)
         if context.get("question_sms"):  # how to answer the bulletin's question
             body = f"{body.strip()}\n{context['question_sms']}"
-        return with_opt_out_hint(body)
+        return with_opt_out_line(body, context["sms_opt_out"])
 
 
-def with_opt_out_hint(body: str) -> str:
+def with_opt_out_line(body: str, line: str) -> str:
     """What a member's phone shows: the body, then how to stop these texts."""
-    return f"{body.strip()}\n{SMS_OPT_OUT_HINT}"
+    return f"{body.strip()}\n{line}"
+
+
+def sms_opt_out_line(can_reply: bool, text_opt_out_url: str) -> str:
+    """The last line of every text: "Reply STOP" when members can reply, else their link."""
+    return SMS_OPT_OUT_HINT if can_reply else SMS_OPT_OUT_LINK.format(url=text_opt_out_url)
+
+
+def can_reply(config: Mapping[str, Any]) -> bool:
+    """Whether texts go from a number members can reply to (COMMSVC_SMS_REPLY_FROM)."""
+    return bool(config.get("COMMSVC_SMS_REPLY_FROM"))
+
+
+def sms_opt_out_note(config: Mapping[str, Any]) -> str:
+    """What the compose page tells an organiser about the line every text ends with."""
+    if can_reply(config):
+        return f'Texts go from {sms_sender(config)} and end "{SMS_OPT_OUT_HINT}".'
+    line = sample_context()["sms_opt_out"]
+    return (
+        f"Members cannot reply to {config['COMMSVC_SMS_FROM']}, so every text ends "
+        f'"Opt out:" and the member\'s own link ({len(line)} characters, counted here).'
+    )
+
+
+def sms_sender(config: Mapping[str, Any]) -> str:
+    """Who texts come from: the reply number when there is one, so STOP can arrive."""
+    return str(config.get("COMMSVC_SMS_REPLY_FROM") or config["COMMSVC_SMS_FROM"])
 
 
 def compile_bulletin(
@@ -132,7 +163,14 @@ def check_template(source: str, label: str) -> None:
 
 
 def sample_context() -> dict[str, Any]:
-    """A made-up member, used to check templates before anything is saved."""
+    """A made-up member, used to check templates before anything is saved.
+
+    Its text opt-out line is the one members get under the running configuration, with
+    a link as long as theirs, so a segment count made with it is the members' count.
+    """
+    config: Mapping[str, Any] = current_app.config if has_app_context() else {}
+    public_url = str(config.get("COMMSVC_PUBLIC_URL") or "https://example.org")
+    opt_out_url = f"{public_url}{TEXT_OPT_OUT_PATH}{TEST_COPY_TEXT_TOKEN}"
     return {
         "member": member_context_values(
             first_name="Alex",
@@ -151,6 +189,7 @@ def sample_context() -> dict[str, Any]:
         "preferences_url": "https://example.org/p/token",
         "unsubscribe_url": "https://example.org/u/token",
         "web_copy_url": "https://example.org/w/token",
+        "sms_opt_out": sms_opt_out_line(can_reply(config), opt_out_url),
     }
 
 
@@ -192,15 +231,19 @@ def member_context(
     public_id: str,
     topic_id: int,
     bulletin_id: int = 0,
+    *,
+    replies: bool,
 ) -> dict[str, Any]:
     """All a template sees for one member: the preview and the workers both build it here,
-    so what an organiser previews is what the member gets."""
+    so what an organiser previews is what the member gets. `replies`: texts go from a
+    number members can reply to (`can_reply`)."""
     return {
         **shared,
         "member": member,
         "preferences_url": links.preferences_url(public_id),
         "unsubscribe_url": links.unsubscribe_url(public_id, topic_id),
         "web_copy_url": links.web_copy_url(public_id, bulletin_id),
+        "sms_opt_out": sms_opt_out_line(replies, links.text_opt_out_url(public_id)),
     }
 
 

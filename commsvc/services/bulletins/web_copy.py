@@ -51,6 +51,7 @@ def member_copy(bulletin_id: int, member: Member) -> str:
         member.public_id,
         bulletin.topic_id,
         bulletin.id,
+        replies=rendering.can_reply(config),
     )
     return _compiled(bulletin, version).render_email(context).html
 

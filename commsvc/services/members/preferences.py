@@ -84,6 +84,14 @@ def update_choices(
     db.session.commit()
 
 
+def set_texts(member: Member, on: bool, source: str) -> None:
+    """Texts off (or back on) at the member's word, as the preference page would; the
+    link a text ends with uses it when members cannot reply STOP."""
+    member.sms_enabled = on and bool(member.mobile)
+    _record(member, source, {"sms": member.sms_enabled})
+    db.session.commit()
+
+
 def unsubscribe_topic(member: Member, topic_id: int, source: str) -> None:
     pref = next((p for p in member.topic_preferences if p.topic_id == topic_id), None)
     if pref is None:

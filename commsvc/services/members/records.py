@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
@@ -20,7 +19,7 @@ from commsvc.extensions import db
 from commsvc.models import ConsentRecord, Member, Topic, TopicPreference
 from commsvc.models.organisation import SERVICE_GROUPS
 from commsvc.services.accounts.actors import SYSTEM, Actor
-from commsvc.services.members import organisation
+from commsvc.services.members import mobiles, organisation
 
 FIELDS = (
     "membership_number",
@@ -46,6 +45,7 @@ MEMBER_CHOICE_SOURCES = (
     "one_click",
     "unsubscribe_undo",
     "address_confirmed",
+    "text_opt_out_link",
 )
 _MEMBERSHIP_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,39}$")
 _LIMITS = {
@@ -319,13 +319,16 @@ def _usable_addresses(
 ) -> tuple[str | None, str | None]:
     """The valid email and mobile ("" when not given, None when invalid); an invalid one
     beside a valid other is left out with a warning; with no valid address, refused."""
-    found: list[str] = []
-    email = _checked_email(_clean(raw.get("email")), found)
-    mobile = _checked_mobile(_clean(raw.get("mobile")), found)
+    bad_email: list[str] = []
+    bad_mobile: list[str] = []
+    email = _checked_email(_clean(raw.get("email")), bad_email)
+    mobile = _checked_mobile(_clean(raw.get("mobile")), bad_mobile)
     if email or mobile:
-        warnings.extend(f"{problem}: left out" for problem in found)
-    elif found:
-        problems.extend(found)
+        warnings.extend(f"{problem}: left out" for problem in bad_email)
+        kept = "the member was kept without a mobile"
+        warnings.extend(f"{problem}; {kept}" for problem in bad_mobile)
+    elif bad_email or bad_mobile:
+        problems.extend(bad_email + bad_mobile)
     else:
         problems.append("a member needs an email or a mobile")
     return email, mobile
@@ -363,13 +366,11 @@ def _checked_email(value: str, problems: list[str]) -> str | None:
 
 
 def _checked_mobile(value: str, problems: list[str]) -> str | None:
+    """The one rule for a mobile that can receive texts (`mobiles`), as records use it."""
     if not value:
         return ""
     try:
-        number = phonenumbers.parse(value, "GB")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        problems.append(f"mobile {value!r} is not a valid phone number")
+        return mobiles.usable_mobile(value)
+    except ValidationError as error:
+        problems.append(error.detail)
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

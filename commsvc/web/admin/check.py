@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -21,6 +30,7 @@ from commsvc.services.bulletins import (
     confirmation,
     lifecycle,
     preview,
+    rendering,
 )
 from commsvc.services.members import organisation
 from commsvc.web.admin import bp, compose_form, current_actor, or_404
@@ -60,7 +70,7 @@ def render_check(
         previews=previews,
         number=number,
         breakdown=breakdown,
-        warnings=composing.warnings(found),
+        warnings=composing.warnings(found) + breakdown.warnings,
         history=lifecycle.history(found.id),
         own_email=getattr(current_user, "email", ""),
         can_approve=_can_approve(found),
@@ -68,6 +78,7 @@ def render_check(
         send_date=send_date,
         send_time=send_time,
         uk_time=confirmation.uk_time,
+        sms_sender=rendering.sms_sender(current_app.config),
     )
     return page, (422 if errors else 200)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -102,6 +102,7 @@ def _compose_page(
         variables=sandbox.VARIABLES,
         filters=sandbox.FILTERS,
         limits={"warn": sms_segments.WARN_SEGMENTS, "max": sms_segments.MAX_SEGMENTS},
+        opt_out_note=rendering.sms_opt_out_note(current_app.config),
     ), (422 if errors else 200)
 
 

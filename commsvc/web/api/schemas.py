@@ -25,7 +25,8 @@ PREVIEW = {
             "additionalProperties": {
                 "type": "object",
                 "properties": {
-                    name: _count for name in ("will_receive", "skipped", "suppressed", "no_address")
+                    name: _count
+                    for name in ("will_receive", "skipped", "suppressed", "no_address", "unusable")
                 },
             },
         },
@@ -33,6 +34,8 @@ PREVIEW = {
             "type": "object",
             "properties": {"skipped": _count, "suppressed": _count},
         },
+        # Members whose mobile cannot receive texts (a landline): no text goes to them.
+        "unusable_mobiles": _count,
     },
 }
 

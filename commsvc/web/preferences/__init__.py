@@ -132,4 +132,10 @@ def member_links() -> links.MemberLinks:
 
 
 # The routes of the other member pages register on `bp` when imported.
-from commsvc.web.preferences import address, fresh_link, unsubscribe, web_copy  # noqa: E402,F401
+from commsvc.web.preferences import (  # noqa: E402,F401
+    address,
+    fresh_link,
+    text_opt_out,
+    unsubscribe,
+    web_copy,
+)

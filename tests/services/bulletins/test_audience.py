@@ -10,7 +10,7 @@ from commsvc.extensions import db
 from commsvc.models import Member, Topic
 from commsvc.services.bulletins import audience
 from commsvc.services.bulletins.audience_preview import audience_preview
-from commsvc.services.members import suppression
+from commsvc.services.members import mobiles, suppression
 from tests import factories
 
 OTHER_EMPLOYER = "Bolton Council"
@@ -55,6 +55,9 @@ def population(app):
     for member in members[1::5]:
         if member.mobile:
             suppression.suppress("sms", member.mobile, "stop")
+    for n, member in enumerate(members[2::6]):
+        if member.mobile:  # a landline stored before the import refused them
+            member.mobile = f"+44161496{n:04d}"
     db.session.commit()
     return partnership
 
@@ -63,7 +66,8 @@ def expected(partnership, filters, topic, channels):
     """The same rules as fan-out, over every member, in plain Python."""
     employer_ids = {e.id for e in partnership.employers}
     counts = {
-        c: {"will_receive": 0, "skipped": 0, "suppressed": 0, "no_address": 0} for c in channels
+        c: {"will_receive": 0, "skipped": 0, "suppressed": 0, "no_address": 0, "unusable": 0}
+        for c in channels
     }
     size = reached = 0
     for m in db.session.query(Member).all():
@@ -96,6 +100,8 @@ def expected(partnership, filters, topic, channels):
                 counts[channel]["skipped"] += 1
             elif suppression.is_suppressed(channel, address):
                 counts[channel]["suppressed"] += 1
+            elif channel == "sms" and not mobiles.is_usable_mobile(address):
+                counts[channel]["unusable"] += 1
             else:
                 counts[channel]["will_receive"] += 1
                 gets_any = True
@@ -122,8 +128,12 @@ def test_preview_counts_match_a_plain_python_count(population, filters, topic_na
     assert {c: vars(v) for c, v in preview.channels.items()} == counts
     assert preview.reached == reached
     assert preview.suppressed == counts["email"]["suppressed"] + counts["sms"]["suppressed"]
-    if not filters:  # the population exercises every outcome
-        assert all(n > 0 for c in counts.values() for n in c.values()), counts
+    assert preview.unusable_mobiles == counts["sms"]["unusable"]
+    if not filters:  # the population exercises every outcome (email has no "unusable")
+        outcomes = [
+            n for c, v in counts.items() for k, n in v.items() if (c, k) != ("email", "unusable")
+        ]
+        assert all(n > 0 for n in outcomes), counts
 
 
 def test_explicit_members_of_a_partnership_count_without_its_employers(population):
@@ -160,8 +170,17 @@ def test_preview_of_an_empty_audience_is_all_zero(population):
         "audience_size": 0,
         "reached": 0,
         "not_reached": 0,
-        "channels": {"sms": {"will_receive": 0, "skipped": 0, "suppressed": 0, "no_address": 0}},
+        "channels": {
+            "sms": {
+                "will_receive": 0,
+                "skipped": 0,
+                "suppressed": 0,
+                "no_address": 0,
+                "unusable": 0,
+            }
+        },
         "excluded": {"skipped": 0, "suppressed": 0},
+        "unusable_mobiles": 0,
     }
 
 

@@ -89,3 +89,21 @@ def test_a_change_after_the_check_sends_nothing(draft):
     with pytest.raises(Conflict, match="changed after you checked it"):
         confirmation.send_confirmed(factories.organiser(), draft, later, shown, "", set())
     assert draft.status == "draft"
+
+
+def test_members_whose_mobile_cannot_receive_texts_are_counted_before_sending(draft):
+    from commsvc.models import Member
+
+    texted = db.session.query(Member).filter(Member.mobile.is_not(None)).order_by(Member.id)
+    first, second, _third = texted.all()
+    # Stored before the import refused them: a London and a Manchester landline.
+    first.mobile, second.mobile = "+442079460018", "+441614960000"
+    db.session.commit()
+    plan = confirmation.plan(draft, None)
+    assert (plan.emails, plan.texts, plan.members) == (4, 1, 4)
+    assert plan.sentence.startswith("Send 4 emails and 1 text message to 4 members")
+    (warning,) = plan.warnings
+    assert warning.startswith("2 members have a mobile number that cannot receive texts")
+    with pytest.raises(ValidationError, match="read each warning"):
+        confirmation.send_confirmed(factories.organiser(), draft, None, plan.fingerprint, "", set())
+    assert draft.status == "draft"

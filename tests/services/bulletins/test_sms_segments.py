@@ -6,7 +6,7 @@ import pytest
 
 from commsvc.errors import ValidationError
 from commsvc.services.bulletins import sms_segments
-from commsvc.services.bulletins.rendering import with_opt_out_hint
+from commsvc.services.bulletins.rendering import SMS_OPT_OUT_HINT, with_opt_out_line
 
 CASES = [
     # (name, text, encoding, units, segments)
@@ -52,4 +52,4 @@ def test_more_than_the_hard_limit_is_refused():
 def test_opt_out_hint_is_counted_in():
     body = "a" * 140
     assert sms_segments.count(body).segments == 1
-    assert sms_segments.count(with_opt_out_hint(body)).segments == 2
+    assert sms_segments.count(with_opt_out_line(body, SMS_OPT_OUT_HINT)).segments == 2

@@ -12,6 +12,12 @@ from commsvc.models import Member
 from commsvc.services.members import importer
 from tests import factories
 
+NOT_A_NUMBER_WARNING = (
+    "mobile '0123' is not a valid phone number (check the digits and the country code): "
+    "give a mobile number, such as 07911 123456, or +353 86 123 4567 outside the UK; "
+    "the member was kept without a mobile"
+)
+
 
 def run(rows, header=None, dry_run=False):
     return importer.import_members(io.BytesIO(factories.csv_bytes(rows, header)), dry_run=dry_run)
@@ -194,7 +200,7 @@ def test_a_member_is_kept_with_the_channels_they_can_use_and_the_row_warned(app)
     assert report.ok and report.errors == [] and report.created == 2
     assert [(w.line, w.reason) for w in report.warnings] == [
         (2, "channel sms chosen but there is no mobile: left out"),
-        (3, "mobile '0123' is not a valid phone number: left out"),
+        (3, NOT_A_NUMBER_WARNING),
     ]
     by_number = {m.membership_number: m for m in db.session.query(Member)}
     first = by_number[no_mobile["membership_number"]]
@@ -221,4 +227,28 @@ def test_a_repeated_number_is_an_error_even_when_its_first_row_was_refused(app):
         (2, False),
         (3, True),
     ]
+    assert db.session.query(Member).count() == 0
+
+
+def test_a_landline_in_the_mobile_column_is_named_on_its_row_and_the_member_kept(app):
+    landline = factories.member_row(mobile="020 7946 0018", channels="email;sms")
+    report = run([factories.member_row(), landline])
+    assert report.errors == [] and report.created == 2
+    (warning,) = [w for w in report.warnings if "020 7946 0018" in w.reason]
+    assert warning.line == 3
+    assert "is a landline number, which cannot receive texts" in warning.reason
+    assert "give a mobile number" in warning.reason
+    member = db.session.query(Member).filter_by(membership_number=landline["membership_number"])
+    kept = member.one()
+    assert (kept.email, kept.mobile, kept.first_name) == (
+        landline["email"],
+        None,
+        landline["first_name"],
+    )
+
+
+def test_a_row_whose_only_address_is_a_landline_is_refused(app):
+    report = run([factories.member_row(email="", mobile="0161 496 0000")])
+    assert [e.line for e in report.errors] == [2]
+    assert "is a landline number" in report.errors[0].reason
     assert db.session.query(Member).count() == 0
