@@ -218,7 +218,7 @@ def test_a_schedule_in_the_past_or_nonsense_is_refused_by_its_field(setup, clien
     bulletin = db.session.query(Bulletin).one()
     for day, clock, message in (
         ("2020-01-05", "07:00", "has passed. Choose a time in the future."),
-        ("soon", "07:00", "Enter the date to send on"),
+        ("soon", "07:00", "Enter a date"),
         ("2099-03-29", "01:30", "does not exist in the UK"),
     ):
         page = client.get(

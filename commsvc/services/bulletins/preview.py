@@ -25,6 +25,7 @@ from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 from commsvc.services.bulletins import (
     audience,
+    branding,
     question_messages,
     questions,
     rendering,
@@ -79,6 +80,12 @@ def preview(
     return [_render(bulletin, compiled, label, member_context(bulletin, m)) for label, m in chosen]
 
 
+def sender_of(bulletin: Bulletin) -> str:
+    """The From line members see for this bulletin (its region's sender name)."""
+    brand = branding.brand_for(bulletin.partnership.region_id)
+    return branding.from_header(current_app.config["COMMSVC_EMAIL_FROM"], brand)
+
+
 def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
     """The variables a template sees for one member, as the workers build them, except
     the links: a preview's lead to a test-copy page that changes nobody's choices."""
@@ -125,6 +132,7 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
             # List-Unsubscribe of a test copy changes nobody (mailto: delivery 0).
             "unsubscribe_url": TestCopyLinks(config["COMMSVC_PUBLIC_URL"]).unsubscribe_url(),
             "domain": domain,
+            "sender": sender_of(bulletin),
         }
         queueing.enqueue(
             queueing.TaskNames.SEND_TEST_MESSAGE,

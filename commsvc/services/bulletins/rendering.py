@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
-from commsvc.services.bulletins import email_words, plain_text, sandbox, work_budget
+from commsvc.services.bulletins import branding, email_words, plain_text, sandbox, work_budget
 from commsvc.services.bulletins.links import LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
@@ -142,6 +142,7 @@ def sample_context() -> dict[str, Any]:
         "preferences_url": "https://example.org/p/token",
         "unsubscribe_url": "https://example.org/u/token",
         "web_copy_url": "https://example.org/w/token",
+        "brand": dict(branding.DEFAULT_EMAIL_VALUES),
     }
 
 
@@ -173,6 +174,7 @@ def bulletin_context(bulletin: Any) -> dict[str, Any]:
         "partnership": {"name": bulletin.partnership.name, "kind": bulletin.partnership.kind},
         "bulletin": {"title": bulletin.title, "topic": bulletin.topic.name},
         "organiser": {"email": bulletin.created_by},
+        "brand": branding.email_values(branding.brand_for(bulletin.partnership.region_id), "en"),
     }
 
 
@@ -200,10 +202,13 @@ def _text_footer(words: dict[str, str]) -> str:
         QUESTION_MARK + f"\n\n--\n{words['TEXT_PREFERENCES']}: {{{{ preferences_url }}}}\n"
         f"{words['TEXT_UNSUBSCRIBE']}: {{{{ unsubscribe_url }}}}\n"
         f"{words['TEXT_WEB_COPY']}: {{{{ web_copy_url }}}}\n"
+        "{{ brand.footer }}\n"
     )
 
 
 _LINKS = ("preferences_url", "unsubscribe_url", "web_copy_url")
+# The brand's parts (`{{ brand.* }}`), by the layout placeholder each fills.
+_BRAND_PARTS = {"masthead": "MASTHEAD", "footer": "POSTAL_ADDRESS", "colour": "COLOUR"}
 _HEADING = re.compile(r"<(/?)h([1-5])>")
 
 
@@ -235,6 +240,10 @@ def _email_html_source(
     placeholders["JINJAPLACEHOLDERTOPICX"] = "{{ bulletin.topic }}"
     for name in _LINKS:
         placeholders[f"JINJAPLACEHOLDER{name.upper()}X"] = "{{ " + name + " }}"
+    # The brand is a variable like a member's name: escaped when rendered, and the
+    # colour was checked as #rrggbb when saved (branding.py).
+    for name, part in _BRAND_PARTS.items():
+        placeholders[f"JINJAPLACEHOLDERBRAND{part}X"] = "{{ brand." + name + " }}"
     layout = (TEMPLATES_DIR / "email" / "layout.html").read_text()
     # The layout is our own trusted template: a plain string substitution, not Jinja,
     # so an organiser's text can never be evaluated as part of it.
@@ -244,6 +253,8 @@ def _email_html_source(
         .replace("%%TITLE%%", "JINJAPLACEHOLDERTITLEX")
     )
     page = page.replace("%%LANG%%", language if language in ("en", "cy") else "en")
+    for part in _BRAND_PARTS.values():
+        page = page.replace(f"%%{part}%%", f"JINJAPLACEHOLDERBRAND{part}X")
     for name in _LINKS:
         page = page.replace(f"%%{name.upper()}%%", f"JINJAPLACEHOLDER{name.upper()}X")
     for name, text in words.items():

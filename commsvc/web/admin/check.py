@@ -18,7 +18,6 @@ from commsvc.services.bulletins import (
     audience,
     audience_preview,
     composing,
-    confirmation,
     lifecycle,
     preview,
 )
@@ -58,6 +57,7 @@ def render_check(
         "admin/preview.html",
         bulletin=found,
         previews=previews,
+        email_from=preview.sender_of(found),
         number=number,
         breakdown=breakdown,
         warnings=composing.warnings(found),
@@ -67,7 +67,6 @@ def render_check(
         errors=errors or {},
         send_date=send_date,
         send_time=send_time,
-        uk_time=confirmation.uk_time,
     )
     return page, (422 if errors else 200)
 

@@ -18,9 +18,15 @@ from commsvc.web.admin import bp, current_actor, or_404
 @login_required
 def question_results(bulletin_id: int) -> Any:
     found = or_404(lambda: composing.get_bulletin(current_actor(), bulletin_id))
-    if questions.question_for(found.id) is None:
+    question = questions.question_for(found.id)
+    if question is None:
         abort(404)
-    return render_template("admin/results.html", bulletin=found, results=results.results(found))
+    return render_template(
+        "admin/results.html",
+        bulletin=found,
+        results=results.results(found),
+        closes_at=question.closed_at,
+    )
 
 
 @bp.get("/admin/bulletins/<int:bulletin_id>/results.json")
