@@ -91,7 +91,8 @@ def test_results_page_shows_counts_and_a_viewer_cannot_close(app, client):
     assert "Do you accept the pay offer?" in html and "Close the question now" not in html
     token = csrf(html)
     closing = client.post(
-        f"/admin/bulletins/{bulletin.id}/close-question", data={"csrf_token": token}
+        f"/admin/bulletins/{bulletin.id}/close-question",
+        data={"csrf_token": token, "confirmed": "yes"},
     )
     assert closing.status_code == 403
     assert questions.question_for(bulletin.id).closed_early_at is None

@@ -3,7 +3,6 @@ says exactly what will happen, in numbers and UK time, and a POST with CSRF from
 
 from __future__ import annotations
 
-
 from commsvc.extensions import db
 from commsvc.models import Bulletin
 from commsvc.services.accounts import auth

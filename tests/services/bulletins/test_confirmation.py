@@ -4,7 +4,7 @@ bulletin changed after it was checked."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
