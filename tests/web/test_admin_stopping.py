@@ -49,7 +49,10 @@ def test_cancelling_a_scheduled_send_says_what_will_happen_and_one_click_changes
     confirm = client.get(f"/admin/bulletins/{bulletin_id}/unschedule/confirm")
     text = confirm.get_data(as_text=True)
     assert confirm.status_code == 200
-    assert "will not be sent to 3 members at 9:00am (GMT) on Tuesday 1 December 2099." in text
+    assert (
+        "will not be sent to 3 members (3 emails) at 9:00am (GMT) on Tuesday 1 December 2099."
+        in text
+    )
     assert "It goes back to draft; you can change it and schedule it again." in text
     assert ">Cancel the scheduled send</button>" in text
     assert _status(bulletin_id) == "scheduled"  # opening the page changed nothing
@@ -66,7 +69,9 @@ def test_cancelling_a_scheduled_send_says_what_will_happen_and_one_click_changes
 def test_a_summer_schedule_is_stated_in_british_summer_time(app, client):
     bulletin_id = _scheduled(client, SUMMER_MORNING)
     text = client.get(f"/admin/bulletins/{bulletin_id}/cancel/confirm").get_data(as_text=True)
-    assert "will not be sent to 3 members at 9:00am (BST) on Wednesday 1 July 2099." in text
+    assert (
+        "will not be sent to 3 members (3 emails) at 9:00am (BST) on Wednesday 1 July 2099." in text
+    )
     assert "It cannot be sent, changed or scheduled again." in text
     assert ">Cancel the bulletin for good</button>" in text
 

@@ -19,7 +19,7 @@ from commsvc.errors import Conflict, NotFound
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery
 from commsvc.services.accounts.actors import Actor
-from commsvc.services.bulletins import lifecycle
+from commsvc.services.bulletins import audience_preview, lifecycle
 from commsvc.statuses import BulletinStatus, DeliveryStatus
 from commsvc.uk_time import for_people
 
@@ -51,7 +51,9 @@ def consequence(bulletin: Bulletin, action: str) -> Consequence:
         raise NotFound("There is no such action.")
     status = BulletinStatus(bulletin.status)
     title = f"The bulletin \u2018{bulletin.title}\u2019"
-    members = _plural(bulletin.audience_size, "member")
+    members = ""
+    if status == BulletinStatus.SCHEDULED:
+        members = _scheduled_audience(bulletin)
     if action == "unschedule" and status == BulletinStatus.SCHEDULED:
         again = " It will need approving again." if bulletin.partnership.requires_approval else ""
         return Consequence(
@@ -126,6 +128,20 @@ def carry_out(actor: Actor, bulletin: Bulletin, action: str, status_seen: str) -
         )
     _DONE[action](actor, bulletin)
     return stated
+
+
+def _scheduled_audience(bulletin: Bulletin) -> str:
+    """ "6 members (4 emails and 4 text messages)", counted as the send would now."""
+    counted = audience_preview.audience_preview(
+        bulletin.partnership_id, bulletin.audience, bulletin.topic_id, list(bulletin.channels)
+    )
+    parts = []
+    if "email" in counted.channels:
+        parts.append(_plural(counted.channels["email"].will_receive, "email"))
+    if "sms" in counted.channels:
+        parts.append(_plural(counted.channels["sms"].will_receive, "text message"))
+    messages = f" ({' and '.join(parts)})" if parts else ""
+    return _plural(counted.reached, "member") + messages
 
 
 def _when(bulletin: Bulletin) -> str:

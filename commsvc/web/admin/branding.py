@@ -24,7 +24,7 @@ def brand_css() -> Any:
     raw = request.args.get("region", "")
     region_id = int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None
     colour = brand_service.brand_for(region_id).colour  # checked as #rrggbb when saved
-    css = f".top, .masthead {{ background: {colour}; }}\n"
+    css = f".top, .masthead {{ background: {colour}; }}\n.outlook {{ border-color: {colour}; }}\n"
     response = Response(css, mimetype="text/css")
     response.headers["Cache-Control"] = "no-cache"
     return response
