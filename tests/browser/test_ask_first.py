@@ -161,4 +161,8 @@ def test_members_pages_and_the_preview_carry_the_regions_brand(
     expect(email.locator("header")).to_have_text("North West UNISON")
     page.screenshot(path=str(shots / "preview-branded-1366.png"), full_page=True)
     page.set_viewport_size(PHONE)
+    page.reload()
+    expect(email.locator("header")).to_have_text("North West UNISON")
+    _fits(page)
     page.screenshot(path=str(shots / "preview-branded-390.png"), full_page=True)
+    page.locator(".inbox").first.screenshot(path=str(shots / "preview-inbox-390.png"))
