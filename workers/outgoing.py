@@ -16,7 +16,13 @@ from flask import current_app
 from commsvc.envelopes import EmailEnvelope
 from commsvc.errors import CommsvcError, ValidationError
 from commsvc.models import Bulletin
-from commsvc.services.bulletins import question_messages, questions, rendering, versions
+from commsvc.services.bulletins import (
+    branding,
+    question_messages,
+    questions,
+    rendering,
+    versions,
+)
 from commsvc.services.bulletins.email_message import build_email, feedback_id, verp_and_dkim
 from commsvc.services.bulletins.links import MemberLinks
 from commsvc.services.delivery import recipients
@@ -38,6 +44,7 @@ class Outgoing:
     question: Any
     reply_from: str
     sms_from: str
+    email_from: str  # the From header, with the region's sender name: once per batch
     email_extras: dict[str, Any]
 
     @classmethod
@@ -67,6 +74,9 @@ class Outgoing:
             reply_from=reply_from,
             # Every text tells members how to stop them, by reply only from this number.
             sms_from=rendering.sms_sender(config),
+            email_from=branding.from_header(
+                config["COMMSVC_EMAIL_FROM"], branding.brand_for(bulletin.partnership.region_id)
+            ),
             email_extras=email_extras,
         )
 
@@ -103,7 +113,7 @@ class Outgoing:
             return build_email(
                 compiled.render_email(context),
                 delivery_id=recipient.delivery_id,
-                sender=current_app.config["COMMSVC_EMAIL_FROM"],
+                sender=self.email_from,
                 recipient=address,
                 unsubscribe_url=context["unsubscribe_url"],
                 message_id_domain=self.domain,

@@ -120,7 +120,14 @@ def test_an_organiser_reads_the_results_and_closes_the_question(
     _fits(page)
     page.screenshot(path=str(shots / "results-390.png"), full_page=True)
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.click("text=Close the question now")
+    page.click("text=Close the question now")  # asks first, with the turnout so far
+    expect(page.locator("[data-field=consequence]")).to_contain_text(
+        "So far 8 of 8 members have answered."
+    )
+    db.session.expire_all()
+    assert questions.question_for(bulletin.id).closed_early_at is None
+    page.screenshot(path=str(shots / "close-question-1366.png"), full_page=True)
+    page.click("button:has-text('Close the question now')")
     expect(page.locator(".flash")).to_contain_text("later answers are not counted")
     expect(page.locator("[data-field=state]")).to_have_text("Closed")
     db.session.expire_all()

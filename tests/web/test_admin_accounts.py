@@ -7,7 +7,7 @@ import re
 
 from commsvc.services.accounts import auth
 from tests import factories
-from tests.web.admin_session import PASSWORD, log_in, token_from
+from tests.web.admin_session import PASSWORD, csrf, log_in, token_from
 
 ADMIN = "admin@union.example"
 
@@ -32,7 +32,7 @@ def test_admin_creates_a_key_sees_it_once_and_its_last_use(app, client):
     response = client.get("/api/v1/partnerships", headers={"Authorization": f"Bearer {plain}"})
     assert response.status_code == 200
     listing = client.get("/admin/accounts").get_data(as_text=True)
-    assert "never" not in listing and " UTC" in listing
+    assert "never" not in listing and re.search(r"\d\d:\d\d (GMT|BST)</td>", listing)
 
 
 def test_revoked_key_no_longer_opens_the_api(app, client):
@@ -41,9 +41,17 @@ def test_revoked_key_no_longer_opens_the_api(app, client):
     headers = {"Authorization": f"Bearer {plain}"}
     assert client.get("/api/v1/partnerships", headers=headers).status_code == 200
     log_in(client, ADMIN)
+    listing = client.get("/admin/accounts").get_data(as_text=True)
+    assert f'href="/admin/accounts/keys/{key.id}/revoke"' in listing  # a link, not a button
+    asked = client.get(f"/admin/accounts/keys/{key.id}/revoke").get_data(as_text=True)
+    assert "Revoke the API key ‘old script’?" in asked and "It was last used" in asked
+    # A POST that did not come from that page revokes nothing: it is sent there.
+    stray = client.post(f"/admin/accounts/keys/{key.id}/revoke", data={"csrf_token": csrf(asked)})
+    assert stray.headers["Location"].endswith(f"/admin/accounts/keys/{key.id}/revoke")
+    assert client.get("/api/v1/partnerships", headers=headers).status_code == 200
     page = client.post(
         f"/admin/accounts/keys/{key.id}/revoke",
-        data={"csrf_token": token_from(client, "/admin/accounts")},
+        data={"csrf_token": csrf(asked), "confirmed": "yes"},
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "revoked" in page

@@ -215,7 +215,7 @@ def test_schedule_goes_through_the_confirmation_and_shows_in_the_history(setup, 
     assert "Scheduled: send 2 emails" in done
     assert db.session.get(Bulletin, bulletin.id).status == "scheduled"
     history = client.get(f"/admin/bulletins/{bulletin.id}/preview").get_data(as_text=True)
-    assert "draft → scheduled" in history and "for 2099-07-05 07:00 UTC" in history
+    assert "draft → scheduled" in history and "for 8:00am (BST) on Sunday 5 July 2099" in history
 
 
 def test_a_schedule_in_the_past_or_nonsense_is_refused_by_its_field(setup, client):
@@ -223,7 +223,7 @@ def test_a_schedule_in_the_past_or_nonsense_is_refused_by_its_field(setup, clien
     bulletin = db.session.query(Bulletin).one()
     for day, clock, message in (
         ("2020-01-05", "07:00", "has passed. Choose a time in the future."),
-        ("soon", "07:00", "Enter the date to send on"),
+        ("soon", "07:00", "Enter a date"),
         ("2099-03-29", "01:30", "does not exist in the UK"),
     ):
         page = client.get(

@@ -41,10 +41,17 @@ def test_admin_sees_rates_over_the_line_and_lifts_a_suppression(app, client):
 
     found = client.get(f"/admin/deliverability?address={address}").get_data(as_text=True)
     assert "1 suppressed." in found and address in found
-    lift_path = found.split('action="/admin/deliverability/suppressions/')[1].split('"')[0]
+    lift_path = found.split('href="/admin/deliverability/suppressions/')[1].split('"')[0]
+    asked = client.get(f"/admin/deliverability/suppressions/{lift_path}").get_data(as_text=True)
+    assert "Send to this email address again?" in asked and "(hard bounce)" in asked
+    token = token_from(client, "/admin/deliverability")
+    stray = client.post(
+        f"/admin/deliverability/suppressions/{lift_path}", data={"csrf_token": token}
+    )
+    assert stray.status_code == 302 and suppression.is_suppressed("email", address)
     response = client.post(
         f"/admin/deliverability/suppressions/{lift_path}",
-        data={"csrf_token": token_from(client, "/admin/deliverability")},
+        data={"csrf_token": token, "confirmed": "yes"},
         follow_redirects=True,
     )
     assert "Suppression lifted" in response.get_data(as_text=True)

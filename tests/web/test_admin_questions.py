@@ -91,7 +91,8 @@ def test_results_page_shows_counts_and_a_viewer_cannot_close(app, client):
     assert "Do you accept the pay offer?" in html and "Close the question now" not in html
     token = csrf(html)
     closing = client.post(
-        f"/admin/bulletins/{bulletin.id}/close-question", data={"csrf_token": token}
+        f"/admin/bulletins/{bulletin.id}/close-question",
+        data={"csrf_token": token, "confirmed": "yes"},
     )
     assert closing.status_code == 403
     assert questions.question_for(bulletin.id).closed_early_at is None
@@ -99,3 +100,39 @@ def test_results_page_shows_counts_and_a_viewer_cannot_close(app, client):
     log_in(client, "far@union.example")
     assert client.get(f"/admin/bulletins/{bulletin.id}/results").status_code == 404
     assert Answer.query.filter_by(question_id=question.id).count() == 0
+
+
+def test_the_compose_page_reads_a_closing_time_in_uk_time_and_refuses_a_skipped_hour(app, client):
+    partnership = factories.partnership()
+    factories.topics()
+    auth.create_user(ORGANISER, "a long enough password", "organiser", [factories.REGION])
+    log_in(client, ORGANISER)
+    page = f"/admin/partnerships/{partnership.id}/compose"
+    body = factories.bulletin_body(partnership.id)
+
+    def compose(title: str, closes: str):
+        return client.post(
+            page,
+            data={
+                "csrf_token": token_from(client, page),
+                "title": title,
+                "topic": "bargaining",
+                "channels": ["email"],
+                "subject": body["subject"],
+                "email_body": body["email_body"],
+                "question_text": "Agree?",
+                "question_choices": "Yes\nNo",
+                "question_closes_at": closes,
+            },
+        )
+
+    skipped = compose("Skipped hour", "2099-03-29T01:30")  # the clocks go forward at 1am
+    text = skipped.get_data(as_text=True)
+    assert skipped.status_code == 422
+    assert "01:30 does not exist in the UK on 29 March 2099" in text
+    assert 'href="#question_closes_at"' in text and 'id="question_closes_at-error"' in text
+    assert Bulletin.query.filter_by(title="Skipped hour").count() == 0
+
+    assert compose("Winter close", "2099-12-01T17:00").status_code == 302
+    winter = Bulletin.query.filter_by(title="Winter close").one()
+    assert questions.question_for(winter.id).closes_at == datetime(2099, 12, 1, 17, 0)

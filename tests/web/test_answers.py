@@ -90,3 +90,20 @@ def test_a_welsh_member_gets_the_page_in_welsh(client):
     assert "Anfon fy ateb" in html and 'lang="cy"' in html
     english = client.get(link + "?lang=en").get_data(as_text=True)
     assert "Send my answer" in english
+
+
+def test_the_answer_page_says_the_closing_time_in_uk_time(client):
+    summer_close = factories.question(closes_at="2099-07-01T16:00:00Z")  # 5pm BST
+    bulletin = factories.sending_bulletin(1, channels="email", question=summer_close)
+    question = questions.question_for(bulletin.id)
+    member = (
+        db.session.query(Member)
+        .join(Delivery, Delivery.member_id == Member.id)
+        .filter(Delivery.bulletin_id == bulletin.id)
+        .one()
+    )
+    link = factories.member_links().answer_url(member.public_id, question.id, 0)
+    html = client.get(link).get_data(as_text=True)
+    assert "until 5:00pm (BST) on Wednesday 1 July 2099" in html and "UTC" not in html
+    welsh = client.get(link + "?lang=cy").get_data(as_text=True)
+    assert "17:00 (BST) Dydd Mercher 1 Gorffennaf 2099" in welsh

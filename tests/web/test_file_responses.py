@@ -38,7 +38,7 @@ def test_a_members_export_downloads_whole_as_an_attachment(app, via):
 def test_the_brand_stylesheet_and_the_metrics_page_are_served_whole(app, via):
     css = via.get("/admin/brand.css")
     assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
-    assert b".top { background: #" in css.body  # the union's colour on the admin's bar
+    assert b".top, .masthead { background: #" in css.body  # the admin bar, member pages
     metrics = via.get("/metrics")
     assert metrics.status == 200
     assert b"# TYPE" in metrics.body

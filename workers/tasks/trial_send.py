@@ -25,7 +25,7 @@ def send_test_message(channel: str, address: str, message: dict[str, Any]) -> st
         envelope = build_email(
             RenderedEmail(message["subject"], message["text"], message["html"]),
             delivery_id=TEST_DELIVERY_ID,
-            sender=config["COMMSVC_EMAIL_FROM"],
+            sender=message.get("sender") or config["COMMSVC_EMAIL_FROM"],
             recipient=address,
             unsubscribe_url=message["unsubscribe_url"],
             message_id_domain=message["domain"],

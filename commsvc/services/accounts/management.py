@@ -93,6 +93,15 @@ def create_api_key(
     return auth.create_api_key(name.strip(), role, region_names, actor_label=actor.label)
 
 
+def get_api_key(actor: Actor, key_id: int) -> ApiKey:
+    """One key, for the page that asks before revoking it."""
+    ensure_admin(actor)
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"There is no API key {key_id}.")
+    return key
+
+
 def revoke_api_key(actor: Actor, key_id: int) -> ApiKey:
     ensure_admin(actor)
     key = db.session.get(ApiKey, key_id)

@@ -2,12 +2,18 @@
 display name, the footer address and its colour. Set by an admin, nationally and,
 where a region wants its own, per region (a region's blank answers fall back to the
 national ones, and those to neutral defaults: never the software's name).
+
+Emails carry the brand of the bulletin's partnership's region: the sender display name
+in From (`from_header`, built once per batch), and the name, footer and colour in the
+layout (`email_values`, a template variable, escaped like any other). Member pages
+carry the brand of the member's region.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +23,7 @@ from commsvc.extensions import db
 from commsvc.models import Branding, Region
 from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor
+from commsvc.services.bulletins import email_words
 
 FIELDS = {"union_name": 120, "sender_name": 120, "footer_address": 300, "colour": 7}
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -28,6 +35,7 @@ class Brand:
     sender_name: str = ""
     footer_address: str = ""
     colour: str = "#4b2682"
+    chosen: bool = False  # False: nothing saved, every field is a neutral default
 
     @property
     def sender(self) -> str:
@@ -41,7 +49,36 @@ def brand_for(region_id: int | None = None) -> Brand:
         for name in FIELDS:
             if row is not None and getattr(row, name) and name not in values:
                 values[name] = getattr(row, name)
-    return Brand(**values)
+    return Brand(**values, chosen=bool(values))
+
+
+def from_header(configured: str, brand: Brand) -> str:
+    """The From header's value: the brand's sender name on the configured address,
+    quoted as RFC 5322 needs (`"North West UNISON, Health" <bulletins@…>`) and
+    encoded when not ASCII. With no brand saved, the configured value as it is."""
+    name, address = parseaddr(configured)
+    if not address:
+        return configured
+    display = " ".join(brand.sender.split()) if brand.chosen else name
+    return formataddr((display, address), charset="utf-8") if display else address
+
+
+def email_values(brand: Brand, language: str) -> dict[str, str]:
+    """What the email layout shows of the brand (`{{ brand.* }}`), with the layout's own
+    words where an admin saved nothing."""
+    words = email_words.layout_words(language)
+    return {
+        "masthead": brand.union_name if brand.chosen else words["MASTHEAD"],
+        "footer": brand.footer_address or words["POSTAL_ADDRESS"],
+        "colour": brand.colour,
+    }
+
+
+DEFAULT_EMAIL_VALUES = {
+    "masthead": "Union bulletin",
+    "footer": "The Union, 130 Euston Road, London NW1 2AY",
+    "colour": Brand.colour,
+}
 
 
 def stored(region_id: int | None) -> dict[str, str]:

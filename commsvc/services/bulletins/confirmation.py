@@ -6,8 +6,8 @@ deliberate step with that statement in front of the organiser sends. The fingerp
 ties the confirmation to what was shown: if the bulletin changed in between (another
 organiser edited it), the send is refused and the organiser checks again.
 
-Times are entered and shown in UK time (Europe/London, across clock changes) and
-stored in naive UTC, like every other time in the database.
+Times are entered and shown in UK time (`commsvc/uk_time.py`) and stored in naive
+UTC, like every other time in the database.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from commsvc.errors import Conflict, ValidationError
 from commsvc.models import Bulletin
 from commsvc.services.accounts.actors import Actor
 from commsvc.services.bulletins import audience_preview, composing, lifecycle
+from commsvc.uk_time import for_people
 
-UK = ZoneInfo("Europe/London")
 SENDABLE = ("draft", "approved")
 
 
@@ -62,7 +61,7 @@ class SendPlan:
         said = f"{self.what} to {whom} of {self.bulletin.partnership.name}"
         if self.scheduled_for is None:
             return f"Send {said} now"
-        return f"Send {said} at {uk_time(self.scheduled_for)}"
+        return f"Send {said} at {for_people(self.scheduled_for)}"
 
 
 def plan(bulletin: Bulletin, scheduled_for: datetime | None) -> SendPlan:
@@ -117,52 +116,6 @@ def send_confirmed(
         )
     lifecycle.send(actor, bulletin, scheduled_for)
     return planned
-
-
-def parse_uk_time(day: str, clock: str) -> datetime:
-    """A date ("2026-12-01") and a time ("09:30") in UK time, as naive UTC.
-
-    A time that does not exist (the hour the clocks go forward) is refused; in the
-    hour that happens twice, the first (summer time) is meant.
-    """
-    try:
-        local_day = date.fromisoformat(day.strip())
-    except ValueError:
-        raise ValidationError(
-            "Enter the date to send on, for example 25/12/2026.", field="send_date"
-        ) from None
-    try:
-        local_time = time.fromisoformat(clock.strip())
-    except ValueError:
-        raise ValidationError(
-            "Enter the time to send at, for example 09:30.", field="send_time"
-        ) from None
-    local = datetime.combine(local_day, local_time.replace(second=0, microsecond=0), tzinfo=UK)
-    moment = local.astimezone(UTC)
-    if moment.astimezone(UK).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise ValidationError(
-            f"{local_time:%H:%M} does not exist in the UK on {local_day:%d %B %Y}: the clocks "
-            "go forward then. Choose another time.",
-            field="send_time",
-        )
-    return moment.replace(tzinfo=None)
-
-
-def uk_time(moment: datetime) -> str:
-    """A naive UTC time as people in the UK read it: "9:30am on Tuesday 1 December 2026"."""
-    local = moment.replace(tzinfo=UTC).astimezone(UK)
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    zone = local.tzname() or ""
-    return f"{hour}:{local:%M}{suffix} ({zone}) on {local:%A} {local.day} {local:%B %Y}"
-
-
-def uk_fields(moment: datetime | None) -> tuple[str, str]:
-    """The date and time inputs' values for a naive UTC time, in UK time."""
-    if moment is None:
-        return "", ""
-    local = moment.replace(tzinfo=UTC).astimezone(UK)
-    return f"{local:%Y-%m-%d}", f"{local:%H:%M}"
 
 
 def fingerprint(bulletin: Bulletin, scheduled_for: datetime | None) -> str:

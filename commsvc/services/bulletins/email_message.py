@@ -201,8 +201,10 @@ def _display_address(value: str) -> str:
 
 @lru_cache(maxsize=64)
 def _named_address(value: str) -> str:
+    """RFC 5322 form: a name with specials (a comma, a dot) quoted, a non-ASCII one
+    encoded; a value that is already so comes back unchanged."""
     name, address = parseaddr(value)
-    if not name or name.isascii():
+    if not name or not address:
         return value
     return formataddr((name, address), charset="utf-8")
 

@@ -22,6 +22,7 @@ from commsvc.queueing import TaskNames
 from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, ensure_can_write
 from commsvc.statuses import BulletinStatus, DeliveryStatus, check_bulletin_move, delivery_sources
+from commsvc.uk_time import for_people
 
 
 def move(bulletin: Bulletin, to: BulletinStatus, actor_label: str, note: str = "") -> None:
@@ -131,7 +132,7 @@ def send(actor: Actor, bulletin: Bulletin, scheduled_for: datetime | None = None
             bulletin,
             BulletinStatus.SCHEDULED,
             actor.label,
-            f"for {scheduled_for:%Y-%m-%d %H:%M} UTC",
+            f"for {for_people(scheduled_for)}",  # the history organisers read: UK time
         )
         bulletin.scheduled_for = scheduled_for
         audit.record(

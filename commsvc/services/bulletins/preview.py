@@ -25,6 +25,7 @@ from commsvc.services.accounts import audit
 from commsvc.services.accounts.actors import Actor, can_see_region, ensure_can_write
 from commsvc.services.bulletins import (
     audience,
+    branding,
     question_messages,
     questions,
     rendering,
@@ -77,6 +78,12 @@ def preview(
         context = rendering.sample_context()
         return [_render(bulletin, compiled, "An example member (the audience is empty)", context)]
     return [_render(bulletin, compiled, label, member_context(bulletin, m)) for label, m in chosen]
+
+
+def sender_of(bulletin: Bulletin) -> str:
+    """The From line members see for this bulletin (its region's sender name)."""
+    brand = branding.brand_for(bulletin.partnership.region_id)
+    return branding.from_header(current_app.config["COMMSVC_EMAIL_FROM"], brand)
 
 
 def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
@@ -135,6 +142,7 @@ def test_send(actor: Actor, bulletin: Bulletin, email: str = "", mobile: str = "
             # List-Unsubscribe of a test copy changes nobody (mailto: delivery 0).
             "unsubscribe_url": TestCopyLinks(config["COMMSVC_PUBLIC_URL"]).unsubscribe_url(),
             "domain": domain,
+            "sender": sender_of(bulletin),
         }
         queueing.enqueue(
             queueing.TaskNames.SEND_TEST_MESSAGE,

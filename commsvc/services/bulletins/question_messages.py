@@ -12,12 +12,12 @@ the few fixed sentences live here in English and Welsh rather than in Flask-Babe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from html import escape
 from typing import Any
 
 from commsvc.models import Question
 from commsvc.services.bulletins.links import MemberLinks
+from commsvc.uk_time import for_people
 
 WORDING: dict[str, dict[str, str]] = {
     "en": {
@@ -64,11 +64,13 @@ def email_block(
 ) -> QuestionBlock:
     words = _words(language)
     urls = [links.answer_url(public_id, question.id, n) for n in range(len(question.choices))]
-    choose = words["choose"].format(close=format_moment(question.closed_at))
+    choose = words["choose"].format(close=for_people(question.closed_at, language))
     lines = [question.text]
     if question.kind == "rsvp" and question.event_at is not None:
         lines.append(
-            words["event"].format(at=format_moment(question.event_at), place=question.event_place)
+            words["event"].format(
+                at=for_people(question.event_at, language), place=question.event_place
+            )
         )
     lines.append(choose)
     text = (
@@ -102,11 +104,6 @@ def sms_line(
         )
         return words["reply"].format(options=options)
     return words["link"].format(url=links.answer_url(public_id, question.id))
-
-
-def format_moment(moment: datetime) -> str:
-    """Naive UTC, as members read it; the union works in UK time, stated as UTC here."""
-    return moment.strftime("%d/%m/%Y %H:%M UTC")
 
 
 def _words(language: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
 from commsvc.services.bulletins import (
+    branding,
     email_words,
     flat_templates,
     plain_text,
@@ -190,6 +191,7 @@ def sample_context() -> dict[str, Any]:
         "unsubscribe_url": "https://example.org/u/token",
         "web_copy_url": "https://example.org/w/token",
         "sms_opt_out": sms_opt_out_line(can_reply(config), opt_out_url),
+        "brand": dict(branding.DEFAULT_EMAIL_VALUES),
     }
 
 
@@ -221,6 +223,7 @@ def bulletin_context(bulletin: Any) -> dict[str, Any]:
         "partnership": {"name": bulletin.partnership.name, "kind": bulletin.partnership.kind},
         "bulletin": {"title": bulletin.title, "topic": bulletin.topic.name},
         "organiser": {"email": bulletin.created_by},
+        "brand": branding.email_values(branding.brand_for(bulletin.partnership.region_id), "en"),
     }
 
 
@@ -252,10 +255,13 @@ def _text_footer(words: dict[str, str]) -> str:
         QUESTION_MARK + f"\n\n--\n{words['TEXT_PREFERENCES']}: {{{{ preferences_url }}}}\n"
         f"{words['TEXT_UNSUBSCRIBE']}: {{{{ unsubscribe_url }}}}\n"
         f"{words['TEXT_WEB_COPY']}: {{{{ web_copy_url }}}}\n"
+        "{{ brand.footer }}\n"
     )
 
 
 _LINKS = ("preferences_url", "unsubscribe_url", "web_copy_url")
+# The brand's parts (`{{ brand.* }}`), by the layout placeholder each fills.
+_BRAND_PARTS = {"masthead": "MASTHEAD", "footer": "POSTAL_ADDRESS", "colour": "COLOUR"}
 _HEADING = re.compile(r"<(/?)h([1-5])>")
 
 
@@ -287,6 +293,10 @@ def _email_html_source(
     placeholders["JINJAPLACEHOLDERTOPICX"] = "{{ bulletin.topic }}"
     for name in _LINKS:
         placeholders[f"JINJAPLACEHOLDER{name.upper()}X"] = "{{ " + name + " }}"
+    # The brand is a variable like a member's name: escaped when rendered, and the
+    # colour was checked as #rrggbb when saved (branding.py).
+    for name, part in _BRAND_PARTS.items():
+        placeholders[f"JINJAPLACEHOLDERBRAND{part}X"] = "{{ brand." + name + " }}"
     layout = (TEMPLATES_DIR / "email" / "layout.html").read_text()
     # The layout is our own trusted template: a plain string substitution, not Jinja,
     # so an organiser's text can never be evaluated as part of it.
@@ -296,6 +306,8 @@ def _email_html_source(
         .replace("%%TITLE%%", "JINJAPLACEHOLDERTITLEX")
     )
     page = page.replace("%%LANG%%", language if language in ("en", "cy") else "en")
+    for part in _BRAND_PARTS.values():
+        page = page.replace(f"%%{part}%%", f"JINJAPLACEHOLDERBRAND{part}X")
     for name in _LINKS:
         page = page.replace(f"%%{name.upper()}%%", f"JINJAPLACEHOLDER{name.upper()}X")
     for name, text in words.items():

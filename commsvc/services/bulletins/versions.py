@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from commsvc.models import Bulletin
+from commsvc.services.bulletins import branding
 
 ENGLISH, WELSH = "en", "cy"
 VERSIONS = (ENGLISH, WELSH)
@@ -51,4 +52,5 @@ def shared_context(bulletin: Bulletin, version: str) -> dict[str, Any]:
             "topic": (topic.name_cy if welsh else "") or topic.name,
         },
         "organiser": {"email": bulletin.created_by},
+        "brand": branding.email_values(branding.brand_for(partnership.region_id), version),
     }

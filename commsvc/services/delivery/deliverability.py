@@ -121,6 +121,15 @@ def reasons() -> list[str]:
     return list(db.session.scalars(select(Suppression.reason).distinct().order_by("reason")))
 
 
+def get_suppression(actor: Actor, suppression_id: int) -> Suppression:
+    """One suppression, for the page that asks before lifting it."""
+    _admin_only(actor)
+    row = db.session.get(Suppression, suppression_id)
+    if row is None:
+        raise NotFound("No such suppression.")
+    return row
+
+
 def lift_suppression(actor: Actor, suppression_id: int) -> Suppression:
     """Send to the address again (an admin's decision, e.g. a mailbox fixed): audited."""
     _admin_only(actor)

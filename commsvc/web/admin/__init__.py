@@ -7,16 +7,18 @@ as if they did not exist; a viewer's attempt to change something answers 403.
 
 from __future__ import annotations
 
+from email.header import decode_header, make_header
+from email.utils import parseaddr
 from typing import Any
 
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
+from commsvc import uk_time
 from commsvc.errors import CommsvcError
 from commsvc.services.accounts import actors
 from commsvc.services.bulletins import branding as brand_service
-from commsvc.services.bulletins import confirmation
 
 bp = Blueprint("admin", __name__)
 
@@ -55,7 +57,31 @@ def _brand() -> dict[str, Any]:
 @bp.app_template_global("uk_time")
 def _uk_time(moment: Any) -> str:
     """Times in the admin are UK time (stored in UTC)."""
-    return confirmation.uk_time(moment) if moment else ""
+    return uk_time.for_people(moment) if moment else ""
+
+
+@bp.app_template_filter("uk_short")
+def _uk_short(moment: Any, seconds: bool = False) -> str:
+    """Times in admin tables: "01/12/2026 09:30 GMT"."""
+    return uk_time.short(moment, seconds) if moment else ""
+
+
+@bp.app_template_filter("display_from")
+def _display_from(header: str) -> str:
+    """A From header as an inbox shows it: "North West UNISON <bulletins@…>"."""
+    name, address = parseaddr(header)
+    decoded = str(make_header(decode_header(name))) if name else ""
+    return f"{decoded} <{address}>" if decoded else address
+
+
+@bp.app_template_filter("uk_day")
+def _uk_day(moment: Any) -> str:
+    return uk_time.day(moment) if moment else ""
+
+
+@bp.app_template_filter("uk_clock")
+def _uk_clock(moment: Any) -> str:
+    return uk_time.clock(moment) if moment else ""
 
 
 @bp.errorhandler(TooManyRequests)

@@ -9,12 +9,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
+from commsvc import uk_time
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
 from commsvc.models import Region
 from commsvc.models.account import ROLES
 from commsvc.services.accounts import management
 from commsvc.web.admin import bp, current_actor, or_404
+from commsvc.web.admin.asking import ask_first, confirmed
 
 
 @bp.get("/admin/accounts")
@@ -100,10 +102,38 @@ def create_api_key() -> Any:
     )
 
 
+@bp.get("/admin/accounts/keys/<int:key_id>/revoke")
+@login_required
+def confirm_revoke_api_key(key_id: int) -> Any:
+    """Revoking is for good: say what stops working before doing it."""
+    key = or_404(lambda: management.get_api_key(current_actor(), key_id))
+    if key.revoked_at is not None:
+        return redirect(url_for("admin.accounts_page"))
+    used = (
+        f"It was last used {uk_time.for_people(key.last_used_at)}."
+        if key.last_used_at
+        else ("It has never been used.")
+    )
+    return ask_first(
+        heading=f"Revoke the API key \u2018{key.name}\u2019?",
+        sentences=(
+            f"The key starting {key.prefix}\u2026 stops opening the API at once: whatever "
+            f"uses it gets \u201cnot authorised\u201d from then on. {used}",
+            "A revoked key cannot be switched back on; create a new key if it is needed again.",
+        ),
+        button=f"Revoke the key \u2018{key.name}\u2019",
+        action=url_for("admin.revoke_api_key", key_id=key.id),
+        back=url_for("admin.accounts_page"),
+    )
+
+
 @bp.post("/admin/accounts/keys/<int:key_id>/revoke")
 @login_required
 def revoke_api_key(key_id: int) -> Any:
     actor = current_actor()
+    or_404(lambda: management.get_api_key(actor, key_id))  # admins only
+    if not confirmed():
+        return redirect(url_for("admin.confirm_revoke_api_key", key_id=key_id))
     key = or_404(lambda: management.revoke_api_key(actor, key_id))
     flash(f"Key {key.name} revoked: it no longer opens the API.", "success")
     return redirect(url_for("admin.accounts_page"))

@@ -19,9 +19,12 @@ from commsvc.web.admin.form_errors import field_errors
 
 @bp.get("/admin/brand.css")
 def brand_css() -> Any:
-    """The union's colour as a stylesheet (pages carry no inline styles: the CSP)."""
-    colour = brand_service.brand_for(None).colour  # checked as #rrggbb when saved
-    css = f".top {{ background: {colour}; }}\n"
+    """The union's colour as a stylesheet (pages carry no inline styles: the CSP): the
+    national one in the admin, a region's (?region=N) on its members' pages."""
+    raw = request.args.get("region", "")
+    region_id = int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+    colour = brand_service.brand_for(region_id).colour  # checked as #rrggbb when saved
+    css = f".top, .masthead {{ background: {colour}; }}\n.outlook {{ border-color: {colour}; }}\n"
     response = Response(css, mimetype="text/css")
     response.headers["Cache-Control"] = "no-cache"
     return response

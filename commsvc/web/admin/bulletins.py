@@ -19,22 +19,18 @@ from flask_login import login_required
 
 from commsvc.errors import CommsvcError
 from commsvc.extensions import db
-from commsvc.services.bulletins import composing, lifecycle, reports
+from commsvc.services.bulletins import composing, lifecycle, reports, stopping
 from commsvc.statuses import BULLETIN_MOVES, BulletinStatus, DeliveryStatus
 from commsvc.web.admin import bp, current_actor, or_404
 
 # Sending is not here: it goes through the check and confirmation pages (confirm.py).
-ACTIONS = {
-    "unschedule": lifecycle.unschedule,
-    "pause": lifecycle.pause,
-    "resume": lifecycle.resume,
-    "cancel": lifecycle.cancel,
-}
+# Pause is one click (the brake; it sends nothing); the others open a page that says
+# exactly what will happen, with counts, and act only from there (stopping.py).
 LABELS = {
-    "unschedule": "Take the schedule back (to change it)",
+    "unschedule": "Cancel the scheduled send…",
     "pause": "Pause",
-    "resume": "Resume",
-    "cancel": "Cancel",
+    "resume": "Resume sending…",
+    "cancel": "Cancel the bulletin…",
 }
 # What each action moves a bulletin to, so a page offers only the moves allowed now.
 TARGETS = {
@@ -89,21 +85,59 @@ def bulletin_status(bulletin_id: int) -> Any:
     return jsonify(composing.bulletin_json(found))
 
 
+@bp.get("/admin/bulletins/<int:bulletin_id>/<action>/confirm")
+@login_required
+def confirm_action(bulletin_id: int, action: str) -> Any:
+    """The page that says what cancelling (or resuming) will do, and its one button."""
+    actor = current_actor()
+    found = or_404(lambda: composing.get_bulletin(actor, bulletin_id))
+    if action not in stopping.ASKED_FIRST:
+        abort(404)
+    if not actor.can_write:
+        abort(403)
+    try:
+        stated = stopping.consequence(found, action)
+    except CommsvcError as error:
+        flash(error.detail, "error")
+        return redirect(url_for("admin.bulletin", bulletin_id=bulletin_id))
+    return render_template("admin/confirm_action.html", bulletin=found, stated=stated)
+
+
 @bp.post("/admin/bulletins/<int:bulletin_id>/<action>")
 @login_required
 def bulletin_action(bulletin_id: int, action: str) -> Any:
     actor = current_actor()
     found = or_404(lambda: composing.get_bulletin(actor, bulletin_id))
-    if action not in ACTIONS:
+    if action != "pause" and action not in stopping.ASKED_FIRST:
         abort(404)
     if not actor.can_write:
         abort(403)
     try:
-        ACTIONS[action](actor, found)
+        if action == "pause":
+            lifecycle.pause(actor, found)
+            flash("Paused: nothing more is sent until you resume.", "success")
+        else:
+            stated = stopping.carry_out(actor, found, action, request.form.get("status_seen", ""))
+            flash(_DONE[action].format(title=found.title, stated=stated), "success")
     except CommsvcError as error:
         db.session.rollback()
         flash(error.detail, "error")
+        if action != "pause" and found.status in _STILL_POSSIBLE[action]:
+            return redirect(url_for("admin.confirm_action", bulletin_id=found.id, action=action))
     return redirect(url_for("admin.bulletin", bulletin_id=bulletin_id))
+
+
+_DONE = {
+    "unschedule": "The scheduled send is cancelled; ‘{title}’ is a draft again.",
+    "cancel": "‘{title}’ is cancelled. Nothing more of it will be sent.",
+    "resume": "Sending again: {stated.sentences[0]}",
+}
+# Where a refused action can still be asked again (the status moved to another allowed one).
+_STILL_POSSIBLE = {
+    "unschedule": ("scheduled",),
+    "cancel": ("draft", "approved", "scheduled", "sending", "paused"),
+    "resume": ("paused",),
+}
 
 
 @bp.get("/admin/bulletins/<int:bulletin_id>/report")

@@ -27,7 +27,6 @@ from commsvc.services.bulletins import (
     audience,
     audience_preview,
     composing,
-    confirmation,
     lifecycle,
     preview,
     rendering,
@@ -68,6 +67,7 @@ def render_check(
         "admin/preview.html",
         bulletin=found,
         previews=previews,
+        email_from=preview.sender_of(found),
         number=number,
         breakdown=breakdown,
         warnings=composing.warnings(found) + breakdown.warnings,
@@ -77,7 +77,6 @@ def render_check(
         errors=errors or {},
         send_date=send_date,
         send_time=send_time,
-        uk_time=confirmation.uk_time,
         sms_sender=rendering.sms_sender(current_app.config),
     )
     return page, (422 if errors else 200)

@@ -36,10 +36,14 @@ def compose(partnership_id: int) -> Any:
     if request.method == "POST":
         shown = compose_form.from_post(request.form)
         data = compose_form.read(request.form, partnership.id)
-        question = question_from_form(request.form)
-        if question is not None:
-            data["question"] = question
         errors = compose_form.missing(data)
+        try:
+            question = question_from_form(request.form)
+        except CommsvcError as error:
+            errors = {**field_errors(error), **errors}
+        else:
+            if question is not None:
+                data["question"] = question
         if not errors:
             try:
                 if request.form.get("save_as_template", "").strip():

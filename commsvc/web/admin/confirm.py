@@ -14,6 +14,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from commsvc import uk_time
 from commsvc.errors import CommsvcError, ValidationError
 from commsvc.extensions import db
 from commsvc.models.base import utcnow
@@ -85,7 +86,6 @@ def _confirm_page(planned: confirmation.SendPlan, errors: dict[str, str]) -> Any
         plan=planned,
         bulletin=planned.bulletin,
         errors=errors,
-        uk_time=confirmation.uk_time,
     ), (422 if errors else 200)
 
 
@@ -93,10 +93,10 @@ def _when(choice: str, send_date: str, send_time: str) -> datetime | None:
     """None for now; a future naive UTC time for a schedule (a passed one is refused)."""
     if choice != "later":
         return None
-    moment = confirmation.parse_uk_time(send_date, send_time)
+    moment = uk_time.parse_form(send_date, send_time, day_field="send_date", time_field="send_time")
     if moment <= utcnow():
         raise ValidationError(
-            f"{confirmation.uk_time(moment)} has passed. Choose a time in the future.",
+            f"{uk_time.for_people(moment)} has passed. Choose a time in the future.",
             field="send_date",
         )
     return moment

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError as FormError
@@ -19,8 +20,8 @@ from commsvc.errors import CommsvcError
 from commsvc.extensions import csrf, db
 from commsvc.models import Bulletin, Question
 from commsvc.services.bulletins import links, questions
-from commsvc.services.bulletins.question_messages import format_moment
 from commsvc.services.members import preferences
+from commsvc.uk_time import for_people
 from commsvc.web.preferences import bad_link_page, language_switch
 from commsvc.web.preferences.language import member_page
 
@@ -45,6 +46,7 @@ def answer(token: str) -> Any:
         missing.http_status = 404
         return bad_link_page(missing)
     g.member_language = member.language
+    g.member_region_id = member.region_id
     saved, problem, status = False, None, 200
     if request.method == "POST":
         try:
@@ -64,6 +66,7 @@ def answer(token: str) -> Any:
             db.session.rollback()
             problem, status = _("Choose one of the answers."), 400
     current = questions.current_answer(question, member)
+    language = str(get_locale() or "en")
     if selected == links.NO_CHOICE and current is not None:
         selected = current.choice
     return render_template(
@@ -74,8 +77,8 @@ def answer(token: str) -> Any:
         selected=selected,
         current=question.choices[current.choice] if current is not None else None,
         is_open=question.is_open(),
-        closes=format_moment(question.closed_at),
-        event_at=format_moment(question.event_at) if question.event_at else None,
+        closes=for_people(question.closed_at, language),
+        event_at=for_people(question.event_at, language) if question.event_at else None,
         saved=saved,
         problem=problem,
         **language_switch(),

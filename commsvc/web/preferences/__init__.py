@@ -89,6 +89,7 @@ def member_from(token: str) -> tuple[Member | None, Any]:
     if member is None:
         return None, missing()
     g.member_language = member.language
+    g.member_region_id = member.region_id
     return member, None
 
 

@@ -60,6 +60,7 @@ def confirm_address(token: str) -> Any:
     if member is None:
         return bad_link_page(missing())
     g.member_language = member.language
+    g.member_region_id = member.region_id
     shown = outlook.masked_email(address) if channel == "email" else outlook.masked_mobile(address)
     done = False
     if request.method == "POST":  # a GET (a mail scanner's) changes nothing

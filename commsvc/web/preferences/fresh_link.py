@@ -41,6 +41,7 @@ def fresh_link(token: str) -> Any:
             links.LinkError(_("This page was open too long. Reload it and try again."))
         )
     g.member_language = member.language
+    g.member_region_id = member.region_id
     channel = member_notices.send_fresh_link(member)
     where = (
         outlook.masked_email(member.email)

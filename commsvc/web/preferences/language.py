@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from flask_babel import refresh
 
+from commsvc.services.bulletins import branding
 from commsvc.services.members.preferences import LANGUAGES
 
 COOKIE = "commsvc_lang"
@@ -49,15 +50,23 @@ def remember_switch(response: Any) -> Any:
 def member_page(blueprint: Blueprint) -> None:
     """What every page behind a member's link shares: the language worked out afresh for
     each request, and a page that is the member's alone (never cached, its URL never
-    sent on as a referrer)."""
+    sent on as a referrer), and the union's brand of the member's region (name, footer,
+    colour; the national one before the member is known)."""
     blueprint.before_request(_fresh_language)
     blueprint.after_request(_no_store)
+    blueprint.context_processor(_member_brand)
 
 
 def _fresh_language() -> None:
     # The locale is cached per app context, which a test client may share across requests.
     g.pop("member_language", None)
+    g.pop("member_region_id", None)
     refresh()
+
+
+def _member_brand() -> dict[str, Any]:
+    region_id = g.get("member_region_id")
+    return {"member_brand": branding.brand_for(region_id), "brand_region": region_id}
 
 
 def _no_store(response: Response) -> Response:

@@ -105,4 +105,5 @@ def _member_and_topic(token: str) -> tuple[Member, Topic] | links.LinkError:
     if member is None or topic is None:
         return missing()
     g.member_language = member.language
+    g.member_region_id = member.region_id
     return member, topic

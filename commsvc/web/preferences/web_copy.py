@@ -24,6 +24,7 @@ def member_web_copy(token: str) -> Any:
     if member is None:
         return bad_link_page(missing())
     g.member_language = member.language
+    g.member_region_id = member.region_id
     try:
         return web_copy.member_copy(bulletin_id, member)
     except NotFound:

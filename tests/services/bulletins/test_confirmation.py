@@ -4,7 +4,7 @@ bulletin changed after it was checked."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -13,35 +13,6 @@ from commsvc.extensions import db
 from commsvc.models.base import utcnow
 from commsvc.services.bulletins import confirmation, lifecycle
 from tests import factories
-
-
-@pytest.mark.parametrize(
-    ("day", "clock", "utc"),
-    [
-        ("2026-12-01", "09:30", datetime(2026, 12, 1, 9, 30)),  # GMT: UTC+0
-        ("2026-07-01", "09:30", datetime(2026, 7, 1, 8, 30)),  # BST: UTC+1
-        ("2027-03-28", "00:30", datetime(2027, 3, 28, 0, 30)),  # before the clocks go forward
-        ("2027-03-28", "02:30", datetime(2027, 3, 28, 1, 30)),  # after
-        ("2026-10-25", "01:30", datetime(2026, 10, 25, 0, 30)),  # twice that night: the first
-    ],
-)
-def test_uk_times_are_stored_in_utc_across_clock_changes(day, clock, utc):
-    assert confirmation.parse_uk_time(day, clock) == utc
-
-
-def test_an_hour_that_does_not_exist_in_the_uk_is_refused():
-    with pytest.raises(ValidationError, match="does not exist in the UK") as refused:
-        confirmation.parse_uk_time("2027-03-28", "01:30")
-    assert refused.value.extra["field"] == "send_time"
-
-
-def test_times_are_shown_in_uk_time_with_their_zone():
-    assert confirmation.uk_time(datetime(2026, 7, 1, 8, 30)) == (
-        "9:30am (BST) on Wednesday 1 July 2026"
-    )
-    assert confirmation.uk_time(datetime(2026, 12, 1, 13, 5)) == (
-        "1:05pm (GMT) on Tuesday 1 December 2026"
-    )
 
 
 @pytest.fixture
