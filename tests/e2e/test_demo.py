@@ -35,6 +35,9 @@ def test_demo_sends_from_the_admin_to_the_sinks_and_stops_cleanly(tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Ctrl-C must reach it even when this run was started with SIGINT ignored (a
+        # shell's `&` or nohup), which a child would otherwise inherit.
+        preexec_fn=_interruptible,
     )
     output: list[str] = []
     try:
@@ -125,3 +128,7 @@ def test_demo_sends_from_the_admin_to_the_sinks_and_stops_cleanly(tmp_path: Path
 
 def urlpath(url: str) -> str:
     return "/" + url.split("/", 3)[3]
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
