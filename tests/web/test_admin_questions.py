@@ -52,12 +52,7 @@ def test_an_organiser_composes_a_question_and_sees_it_in_the_preview(app, client
 
 
 def test_a_question_with_one_choice_is_refused_on_the_compose_page(app, client):
-    partnership = factories.partnership()
-    factories.topics()
-    auth.create_user(ORGANISER, "a long enough password", "organiser", [factories.REGION])
-    log_in(client, ORGANISER)
-    page = f"/admin/partnerships/{partnership.id}/compose"
-    body = factories.bulletin_body(partnership.id)
+    page, body = _compose_page_as_organiser(client)
     answer = client.post(
         page,
         data={
@@ -103,12 +98,7 @@ def test_results_page_shows_counts_and_a_viewer_cannot_close(app, client):
 
 
 def test_the_compose_page_reads_a_closing_time_in_uk_time_and_refuses_a_skipped_hour(app, client):
-    partnership = factories.partnership()
-    factories.topics()
-    auth.create_user(ORGANISER, "a long enough password", "organiser", [factories.REGION])
-    log_in(client, ORGANISER)
-    page = f"/admin/partnerships/{partnership.id}/compose"
-    body = factories.bulletin_body(partnership.id)
+    page, body = _compose_page_as_organiser(client)
 
     def compose(title: str, closes: str):
         return client.post(
@@ -136,3 +126,12 @@ def test_the_compose_page_reads_a_closing_time_in_uk_time_and_refuses_a_skipped_
     assert compose("Winter close", "2099-12-01T17:00").status_code == 302
     winter = Bulletin.query.filter_by(title="Winter close").one()
     assert questions.question_for(winter.id).closes_at == datetime(2099, 12, 1, 17, 0)
+
+
+def _compose_page_as_organiser(client):
+    """An organiser logged in, their partnership's compose page and a bulletin body."""
+    partnership = factories.partnership()
+    factories.topics()
+    auth.create_user(ORGANISER, "a long enough password", "organiser", [factories.REGION])
+    log_in(client, ORGANISER)
+    return f"/admin/partnerships/{partnership.id}/compose", factories.bulletin_body(partnership.id)

@@ -86,8 +86,7 @@ def _create_deliveries(bulletin: Bulletin, enqueue: bool) -> int:
     size = current_app.config["COMMSVC_BATCH_SIZE"]
     pending: dict[str, list[int]] = {channel: [] for channel in bulletin.channels}
     batches = 0
-    for low, high in _member_ranges(bulletin):
-        _no_jit()
+    for low, high in _member_ranges(bulletin):  # each range's transaction has JIT off
         created: list[tuple[int, str, str]] = []
         for channel in bulletin.channels:
             created += _insert_chunk(bulletin, channel, low, high)
