@@ -154,7 +154,7 @@ def seed(members: int, *, with_mobile: bool = False) -> int:
     from commsvc.models.base import utcnow
     from commsvc.models.member import new_public_id
     from commsvc.services.accounts import actors
-    from commsvc.services.members import organisation
+    from commsvc.services.members import importer, organisation
 
     region = organisation.region_named(REGION)
     partnership = organisation.create_partnership(
@@ -198,6 +198,7 @@ def seed(members: int, *, with_mobile: bool = False) -> int:
         db.session.execute(insert(Member), rows)
         db.session.commit()
         progress.show(min(start + SEED_CHUNK, members))
+    importer.refresh_statistics()  # as an import of this size does as it goes
     return int(partnership.id)
 
 

@@ -39,7 +39,10 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 @contextlib.contextmanager
 def profiled(process: subprocess.Popen[bytes], out: Path | None) -> Iterator[None]:
-    """Sample a worker and its children with py-spy (collapsed stacks) while it runs."""
+    """Sample a worker and its children with py-spy (collapsed stacks) while it runs.
+
+    Only samples holding the GIL count (`--gil`): a process waiting for a socket or
+    the database is not using the CPU, and counting it would hide where the CPU goes."""
     if out is None:
         yield
         return
@@ -53,7 +56,7 @@ def profiled(process: subprocess.Popen[bytes], out: Path | None) -> Iterator[Non
             "--format",
             "raw",
         ]
-        + ["--rate", "200", "--nonblocking", "-o", str(out)],
+        + ["--rate", "200", "--gil", "--nonblocking", "-o", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

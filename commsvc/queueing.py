@@ -136,7 +136,14 @@ def enqueue(
     celery_app: Celery = current_app.extensions["celery"]
     if countdown is not None:
         countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
-    celery_app.send_task(task_name, args=list(args), countdown=countdown, queue=queue)
+    celery_app.send_task(
+        task_name,
+        args=list(args),
+        countdown=countdown,
+        queue=queue,
+        argsrepr=_short_repr(args),
+        ignore_result=True,  # no result backend: spares loading one on the first send
+    )
 
 
 def enqueue_each(task_name: str, arguments: Sequence[tuple[Any, ...]]) -> None:
@@ -147,7 +154,20 @@ def enqueue_each(task_name: str, arguments: Sequence[tuple[Any, ...]]) -> None:
     celery_app: Celery = current_app.extensions["celery"]
     with celery_app.producer_or_acquire() as producer:
         for args in arguments:
-            celery_app.send_task(task_name, args=list(args), producer=producer)
+            celery_app.send_task(
+                task_name,
+                args=list(args),
+                producer=producer,
+                argsrepr=_short_repr(args),
+                ignore_result=True,
+            )
+
+
+def _short_repr(args: Sequence[Any]) -> str:
+    """The arguments as logs show them: a batch's ids as a count. Celery would otherwise
+    write a repr of up to a kilobyte per task, at half the cost of sending it."""
+    shown = [f"[{len(a)} ids]" if isinstance(a, list) else repr(a) for a in args]
+    return f"({', '.join(shown)})"
 
 
 def backlog(queue: str) -> int:

@@ -33,8 +33,11 @@ class Delivery(db.Model):  # type: ignore[name-defined]
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    # No foreign keys (migration fanout_0003): only the fan-out writes these, from a join
+    # on the bulletin and its members, neither of which is ever deleted, and the two
+    # per-row checks cost a large fan-out more than its inserts.
+    bulletin_id: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int] = mapped_column(Integer, index=True)
     channel: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     provider: Mapped[str | None] = mapped_column(String(40))

@@ -1,9 +1,12 @@
 """Fan-out: one delivery row per audience member and channel, then batch tasks.
 
-Idempotent by construction: rows are inserted with ON CONFLICT DO NOTHING on the
-unique (bulletin, member, channel), and batches are made from the rows still queued.
-Running it again after a crash or a resume finishes the job and sends nobody twice
-(the batch claim is the second guard).
+Idempotent by construction: the unique (bulletin, member, channel) admits one row
+each, and batches are made from the rows still queued. Running it again after a crash
+or a resume finishes the job and sends nobody twice (the batch claim is the second
+guard). A first run inserts plainly; a run that finds rows already there (an earlier
+run died part-way, or another is writing the same bulletin at this moment) inserts
+with ON CONFLICT DO NOTHING, which probes the unique index before every row and costs
+a fresh fan-out about a fifth of its time.
 
 Each chunk of the audience is one INSERT … SELECT per channel, the member's choices
 deciding queued or skipped in SQL: no member row travels to Python and back. The
@@ -14,12 +17,17 @@ at any size; the counters are kept by adding each chunk's new rows, not by a rec
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import DateTime, and_, literal, select, text
+from sqlalchemy import DateTime, and_, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc import queueing, tracking
@@ -42,7 +50,7 @@ def fan_out(bulletin_id: int) -> int:
     if bulletin.fanned_out_at is None:
         interrupted = _has_deliveries(bulletin_id)  # an earlier run died part-way
         tracking.rebuild(bulletin_id)
-        batches = _create_deliveries(bulletin, enqueue=not interrupted)
+        batches = _create_deliveries(bulletin, fresh=not interrupted)
         bulletin.fanned_out_at = utcnow()
         db.session.commit()
         if interrupted:  # its rows may never have reached a batch: queue all that wait
@@ -80,43 +88,95 @@ def _enqueue(bulletin_id: int, channels: list[str], condition: ColumnElement[boo
     return batches
 
 
-def _create_deliveries(bulletin: Bulletin, enqueue: bool) -> int:
-    """Insert rows chunk by chunk, enqueueing full batches of new queued rows as we go
-    (without `enqueue`, the caller queues from the database afterwards)."""
-    size = current_app.config["COMMSVC_BATCH_SIZE"]
-    pending: dict[str, list[int]] = {channel: [] for channel in bulletin.channels}
-    batches = 0
-    for low, high in _member_ranges(bulletin):  # each range's transaction has JIT off
-        created: list[tuple[int, str, str]] = []
-        for channel in bulletin.channels:
-            created += _insert_chunk(bulletin, channel, low, high)
-        db.session.commit()
-        tracking.record_moves(bulletin.id, [(None, status) for _id, _channel, status in created])
-        if enqueue:
-            batches += _enqueue_full(bulletin.id, created, pending, size)
-    for channel, ids in pending.items():  # the last, partial batch of each channel
-        if ids:
-            queueing.enqueue(SEND_TASK_FOR_CHANNEL[channel], bulletin.id, ids)
-            batches += 1
+def _create_deliveries(bulletin: Bulletin, fresh: bool) -> int:
+    """Insert rows chunk by chunk, enqueueing full batches of new queued rows as we go.
+
+    Not `fresh` (an earlier run wrote some rows, which may never have reached a batch):
+    insert what is missing and leave the queueing to the caller, from the database."""
+    handing_on = _ChunkHandOn(bulletin.id, bulletin.channels, enqueue=fresh)
+    try:
+        for low, high in _member_ranges(bulletin):  # each range's transaction has JIT off
+            created = [
+                _insert_chunk(bulletin, channel, low, high, fresh) for channel in bulletin.channels
+            ]
+            db.session.commit()
+            handing_on.put(created)
+    finally:
+        batches = handing_on.finish()
     return batches
 
 
-def _member_ranges(bulletin: Bulletin) -> Iterator[tuple[int, int | None]]:
-    """(after, up to) member-id bounds of successive chunks of the audience; None: the rest.
+class _ChunkHandOn:
+    """Counts and batches of each committed chunk, kept and enqueued by a thread while
+    the database writes the next chunk: that Python side (the new rows sorted into
+    batches, one broker message per batch, the live counters) is about a third of a
+    fan-out's time, and would otherwise wait for the database and be waited for.
 
-    The first chunk is one batch, so the first message leaves at once; chunks then grow
+    Per chunk the order is as before: counters, then its batches; `finish` waits for
+    all of them (and enqueues the last, partial batches), so the bulletin is marked
+    fanned out only once every batch is on the broker. A failure in the thread is
+    raised by `finish`; the rows are committed, so a rerun batches them."""
+
+    _END: Any = object()
+
+    def __init__(self, bulletin_id: int, channels: list[str], enqueue: bool) -> None:
+        self.bulletin_id = bulletin_id
+        self.enqueue = enqueue
+        self.size = current_app.config["COMMSVC_BATCH_SIZE"]
+        self.pending: dict[str, list[int]] = {channel: [] for channel in channels}
+        self.batches = 0
+        self.error: BaseException | None = None
+        self.chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self._run, args=(app,), daemon=True)
+        self.thread.start()
+
+    def put(self, created: list[NewRows]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(created)
+
+    def finish(self) -> int:
+        self.chunks.put(self._END)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.batches
+
+    def _run(self, app: Any) -> None:
+        with app.app_context():
+            try:
+                while (created := self.chunks.get()) is not self._END:
+                    moves = [(None, status) for rows in created for status in rows.statuses()]
+                    tracking.record_moves(self.bulletin_id, moves)
+                    if self.enqueue:
+                        self.batches += _enqueue_full(
+                            self.bulletin_id, created, self.pending, self.size
+                        )
+                if self.enqueue:
+                    for channel, ids in self.pending.items():  # the last, partial batches
+                        if ids:
+                            queueing.enqueue(SEND_TASK_FOR_CHANNEL[channel], self.bulletin_id, ids)
+                            self.batches += 1
+            except BaseException as error:  # raised in the fan-out's own thread by finish
+                self.error = error
+
+
+def _member_ranges(bulletin: Bulletin) -> Iterator[tuple[int, int | None]]:
+    """(after, up to) member-id bounds of successive chunks; None: the rest.
+
+    The first chunk is one batch of the audience, so the first message leaves at once.
+    Later chunks are counted in member rows, audience or not (on the primary key alone:
+    finding the audience's own bounds would read the audience a second time), and grow
     to MAX_CHUNK_MEMBERS, which bounds the memory and the length of each transaction."""
     audience_of = audience.audience_condition(bulletin.partnership_id, bulletin.audience)
     chunk = min(current_app.config["COMMSVC_BATCH_SIZE"], MAX_CHUNK_MEMBERS)
     low = 0
     while True:
         _no_jit()
+        in_chunk = [audience_of, Member.id > low] if low == 0 else [Member.id > low]
         high = db.session.scalar(
-            select(Member.id)
-            .where(audience_of, Member.id > low)
-            .order_by(Member.id)
-            .offset(chunk - 1)
-            .limit(1)
+            select(Member.id).where(*in_chunk).order_by(Member.id).offset(chunk - 1).limit(1)
         )
         yield low, high
         if high is None:
@@ -133,12 +193,16 @@ def _no_jit() -> None:
 
 
 def _insert_chunk(
-    bulletin: Bulletin, channel: str, low: int, high: int | None
-) -> list[tuple[int, str, str]]:
+    bulletin: Bulletin, channel: str, low: int, high: int | None, fresh: bool
+) -> NewRows:
     """One INSERT … SELECT for the members with an address on `channel` in (low, high]:
     the member's choices decide queued or skipped in SQL (`audience.choice_status_sql`);
     the suppression list is checked when each message is built, as for every message.
-    Rows that exist already are left alone. Returns (id, channel, status) of the new."""
+    Rows that exist already are left alone. Returns what it wrote.
+
+    `fresh`: no row of this bulletin was there when the run began, so the plain insert
+    is tried first; if another run wrote one meanwhile, the unique constraint stops it,
+    and the chunk goes again leaving the other run's rows alone."""
     status, reason = audience.choice_status_sql(channel, bulletin.topic.kind)
     now = utcnow()
     in_chunk = [Member.id > low] if high is None else [Member.id > low, Member.id <= high]
@@ -172,27 +236,69 @@ def _insert_chunk(
         "updated_at",
     ]
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    insert = (
-        dialect.insert(Delivery.__table__)
-        .from_select(columns, rows)
-        .on_conflict_do_nothing(index_elements=["bulletin_id", "member_id", "channel"])
-        .returning(Delivery.id, Delivery.channel, Delivery.status)
+    insert = dialect.insert(Delivery.__table__).from_select(columns, rows)
+    if fresh:
+        try:
+            with db.session.begin_nested():  # a savepoint: only this statement is undone
+                return _new_rows(insert, channel)
+        except IntegrityError:
+            pass  # another run of this fan-out got there first: skip what it wrote
+    careful = insert.on_conflict_do_nothing(index_elements=["bulletin_id", "member_id", "channel"])
+    return _new_rows(careful, channel)
+
+
+@dataclass
+class NewRows:
+    """What one chunk's insert wrote on one channel: the ids of its queued rows, in
+    order, and how many rows it wrote in each status."""
+
+    channel: str
+    queued: list[int]
+    counts: dict[str, int]
+
+    def statuses(self) -> list[str]:
+        statuses: list[str] = []
+        for status, count in self.counts.items():
+            statuses += [status] * count
+        return statuses
+
+
+def _new_rows(insert: Any, channel: str) -> NewRows:
+    """Run the insert. On PostgreSQL the database sorts and counts the new rows and
+    sends back one array of queued ids: a hundred thousand rows each made into a
+    Python tuple would cost the fan-out more than writing them."""
+    returned = insert.returning(Delivery.id, Delivery.status)
+    if db.engine.dialect.name == "postgresql":
+        new = returned.cte("new_rows")
+        grouped = select(
+            new.c.status,
+            func.count(),
+            func.array_agg(postgresql.aggregate_order_by(new.c.id, new.c.id)),
+        ).group_by(new.c.status)
+        rows = db.session.execute(grouped).tuples().all()
+        queued: list[int] = next(
+            (ids for status, _n, ids in rows if status == DeliveryStatus.QUEUED), []
+        )
+        return NewRows(channel, list(queued), {status: n for status, n, _ids in rows})
+    pairs = db.session.execute(returned).tuples().all()
+    counts: dict[str, int] = {}
+    for _id, status in pairs:
+        counts[status] = counts.get(status, 0) + 1
+    return NewRows(
+        channel, sorted(i for i, status in pairs if status == DeliveryStatus.QUEUED), counts
     )
-    return [(r[0], r[1], r[2]) for r in db.session.execute(insert)]
 
 
 def _enqueue_full(
-    bulletin_id: int, created: list[tuple[int, str, str]], pending: dict[str, list[int]], size: int
+    bulletin_id: int, created: list[NewRows], pending: dict[str, list[int]], size: int
 ) -> int:
     """Add new queued rows to their channel's batch; enqueue every batch now full."""
     full: dict[str, list[tuple[int, list[int]]]] = {channel: [] for channel in pending}
-    for delivery_id, channel, status in sorted(created):
-        if status != DeliveryStatus.QUEUED:
-            continue
-        pending[channel].append(delivery_id)
-        if len(pending[channel]) >= size:
-            full[channel].append((bulletin_id, pending[channel]))
-            pending[channel] = []
+    for rows in created:
+        waiting = pending[rows.channel] + rows.queued
+        whole = len(waiting) - len(waiting) % size
+        full[rows.channel] += [(bulletin_id, waiting[i : i + size]) for i in range(0, whole, size)]
+        pending[rows.channel] = waiting[whole:]
     for channel, batches in full.items():
         queueing.enqueue_each(SEND_TASK_FOR_CHANNEL[channel], batches)
     return sum(len(batches) for batches in full.values())

@@ -112,7 +112,7 @@ def import_members(
             chunk = []
             chunks += 1
             if chunks & (chunks - 1) == 0:  # after chunks 1, 2, 4, 8, ...
-                _refresh_statistics()
+                refresh_statistics()
             if progress:
                 progress(report.rows)
     _land(chunk, report, dry_run, lookups)
@@ -123,7 +123,7 @@ def import_members(
     return report
 
 
-def _refresh_statistics() -> None:
+def refresh_statistics() -> None:
     """Tell PostgreSQL how big the tables have grown, as after any bulk load.
 
     Its plans for the per-chunk lookups were made when the tables were small (and

@@ -130,7 +130,7 @@ def list_deliveries(bulletin_id: int) -> Any:
     per_page = _int_arg("per_page", 100, 1, PAGE_SIZE_LIMIT)
     query = (
         select(Delivery, Member.membership_number)
-        .join(Member)
+        .join(Member, Member.id == Delivery.member_id)
         .where(Delivery.bulletin_id == bulletin.id)
     )
     if status is not None:

@@ -113,3 +113,30 @@ def test_fan_out_interrupted_part_way_batches_every_waiting_delivery_on_rerun(ap
     assert batched == sorted(d.id for d in deliveries(bulletin.id))
     assert len(batched) == 60
     assert tracking.counts(bulletin.id) == {"queued": 60}
+
+
+def test_fan_out_racing_another_run_of_itself_writes_each_row_once(app, redis_url, monkeypatch):
+    bulletin = sending_bulletin(60, ["email"])
+    first_members = list(db.session.scalars(select(Member.id).order_by(Member.id).limit(25)))
+    now = utcnow()
+    # Another run wrote these after this one looked and found none (a redelivered task).
+    db.session.execute(
+        insert(Delivery),
+        [
+            {"bulletin_id": bulletin.id, "member_id": m, "channel": "email", "status": "queued"}
+            | {"attempts": 0, "created_at": now, "updated_at": now}
+            for m in first_members
+        ],
+    )
+    db.session.commit()
+    theirs = {d.id for d in deliveries(bulletin.id)}
+    monkeypatch.setattr(fanout, "_has_deliveries", lambda _bulletin_id: False)
+
+    fanout.fan_out(bulletin.id)
+
+    rows = deliveries(bulletin.id)
+    assert len(rows) == 60
+    assert len({d.member_id for d in rows}) == 60
+    batched = [i for b in enqueued_batches(redis_url, "email") for i in b]
+    assert len(batched) == len(set(batched)) == 35  # its own rows; the other run batches its
+    assert not set(batched) & theirs
