@@ -164,5 +164,8 @@ def test_members_pages_and_the_preview_carry_the_regions_brand(
     page.reload()
     expect(email.locator("header")).to_have_text("North West UNISON")
     _fits(page)
+    # Full-page capture leaves the sandboxed (out-of-process) email frame blank when it
+    # starts below the first screen; a phone scrolled to it shows it drawn, as the
+    # inbox's own screenshot (scrolled into view) does.
     page.screenshot(path=str(shots / "preview-branded-390.png"), full_page=True)
     page.locator(".inbox").first.screenshot(path=str(shots / "preview-inbox-390.png"))
