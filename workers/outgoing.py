@@ -107,6 +107,7 @@ class Outgoing:
                 recipient.language,
                 self.channel,
                 bool(self.reply_from),
+                colour=context["brand"]["colour"],
             )
         address = str(recipient.address)
         if self.channel == "email":

@@ -1,8 +1,8 @@
 """In Chromium, on the production server: a schedule typed in UK time is shown in UK
 time, and cancelling it asks first (a page with the count and the time, then one
 button); the compose page takes a question's closing time in UK time; members' pages and
-the organiser's preview carry the region's brand. Screenshots at 1366 and 390 px go to
-COMMSVC_SCREENSHOTS when set."""
+the organiser's preview carry the region's brand (the question's box included).
+Screenshots at 1366 and 390 px go to COMMSVC_SCREENSHOTS when set."""
 
 from __future__ import annotations
 
@@ -159,10 +159,18 @@ def test_members_pages_and_the_preview_carry_the_regions_brand(
     email = page.frame_locator("iframe.email-frame").first
     expect(email.locator("footer")).to_contain_text("Union House, 1 Main St <Manchester> M1 1AA")
     expect(email.locator("header")).to_have_text("North West UNISON")
+    question_box = email.locator("div", has_text="Do you accept the pay offer?").last
+    expect(question_box).to_have_css("border-top-color", "rgb(0, 83, 63)")
+    expect(question_box.get_by_role("link", name="Accept")).to_have_css(
+        "background-color", "rgb(0, 83, 63)"
+    )
     page.screenshot(path=str(shots / "preview-branded-1366.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.reload()
     expect(email.locator("header")).to_have_text("North West UNISON")
     _fits(page)
+    # Full-page capture leaves the sandboxed (out-of-process) email frame blank when it
+    # starts below the first screen; a phone scrolled to it shows it drawn, as the
+    # inbox's own screenshot (scrolled into view) does.
     page.screenshot(path=str(shots / "preview-branded-390.png"), full_page=True)
     page.locator(".inbox").first.screenshot(path=str(shots / "preview-inbox-390.png"))

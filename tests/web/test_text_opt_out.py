@@ -33,3 +33,21 @@ def test_a_member_page_link_is_not_a_text_opt_out_link(app, client):
     member = factories.member()
     preferences_token = factories.member_links().preferences_url(member.public_id).split("/")[-1]
     assert client.get(f"/t/{preferences_token}").status_code == 400
+
+
+def test_a_member_with_no_email_who_switches_to_welsh_reads_every_sentence_in_welsh(app, client):
+    member = factories.member(email="", mobile="07911 123456", channels="sms")
+    link = factories.member_links().text_opt_out_url(member.public_id) + "?lang=cy"
+    page = client.get(link).get_data(as_text=True)
+    assert '<html lang="cy">' in page and 'hreflang="en"' in page
+    assert "<title>Negeseuon testun gennym ni</title>" in page
+    assert "Ni fyddwch yn cael rhagor o fwletinau drwy neges destun." in page
+    assert "Bydd negeseuon gwasanaeth, fel pleidleisiau, yn dal i ddod drwy neges destun" in page
+    assert ">Peidio â chael negeseuon testun</button>" in page
+    assert "Rheoli eich holl ddewisiadau: pynciau, e-bost a negeseuon testun" in page
+    stopped = client.post(link, data={"csrf_token": csrf(page), "texts": "off"})
+    off = stopped.get_data(as_text=True)
+    assert "Mae negeseuon testun wedi'u diffodd" in off
+    assert ">Dadwneud: troi negeseuon testun yn ôl ymlaen</button>" in off
+    for english in ("Stop texts", "Texts are off", "Undo", "bulletins by text", "Manage all"):
+        assert english not in page and english not in off

@@ -1,9 +1,10 @@
 """The email members receive carries their region's brand: the sender display name in
 From (quoted and encoded as RFC 5322 asks), and the footer and colour in the layout,
-escaped like any other text."""
+escaped like any other text; a question's box and answer buttons wear the same colour."""
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes
 from email.policy import default
 from email.utils import parseaddr
@@ -63,3 +64,17 @@ def test_without_a_brand_the_configured_sender_is_used_as_it_is(app, email_sink)
     received = message_from_bytes(data, policy=default)
     assert received["From"].addresses[0].addr_spec == app.config["COMMSVC_EMAIL_FROM"]
     assert "Union bulletin" in received.get_body(("html",)).get_content()
+
+
+def test_a_questions_box_and_buttons_wear_the_regions_colour(app, email_sink):
+    bulletin = factories.sending_bulletin(1, channels="email", question=factories.question())
+    _brand_the_region_of(bulletin.id)
+    send_batch(bulletin.id, bulletin.deliveries_by_channel["email"], "email", email_gateway())
+
+    (_, _, data) = email_sink.messages[0]
+    html = message_from_bytes(data, policy=default).get_body(("html",)).get_content()
+    box = html[html.index("border:2px solid") :]
+    assert box.startswith("border:2px solid #00533f")
+    buttons = re.findall(r'<a href="[^"]*/a/[^"]*" style="([^"]*)"', box)
+    assert len(buttons) == 2 and all("background:#00533f" in style for style in buttons)
+    assert "#4b2682" not in html  # no part of the email keeps the default purple

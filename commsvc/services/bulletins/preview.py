@@ -109,7 +109,13 @@ def member_context(bulletin: Bulletin, member: Member) -> dict[str, Any]:
         can_reply = rendering.can_reply(config)
         for channel in ("email", "sms"):
             context |= question_messages.context_for(
-                question, answer_links, PREVIEW_PUBLIC_ID, member.language, channel, can_reply
+                question,
+                answer_links,
+                PREVIEW_PUBLIC_ID,
+                member.language,
+                channel,
+                can_reply,
+                colour=context["brand"]["colour"],
             )
     return context
 

@@ -7,6 +7,8 @@ records nothing. SMS: "Reply 1 for Accept, 2 for Reject" when texts go from a nu
 members can reply to (COMMSVC_SMS_REPLY_FROM); otherwise a link to the answer page,
 never a promise of a reply that cannot arrive. Workers run outside any request, so
 the few fixed sentences live here in English and Welsh rather than in Flask-Babel.
+The email's box and buttons take the colour of the brand the rest of the email wears
+(`brand.colour` of the member's context, branding.py), never a colour of their own.
 """
 
 from __future__ import annotations
@@ -52,15 +54,18 @@ def context_for(
     language: str,
     channel: str,
     can_reply: bool,
+    *,
+    colour: str,
 ) -> dict[str, Any]:
-    """What rendering adds for one member on one channel (see CompiledBulletin)."""
+    """What rendering adds for one member on one channel (see CompiledBulletin);
+    `colour`: the brand's, as the email layout shows it (`context["brand"]["colour"]`)."""
     if channel == "email":
-        return {"question_block": email_block(question, links, public_id, language)}
+        return {"question_block": email_block(question, links, public_id, language, colour)}
     return {"question_sms": sms_line(question, links, public_id, language, can_reply)}
 
 
 def email_block(
-    question: Question, links: MemberLinks, public_id: str, language: str
+    question: Question, links: MemberLinks, public_id: str, language: str, colour: str
 ) -> QuestionBlock:
     words = _words(language)
     urls = [links.answer_url(public_id, question.id, n) for n in range(len(question.choices))]
@@ -78,15 +83,16 @@ def email_block(
         + "\n"
         + "".join(f"{choice}: {url}\n" for choice, url in zip(question.choices, urls, strict=True))
     )
+    colour = escape(colour)  # checked as #rrggbb when saved; escaped all the same
     buttons = "".join(
         f'<p style="margin:8px 0"><a href="{escape(url)}" style="display:inline-block;'
-        "padding:10px 18px;background:#4b2682;color:#ffffff;text-decoration:none;"
+        f"padding:10px 18px;background:{colour};color:#ffffff;text-decoration:none;"
         f'border-radius:4px;font-weight:bold">{escape(choice)}</a></p>'
         for choice, url in zip(question.choices, urls, strict=True)
     )
     paragraphs = "".join(f"<p>{escape(line)}</p>" for line in lines[:-1])
     html = (
-        '<div style="margin-top:24px;padding:16px;border:2px solid #4b2682">'
+        f'<div style="margin-top:24px;padding:16px;border:2px solid {colour}">'
         f'{paragraphs}<p style="font-weight:bold">{escape(choose)}</p>{buttons}</div>'
     )
     return QuestionBlock(text="\n\n" + text, html=html)
