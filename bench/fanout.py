@@ -43,7 +43,7 @@ def main() -> None:
         ("batches enqueued", f"{ours['batches']:,}", ""),
         ("fan-out wall (s)", fmt(ours["seconds"], 3), f"<= {TARGET_SECONDS} at 100,000"),
         ("  CPU: this process (s)", fmt(ours["cpu_python"], 3), ""),
-        ("  CPU: PostgreSQL backend (s)", fmt(ours["cpu_postgres"], 3), ""),
+        ("  CPU: PostgreSQL backends (s)", fmt(ours["cpu_postgres"], 3), ""),
         ("  CPU: Redis (s)", fmt(ours["cpu_redis"], 3), ""),
         ("floor: one bare INSERT … SELECT (s)", fmt(floor, 3), ""),
         ("fan-out / floor", fmt(ours["seconds"] / floor, 2), "<= 3"),
@@ -53,7 +53,7 @@ def main() -> None:
 
 def _fan_out(bulletin_id: int, redis_pid: int) -> dict[str, Any]:
     """Run the fan-out task's function in this process; time it and count the CPU."""
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from commsvc.extensions import db
     from commsvc.models import Bulletin, Delivery
@@ -63,16 +63,15 @@ def _fan_out(bulletin_id: int, redis_pid: int) -> dict[str, Any]:
     assert bulletin is not None
     bulletin.status = "sending"
     db.session.commit()
-    backend = int(db.session.scalar(text("SELECT pg_backend_pid()")) or 0)
-    db.session.commit()
-    before = (time.perf_counter(), time.process_time(), _cpu(backend), _cpu(redis_pid))
+    before = (time.perf_counter(), time.process_time(), _backends_cpu(), _cpu(redis_pid))
     batches = fanout.fan_out(bulletin_id)
-    after = (time.perf_counter(), time.process_time(), _cpu(backend), _cpu(redis_pid))
+    after = (time.perf_counter(), time.process_time(), _backends_cpu(), _cpu(redis_pid))
     rows = db.session.scalar(select(func.count()).where(Delivery.bulletin_id == bulletin_id))
     return {
         "seconds": after[0] - before[0],
         "cpu_python": after[1] - before[1],
-        "cpu_postgres": after[2] - before[2],
+        # Every backend of this database: the fan-out writes with several connections.
+        "cpu_postgres": sum(cpu - before[2].get(pid, 0.0) for pid, cpu in after[2].items()),
         "cpu_redis": after[3] - before[3],
         "batches": batches,
         "rows": int(rows or 0),
@@ -98,6 +97,22 @@ def _floor(bulletin_id: int) -> float:
     seconds = time.perf_counter() - started
     db.session.rollback()
     return seconds
+
+
+def _backends_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to this database."""
+    from sqlalchemy import text
+
+    from commsvc.extensions import db
+
+    pids = db.session.scalars(
+        text(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_type = 'client backend'"
+        )
+    ).all()
+    db.session.commit()
+    return {pid: _cpu(pid) for pid in pids if Path(f"/proc/{pid}").exists()}
 
 
 def _cpu(pid: int) -> float:

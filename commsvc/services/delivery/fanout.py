@@ -40,6 +40,7 @@ from commsvc.statuses import DeliveryStatus
 
 MAX_CHUNK_MEMBERS = 20_000  # members per INSERT … SELECT, once past the first batch
 CHUNK_GROWTH = 4
+WRITERS = 2  # threads writing chunks at once on PostgreSQL: this machine's cores
 
 
 def fan_out(bulletin_id: int) -> int:
@@ -93,17 +94,85 @@ def _create_deliveries(bulletin: Bulletin, fresh: bool) -> int:
 
     Not `fresh` (an earlier run wrote some rows, which may never have reached a batch):
     insert what is missing and leave the queueing to the caller, from the database."""
-    handing_on = _ChunkHandOn(bulletin.id, bulletin.channels, enqueue=fresh)
+    target = _Target.of(bulletin)
+    handing_on = _ChunkHandOn(target.id, target.channels, enqueue=fresh)
     try:
-        for low, high in _member_ranges(bulletin):  # each range's transaction has JIT off
-            created = [
-                _insert_chunk(bulletin, channel, low, high, fresh) for channel in bulletin.channels
-            ]
-            db.session.commit()
-            handing_on.put(created)
+        ranges = _member_ranges(target)
+        handing_on.put(_write_chunk(target, next(ranges), fresh))  # the first batch, alone
+        if db.engine.dialect.name == "postgresql":
+            _write_in_parallel(target, ranges, fresh, handing_on)
+        else:  # SQLite has one writer at a time
+            for bounds in ranges:
+                handing_on.put(_write_chunk(target, bounds, fresh))
     finally:
         batches = handing_on.finish()
     return batches
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What the inserts need of the bulletin, read once, so that writer threads (each
+    with a session of its own) never touch the fan-out's ORM object."""
+
+    id: int
+    channels: list[str]
+    topic_id: int
+    topic_kind: str
+    partnership_id: int
+    audience: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, bulletin: Bulletin) -> _Target:
+        return cls(
+            bulletin.id,
+            list(bulletin.channels),
+            bulletin.topic_id,
+            bulletin.topic.kind,
+            bulletin.partnership_id,
+            dict(bulletin.audience or {}),
+        )
+
+
+def _write_chunk(target: _Target, bounds: tuple[int, int | None], fresh: bool) -> list[NewRows]:
+    """One chunk on every channel, committed in the transaction its bounds were found
+    in (by `_member_ranges`, in this thread: JIT is off for it)."""
+    low, high = bounds
+    created = [_insert_chunk(target, channel, low, high, fresh) for channel in target.channels]
+    db.session.commit()
+    return created
+
+
+def _write_in_parallel(
+    target: _Target, ranges: Iterator[tuple[int, int | None]], fresh: bool, handing_on: _ChunkHandOn
+) -> None:
+    """The chunks after the first, by WRITERS threads each with its own connection: a
+    fan-out is the database's work, one statement at a time keeps one core busy, and a
+    large one is written while the workers have not yet got going. The chunks are
+    disjoint ranges of members, each committed on its own, as in one thread."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        with app.app_context():
+            try:
+                while not errors:
+                    with lock:  # the ranges come from one generator, one at a time
+                        bounds = next(ranges, None)
+                    if bounds is None:
+                        return
+                    handing_on.put(_write_chunk(target, bounds, fresh))
+            except BaseException as error:  # raised below, in the fan-out's own thread
+                errors.append(error)
+                db.session.rollback()
+
+    writers = [threading.Thread(target=write, daemon=True) for _ in range(WRITERS)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    if errors:
+        raise errors[0]
 
 
 class _ChunkHandOn:
@@ -162,14 +231,14 @@ class _ChunkHandOn:
                 self.error = error
 
 
-def _member_ranges(bulletin: Bulletin) -> Iterator[tuple[int, int | None]]:
+def _member_ranges(target: _Target) -> Iterator[tuple[int, int | None]]:
     """(after, up to) member-id bounds of successive chunks; None: the rest.
 
     The first chunk is one batch of the audience, so the first message leaves at once.
     Later chunks are counted in member rows, audience or not (on the primary key alone:
     finding the audience's own bounds would read the audience a second time), and grow
     to MAX_CHUNK_MEMBERS, which bounds the memory and the length of each transaction."""
-    audience_of = audience.audience_condition(bulletin.partnership_id, bulletin.audience)
+    audience_of = audience.audience_condition(target.partnership_id, target.audience)
     chunk = min(current_app.config["COMMSVC_BATCH_SIZE"], MAX_CHUNK_MEMBERS)
     low = 0
     while True:
@@ -193,7 +262,7 @@ def _no_jit() -> None:
 
 
 def _insert_chunk(
-    bulletin: Bulletin, channel: str, low: int, high: int | None, fresh: bool
+    target: _Target, channel: str, low: int, high: int | None, fresh: bool
 ) -> NewRows:
     """One INSERT … SELECT for the members with an address on `channel` in (low, high]:
     the member's choices decide queued or skipped in SQL (`audience.choice_status_sql`);
@@ -203,12 +272,12 @@ def _insert_chunk(
     `fresh`: no row of this bulletin was there when the run began, so the plain insert
     is tried first; if another run wrote one meanwhile, the unique constraint stops it,
     and the chunk goes again leaving the other run's rows alone."""
-    status, reason = audience.choice_status_sql(channel, bulletin.topic.kind)
+    status, reason = audience.choice_status_sql(channel, target.topic_kind)
     now = utcnow()
     in_chunk = [Member.id > low] if high is None else [Member.id > low, Member.id <= high]
     rows = (
         select(
-            literal(bulletin.id),
+            literal(target.id),
             Member.id,
             literal(channel),
             status,
@@ -218,9 +287,9 @@ def _insert_chunk(
             literal(now, DateTime),
         )
         .select_from(Member)
-        .outerjoin(TopicPreference, audience.topic_choice(bulletin.topic_id))
+        .outerjoin(TopicPreference, audience.topic_choice(target.topic_id))
         .where(
-            audience.audience_condition(bulletin.partnership_id, bulletin.audience),
+            audience.audience_condition(target.partnership_id, target.audience),
             audience.has_address_sql(channel),
             *in_chunk,
         )

@@ -58,6 +58,21 @@ def test_each_member_lands_in_exactly_one_batch(app, redis_url):
     assert len({d.member_id for d in deliveries(bulletin.id)}) == 450
 
 
+def test_a_fan_out_in_many_chunks_batches_every_member_once(app, redis_url):
+    # Chunks of 7, 28, 112 and 448 members, the later ones written by parallel writers
+    # on PostgreSQL: full batches throughout, one partial batch at the end.
+    app.config["COMMSVC_BATCH_SIZE"] = 7
+    bulletin = sending_bulletin(300, ["email"])
+
+    assert fanout.fan_out(bulletin.id) == 43
+    batches = enqueued_batches(redis_url, "email")
+    assert sorted(len(b) for b in batches) == [6] + [7] * 42
+    ids = sorted(i for b in batches for i in b)
+    assert ids == sorted(d.id for d in deliveries(bulletin.id))
+    assert len({d.member_id for d in deliveries(bulletin.id)}) == 300
+    assert tracking.counts(bulletin.id) == {"queued": 300}
+
+
 def test_members_who_opted_out_are_skipped_and_never_batched(app, redis_url):
     bulletin = sending_bulletin(30, ["email", "sms"], opted_out=10)
 
