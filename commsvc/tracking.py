@@ -23,6 +23,7 @@ _WAITING = ("pending", "queued", "sending")
 _COUNTS_KEY = "commsvc:bulletin:{id}:counts"
 _STATE_KEY = "commsvc:bulletin:{id}:state"
 _COUNTS_TTL_SECONDS = 7 * 24 * 3600
+_REBUILD_ATTEMPTS = 5
 
 
 def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> None:
@@ -67,19 +68,35 @@ def counts(bulletin_id: int, finished: bool = False) -> dict[str, int]:
 
 
 def rebuild(bulletin_id: int) -> dict[str, int]:
-    fresh = counts_from_database(bulletin_id)
+    """Replace a bulletin's counters with a fresh count from the database.
+
+    A receipt or a batch can move a delivery between the count and the write; its
+    increment would land on the old hash and then be overwritten, leaving a count
+    that is stale for good (a finished bulletin showing `sent` where the receipts said
+    `delivered`). WATCH makes such a write fail, and the count is taken again."""
     key = _COUNTS_KEY.format(id=bulletin_id)
     try:
-        pipe = redis_store.client().pipeline()
-        pipe.delete(key)
-        # "_" keeps the hash alive even when a bulletin has no deliveries yet.
-        mapping: dict[str, int] = {"_": 0, **fresh}
-        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
-        pipe.expire(key, _COUNTS_TTL_SECONDS)
-        pipe.execute()
+        with redis_store.client().pipeline() as pipe:
+            for _ in range(_REBUILD_ATTEMPTS):
+                try:
+                    pipe.watch(key)
+                    fresh = counts_from_database(bulletin_id)
+                    pipe.multi()
+                    pipe.delete(key)
+                    # "_" keeps the hash alive even when a bulletin has no deliveries yet.
+                    mapping: dict[str, int] = {"_": 0, **fresh}
+                    pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                    pipe.expire(key, _COUNTS_TTL_SECONDS)
+                    pipe.execute()
+                    return fresh
+                except redis.WatchError:
+                    continue
+            # Still moving under us: leave no counters, so the next reader counts afresh.
+            pipe.reset()
+            redis_store.client().delete(key)
     except redis.RedisError:
         pass
-    return fresh
+    return counts_from_database(bulletin_id)
 
 
 def counts_from_database(bulletin_id: int) -> dict[str, int]:

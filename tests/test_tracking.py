@@ -45,3 +45,28 @@ def test_counts_that_went_wrong_are_rebuilt_before_an_organiser_sees_them(app, c
     shown = client.get(f"/api/v1/bulletins/{bulletin.id}", headers=factories.api_key())
     assert shown.get_json()["status"] == "sent"
     assert shown.get_json()["counts"] == {"sent": 3}
+
+
+def test_a_receipt_landing_while_counts_are_rebuilt_is_not_lost(app, client, sms_sink, monkeypatch):
+    """The last batch finishing rebuilds the counters just as the gateway's receipts
+    arrive: a receipt applied between the count and the write must still show."""
+    from commsvc.services.delivery import receipts
+
+    bulletin = factories.sending_bulletin(2, channels="sms")
+    first, second = bulletin.deliveries_by_channel["sms"]
+    send_batch(bulletin.id, [first, second], "sms", sms_gateway())
+    counted = tracking.counts_from_database
+    receipt_during_count = [first]
+
+    def count_then_receipt_arrives(bulletin_id: int) -> dict[str, int]:
+        found = counted(bulletin_id)
+        if receipt_during_count:
+            delivery_id = receipt_during_count.pop()
+            assert receipts.apply_sms_receipt(None, str(delivery_id), "delivered", None)
+        return found
+
+    monkeypatch.setattr(tracking, "counts_from_database", count_then_receipt_arrives)
+    tracking.rebuild(bulletin.id)
+    monkeypatch.undo()
+    shown = client.get(f"/api/v1/bulletins/{bulletin.id}", headers=factories.api_key())
+    assert shown.get_json()["counts"] == {"delivered": 1, "sent": 1}
