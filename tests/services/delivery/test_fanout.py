@@ -110,18 +110,8 @@ def test_running_fan_out_again_creates_nothing_twice(app):
 
 def test_fan_out_interrupted_part_way_batches_every_waiting_delivery_on_rerun(app, redis_url):
     bulletin = sending_bulletin(60, ["email"])
-    first_members = list(db.session.scalars(select(Member.id).order_by(Member.id).limit(25)))
-    now = utcnow()
     # What a fan-out killed after its first chunk leaves: rows, no batches, no mark.
-    db.session.execute(
-        insert(Delivery),
-        [
-            {"bulletin_id": bulletin.id, "member_id": m, "channel": "email", "status": "queued"}
-            | {"attempts": 0, "created_at": now, "updated_at": now}
-            for m in first_members
-        ],
-    )
-    db.session.commit()
+    _queued_rows_of_another_run(bulletin.id, members=25)
 
     fanout.fan_out(bulletin.id)
     batched = sorted(i for b in enqueued_batches(redis_url, "email") for i in b)
@@ -132,18 +122,8 @@ def test_fan_out_interrupted_part_way_batches_every_waiting_delivery_on_rerun(ap
 
 def test_fan_out_racing_another_run_of_itself_writes_each_row_once(app, redis_url, monkeypatch):
     bulletin = sending_bulletin(60, ["email"])
-    first_members = list(db.session.scalars(select(Member.id).order_by(Member.id).limit(25)))
-    now = utcnow()
     # Another run wrote these after this one looked and found none (a redelivered task).
-    db.session.execute(
-        insert(Delivery),
-        [
-            {"bulletin_id": bulletin.id, "member_id": m, "channel": "email", "status": "queued"}
-            | {"attempts": 0, "created_at": now, "updated_at": now}
-            for m in first_members
-        ],
-    )
-    db.session.commit()
+    _queued_rows_of_another_run(bulletin.id, members=25)
     theirs = {d.id for d in deliveries(bulletin.id)}
     monkeypatch.setattr(fanout, "_has_deliveries", lambda _bulletin_id: False)
 
@@ -155,3 +135,19 @@ def test_fan_out_racing_another_run_of_itself_writes_each_row_once(app, redis_ur
     batched = [i for b in enqueued_batches(redis_url, "email") for i in b]
     assert len(batched) == len(set(batched)) == 35  # its own rows; the other run batches its
     assert not set(batched) & theirs
+
+
+def _queued_rows_of_another_run(bulletin_id: int, members: int) -> None:
+    """Queued email rows for the first members, as another run of the fan-out writes
+    them: no batches enqueued, the bulletin not marked fanned out."""
+    first_members = db.session.scalars(select(Member.id).order_by(Member.id).limit(members))
+    now = utcnow()
+    db.session.execute(
+        insert(Delivery),
+        [
+            {"bulletin_id": bulletin_id, "member_id": m, "channel": "email", "status": "queued"}
+            | {"attempts": 0, "created_at": now, "updated_at": now}
+            for m in first_members
+        ],
+    )
+    db.session.commit()
