@@ -46,6 +46,7 @@ from commsvc.statuses import DeliveryStatus
 
 MAX_CHUNK_MEMBERS = 20_000  # members per INSERT … SELECT, once past the first batch
 CHUNK_GROWTH = 4
+ANALYZE_AFTER_DELIVERIES = 10_000  # fewer: a misplanned claim costs less than ANALYZE
 WRITERS = 2  # threads writing chunks at once on PostgreSQL: one per core where it was measured
 
 
@@ -60,6 +61,7 @@ def fan_out(bulletin_id: int) -> int:
         batches = _create_deliveries(bulletin, fresh=not interrupted)
         bulletin.fanned_out_at = utcnow()
         db.session.commit()
+        _refresh_statistics(batches * current_app.config["COMMSVC_BATCH_SIZE"])
         if interrupted:  # its rows may never have reached a batch: queue all that wait
             batches = enqueue_queued(bulletin_id, bulletin.channels)
     else:  # a resume: queue what is still waiting
@@ -69,6 +71,19 @@ def fan_out(bulletin_id: int) -> int:
     # Batches may all have finished before fanned_out_at was set; then nobody else will.
     finish_if_done(bulletin_id)
     return batches
+
+
+def _refresh_statistics(about: int) -> None:
+    """Tell PostgreSQL about a large fan-out's new rows at once (autovacuum may be off,
+    and is a minute late at best). Its statistics said the new bulletin has no queued
+    deliveries, so every batch's claim, `id IN (…500 ids)`, was planned as a scan of
+    the bulletin's queued rows instead of 500 primary-key lookups: 350 ms a batch at
+    1,000,000 members, a third of the send's rate. ANALYZE samples a fixed number of
+    rows, about a tenth of a second at any size."""
+    if about < ANALYZE_AFTER_DELIVERIES or db.engine.dialect.name != "postgresql":
+        return
+    db.session.execute(text("ANALYZE deliveries"))
+    db.session.commit()
 
 
 def enqueue_queued(bulletin_id: int, channels: list[str]) -> int:

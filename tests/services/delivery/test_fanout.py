@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 
+import pytest
 import redis
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from commsvc import tracking
 from commsvc.extensions import db
@@ -151,3 +153,25 @@ def _queued_rows_of_another_run(bulletin_id: int, members: int) -> None:
         ],
     )
     db.session.commit()
+
+
+def test_a_large_fan_out_refreshes_postgresqls_statistics_before_the_claims(app, monkeypatch):
+    """Without them every batch's claim was planned as a scan of the bulletin's queued
+    rows: at 1,000,000 members a third of the send's rate went there."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's; SQLite has no ANALYZE here")
+    monkeypatch.setattr(fanout, "ANALYZE_AFTER_DELIVERIES", 1)
+    bulletin = sending_bulletin(30, ["email"])
+    before = _last_analyzed("deliveries")
+
+    fanout.fan_out(bulletin.id)
+    after = _last_analyzed("deliveries")
+    assert after is not None and (before is None or after > before)
+
+
+def _last_analyzed(table: str) -> datetime | None:
+    db.session.commit()  # statistics views answer from a snapshot per transaction
+    return db.session.scalar(
+        text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = :table"),
+        {"table": table},
+    )
