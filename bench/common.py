@@ -8,9 +8,11 @@ Everything started here is stopped by the same context manager that started it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,9 @@ SEED_CHUNK = 5000
 SEND_TIMEOUT_SECONDS = 1800
 SLOWEST_RATE = 100  # messages/s: below this a send is taken as stuck, not slow
 START_TIMEOUT_SECONDS = 180
+STOP_TIMEOUT_SECONDS = 15  # a warm shutdown finishes the task in hand; then SIGKILL
+PR_SET_PDEATHSIG = 1  # prctl(2)
+_LIBC = ctypes.CDLL(None, use_errno=True)
 BATCH_SIZE = 500  # the product's default COMMSVC_BATCH_SIZE
 UNLIMITED_RATE = "1000000"  # messages/s: a provider limit the bench never reaches
 REGION = "North West"  # the seeded partnership's, and the bench API key's scope
@@ -92,9 +97,7 @@ def stack(
             run_cli(env, "init-db")
             yield running
         finally:
-            for worker in running.workers:
-                stop(worker)
-            stop(running.redis)
+            stop_all([*running.workers, running.redis])
 
 
 def start_worker(running: Stack, concurrency: int = CORES, log_name: str = "worker") -> Any:
@@ -129,6 +132,8 @@ def _start(running: Stack, args: list[str], log_name: str, ready: str) -> Any:
         env={**os.environ, **running.env},
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # a Ctrl-C reaches the bench, which stops it in order
+        preexec_fn=die_with_parent,
     )
     running.workers.append(process)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -143,6 +148,46 @@ def _start(running: Stack, args: list[str], log_name: str, ready: str) -> Any:
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     processes.stop_process(process, timeout)
+
+
+def stop_all(started: list[subprocess.Popen[bytes]], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM to every process at once, then SIGKILL to the process group of whatever
+    is still there at the deadline (a worker's pool, gunicorn's workers). One after
+    another, each with its own wait, a loaded run took over a minute to stop; a
+    second Ctrl-C while waiting goes straight to the SIGKILL."""
+    alive = [process for process in started if process.poll() is None]
+    for process in alive:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    try:
+        for process in alive:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(deadline - time.monotonic(), 0.01))
+    finally:
+        for process in alive:
+            if process.poll() is None:
+                _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        group = os.getpgid(process.pid)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        if group == process.pid:  # its own session: take its children with it
+            os.killpg(group, signal.SIGKILL)
+        else:
+            process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def die_with_parent() -> None:
+    """In the child before it runs: SIGTERM when the bench dies, even by SIGKILL, so no
+    web, worker or beat is left running for a person to find and stop by hand."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # loaded before the fork: no locks here
 
 
 def seed(members: int, *, with_mobile: bool = False) -> int:

@@ -18,6 +18,7 @@ import contextlib
 import shutil
 import smtplib
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -208,4 +209,7 @@ def print_table(
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # everything it started was stopped on the way out
+        sys.exit("interrupted: its web, worker, beat, Redis and database are gone")
