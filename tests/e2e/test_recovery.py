@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
+import subprocess
 import time
 from collections import Counter
 
@@ -120,7 +122,7 @@ def test_a_frozen_worker_that_comes_back_sends_and_records_nothing_that_was_take
         bulletin_id = send(client, headers, ["email"])
         wait_for(lambda: len(email_sink.messages) >= 300, "the first 300 emails")
         frozen = workers[0]
-        os.killpg(frozen.pid, signal.SIGSTOP)
+        freeze_outside_a_write(frozen, slow_stuck_sweep["COMMSVC_DATABASE_URL"])
         try:
             start_another(workers, slow_stuck_sweep)
             status = run_until_sent(client, headers, bulletin_id)
@@ -139,6 +141,37 @@ def test_a_frozen_worker_that_comes_back_sends_and_records_nothing_that_was_take
     db.session.rollback()
     after = client.get(f"/api/v1/bulletins/{bulletin_id}", headers=headers).get_json()
     assert status["counts"] == after["counts"] == {"sent": len(addresses)}
+
+
+def freeze_outside_a_write(worker: subprocess.Popen[bytes], database_url: str) -> None:
+    """SIGSTOP the worker's process group at a moment it holds no SQLite write lock.
+
+    SQLite has one writer: a process frozen inside its write (an acceptance's autocommit
+    holds the lock for a fraction of a millisecond) keeps every other writer, beat's sweep
+    included, waiting until it resumes, and no recovery can change that. What this test is
+    about is the worker frozen between writes; on PostgreSQL every moment is such a moment.
+    """
+    path = database_url.removeprefix("sqlite:///") if database_url.startswith("sqlite") else None
+    for _attempt in range(50):
+        os.killpg(worker.pid, signal.SIGSTOP)
+        if path is None or _writable(path):
+            return
+        os.killpg(worker.pid, signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError("the worker held SQLite's write lock at every one of 50 tries")
+
+
+def _writable(path: str) -> bool:
+    """Whether another process could write to the SQLite file now."""
+    connection = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        connection.close()
 
 
 def wait_quiet(email_sink, quiet_seconds: float = 5, timeout: float = 60) -> None:
