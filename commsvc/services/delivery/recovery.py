@@ -31,6 +31,7 @@ from commsvc.extensions import db
 from commsvc.models import Bulletin, BulletinTransition, Delivery
 from commsvc.models.base import utcnow
 from commsvc.queueing import TaskNames
+from commsvc.services.delivery import lock_waits
 from commsvc.statuses import BulletinStatus, DeliveryStatus
 
 FANOUT_REQUEUED_KEY = "commsvc:fanout:requeued:{bulletin_id}"
@@ -76,20 +77,21 @@ def take_back_dead_claims() -> set[int]:
     for token, bulletin_id in old_claims:
         if not token or liveness.holder_of(token) not in silent:
             continue
-        result = db.session.execute(
-            update(Delivery)
-            .where(
-                Delivery.bulletin_id == bulletin_id,
-                Delivery.status == DeliveryStatus.SENDING,
-                Delivery.claimed_by == token,
-                Delivery.claimed_at < cutoff,
+        with lock_waits.skipped_if_locked(f"taking back bulletin {bulletin_id}'s claims"):
+            result = db.session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.bulletin_id == bulletin_id,
+                    Delivery.status == DeliveryStatus.SENDING,
+                    Delivery.claimed_by == token,
+                    Delivery.claimed_at < cutoff,
+                )
+                .values(status=DeliveryStatus.QUEUED, claimed_by=None, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
             )
-            .values(status=DeliveryStatus.QUEUED, claimed_by=None, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        if result.rowcount:  # type: ignore[attr-defined]
-            touched.add(bulletin_id)
+            db.session.commit()
+            if result.rowcount:  # type: ignore[attr-defined]
+                touched.add(bulletin_id)
     return touched
 
 

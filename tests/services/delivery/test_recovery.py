@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import Connection, update
+
 from commsvc import liveness, metrics, redis_store
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery, DeliveryAttempt
 from commsvc.models.base import utcnow
-from commsvc.services.delivery import claims, recovery, sweeps
+from commsvc.services.bulletins import lifecycle
+from commsvc.services.delivery import claims, lock_waits, recovery, sweeps
 from commsvc.statuses import DeliveryStatus
 from tests import factories
 from workers.gateways import sms_gateway
@@ -112,3 +116,61 @@ def test_an_unconfirmed_sms_is_a_temporary_failure_with_no_retry_and_the_bulleti
     assert "outcome unknown" in unconfirmed.last_error
     assert db.session.get(Bulletin, bulletin.id).status == "sent"
     assert sweeps.requeue_stuck() == 0  # and no sweep sends it again
+
+
+class FrozenWorker:
+    """A worker frozen or cut off between an UPDATE and its COMMIT: it holds row locks."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def hold(self, delivery_id: int) -> None:
+        statement = update(Delivery).where(Delivery.id == delivery_id).values(last_error="x")
+        self.connection.execute(statement)
+
+    def let_go(self) -> None:
+        """Its connection died at last: PostgreSQL rolls its transaction back."""
+        self.connection.rollback()
+
+
+@pytest.fixture
+def frozen_worker(app, monkeypatch):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite's one lock is bounded by its busy timeout")
+    monkeypatch.setattr(lock_waits, "LOCK_WAIT_MS", 200)
+    with db.engine.connect() as connection:
+        yield FrozenWorker(connection)
+        connection.rollback()
+
+
+def test_rows_a_frozen_worker_holds_delay_no_other_bulletin_and_come_back_later(
+    app, sms_sink, frozen_worker
+):
+    app.config["COMMSVC_WORKER_DEAD_AFTER_SECONDS"] = 60
+    held = factories.sending_bulletin(2, channels="sms")
+    other = factories.sending_bulletin(2, channels="sms")
+    held_ids, other_ids = held.deliveries_by_channel["sms"], other.deliveries_by_channel["sms"]
+    claim_as(held.id, held_ids, GONE, seconds_ago=90)
+    claim_as(other.id, other_ids, GONE, seconds_ago=90)
+    frozen_worker.hold(held_ids[0])
+    assert sweeps.requeue_stuck() >= 1  # it returns: it used to wait as long as the lock
+    assert set(statuses(other_ids)) == {"queued"}
+    assert statuses(held_ids) == ["sending", "sending"]  # left for the next sweep, not lost
+    frozen_worker.let_go()
+    sweeps.requeue_stuck()
+    assert statuses(held_ids) == ["queued", "queued"]
+
+
+def test_a_cancelled_bulletins_row_held_by_a_frozen_worker_delays_no_schedule(app, frozen_worker):
+    cancelled = factories.sending_bulletin(2, channels="sms")
+    db.session.get(Bulletin, cancelled.id).status = "cancelled"
+    scheduled = factories.bulletin(cancelled.partnership_id)
+    lifecycle.send(factories.organiser(), scheduled, utcnow() + timedelta(hours=1))
+    scheduled.scheduled_for = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    frozen_worker.hold(cancelled.deliveries_by_channel["sms"][0])
+    assert sweeps.start_due_bulletins() == 1
+    assert db.session.get(Bulletin, scheduled.id).status == "sending"
+    frozen_worker.let_go()
+    sweeps.start_due_bulletins()
+    assert statuses(cancelled.deliveries_by_channel["sms"]) == ["skipped", "skipped"]
