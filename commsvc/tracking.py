@@ -9,7 +9,7 @@ and its increment) heals itself.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import redis
 from flask import current_app
@@ -33,6 +33,15 @@ def record_moves(bulletin_id: int, moves: Iterable[tuple[str | None, str]]) -> N
         if source:
             deltas[source] = deltas.get(source, 0) - 1
         deltas[target] = deltas.get(target, 0) + 1
+    _add(bulletin_id, deltas)
+
+
+def record_created(bulletin_id: int, created: Mapping[str, int]) -> None:
+    """Count new deliveries, given as {status: how many} (a fan-out's chunk)."""
+    _add(bulletin_id, created)
+
+
+def _add(bulletin_id: int, deltas: Mapping[str, int]) -> None:
     key = _COUNTS_KEY.format(id=bulletin_id)
     try:
         if not redis_store.client().exists(key):

@@ -17,7 +17,7 @@ from commsvc.models import Bulletin, Delivery, Member
 from commsvc.models.base import utcnow
 from commsvc.services.accounts import actors
 from commsvc.services.bulletins import composing, lifecycle
-from commsvc.services.delivery import fanout
+from commsvc.services.delivery import fanout, fanout_writes
 from tests import factories
 
 
@@ -65,7 +65,7 @@ def test_a_fan_out_in_many_chunks_batches_every_member_once(app, redis_url, monk
     # on PostgreSQL (one of which refreshes the statistics part-way): full batches
     # throughout, one partial batch at the end.
     app.config["COMMSVC_BATCH_SIZE"] = 7
-    monkeypatch.setattr(fanout, "ANALYZE_AFTER_DELIVERIES", 100)
+    monkeypatch.setattr(fanout_writes, "ANALYZE_AFTER_DELIVERIES", 100)
     bulletin = sending_bulletin(300, ["email"])
 
     assert fanout.fan_out(bulletin.id) == 43
@@ -162,7 +162,7 @@ def test_a_large_fan_out_refreshes_postgresqls_statistics_before_the_claims(app,
     rows: at 1,000,000 members a third of the send's rate went there."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's; SQLite has no ANALYZE here")
-    monkeypatch.setattr(fanout, "ANALYZE_AFTER_DELIVERIES", 1)
+    monkeypatch.setattr(fanout_writes, "ANALYZE_AFTER_DELIVERIES", 1)
     bulletin = sending_bulletin(30, ["email"])
     before = _last_analyzed("deliveries")
 
