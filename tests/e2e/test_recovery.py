@@ -149,7 +149,8 @@ def freeze_outside_a_write(worker: subprocess.Popen[bytes], database_url: str) -
     SQLite has one writer: a process frozen inside its write (an acceptance's autocommit
     holds the lock for a fraction of a millisecond) keeps every other writer, beat's sweep
     included, waiting until it resumes, and no recovery can change that. What this test is
-    about is the worker frozen between writes; on PostgreSQL every moment is such a moment.
+    about is the worker frozen between writes. On PostgreSQL a frozen writer holds only its
+    own rows, and the sweeps step around those (commsvc/services/delivery/lock_waits.py).
     """
     path = database_url.removeprefix("sqlite:///") if database_url.startswith("sqlite") else None
     for _attempt in range(50):
