@@ -112,7 +112,7 @@ class Outgoing:
         address = str(recipient.address)
         if self.channel == "email":
             return build_email(
-                compiled.render_email(context),
+                compiled.encode_email(context),
                 delivery_id=recipient.delivery_id,
                 sender=self.email_from,
                 recipient=address,

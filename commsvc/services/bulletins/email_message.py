@@ -12,13 +12,12 @@ This is the hot path of a bulk send: the `email` package's object model costs ab
 a millisecond per message, more than rendering and sending together. So the fixed
 parts (MIME structure, boundary, sender, mailto) are built once per sender as a
 skeleton, and each message only fills in its own headers and quoted-printable bodies
-(binascii's C encoder). The boundary starts with "=_", which quoted-printable output
-can never contain, so it cannot collide with a body.
+(quoted_printable.py; the send path's come encoded already). The boundary starts with
+"=_", which quoted-printable output can never contain, so it cannot collide with a body.
 """
 
 from __future__ import annotations
 
-import binascii
 import secrets
 import time
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from typing import Any
 
 from commsvc.envelopes import EmailEnvelope
 from commsvc.services.bulletins.dkim_signature import DkimSigner, signer_for
-from commsvc.services.bulletins.rendering import RenderedEmail
+from commsvc.services.bulletins.rendering import EncodedEmail, RenderedEmail
 from commsvc.services.delivery.verp import Verp, verp_for
 
 CRLF = b"\r\n"
@@ -69,7 +68,7 @@ class EmailSkeleton:
 
     def build(
         self,
-        rendered: RenderedEmail,
+        rendered: RenderedEmail | EncodedEmail,
         *,
         delivery_id: int,
         recipient: str,
@@ -96,15 +95,8 @@ class EmailSkeleton:
         ]
         if feedback_id:
             headers.append(_line("Feedback-ID", _header(feedback_id)))
-        body = b"".join(
-            (
-                self._text_open,
-                _quoted_printable(rendered.text),
-                self._html_open,
-                _quoted_printable(rendered.html),
-                self._close,
-            )
-        )
+        text, html = rendered.quoted_printable_bodies()
+        body = b"".join((self._text_open, text, self._html_open, html, self._close))
         if self.dkim is not None:
             # The skeleton's MIME-Version and Content-Type are one chunk: sign them apart.
             lines = [*self._head.splitlines(keepends=True), *headers[1:]]
@@ -128,7 +120,7 @@ class EmailSkeleton:
 
 
 def build_email(
-    rendered: RenderedEmail,
+    rendered: RenderedEmail | EncodedEmail,
     *,
     delivery_id: int,
     sender: str,
@@ -211,10 +203,3 @@ def _named_address(value: str) -> str:
 
 def _address_of(value: str) -> str:
     return parseaddr(value)[1] or value
-
-
-def _quoted_printable(text: str) -> bytes:
-    """UTF-8, quoted-printable, lines of at most 76 characters, CRLF line ends."""
-    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
-    encoded = binascii.b2a_qp(normalised.encode(), quotetabs=False, istext=True)
-    return encoded.replace(b"\n", CRLF)

@@ -10,17 +10,24 @@ markupsafe where the environment autoescapes. Whenever a value is not a plain st
 Jinja, whose sandbox, budget and errors stay the one authority. Anything else in a
 template (filters, tests, conditions, loops, operators, constants, `[...]`) means no
 flat form at all.
+
+An email body's flat form can also give the body quoted-printable straight away
+(`render_quoted_printable`): its text is encoded once, only the values per message.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from jinja2 import Environment, nodes
 from markupsafe import escape
 
+from commsvc.services.bulletins import quoted_printable
+
 Place = tuple[str, ...]  # a name, then the attributes read from it
+MAX_KNOWN_PIECES = 4096  # encoded values a template keeps (it forgets them all past this)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,83 @@ class FlatTemplate:
                 return None
             out.append(str(escape(value)) if self.autoescape else value)
         return "".join(out)
+
+    def render_quoted_printable(
+        self, context: dict[str, Any], *, max_chars: int, refuse: str = ""
+    ) -> bytes | None:
+        """`render`'s output, quoted-printable with CRLF line ends, or None: render it
+        and encode it whole. Also None past `max_chars`, or when a value holds `refuse`
+        (a mark the caller looks for in the output)."""
+        encoded = self._encoded_parts
+        if encoded is None:
+            return None
+        size = self._text_chars
+        pieces = self._known_pieces
+        out: list[bytes] = []
+        for part in encoded:
+            if type(part) is bytes:
+                out.append(part)
+                continue
+            value: Any = context
+            for name in part:
+                if type(value) is not dict or name not in value:
+                    return None
+                value = value[name]
+            if type(value) is not str or (refuse and refuse in value):
+                return None
+            known = pieces.get(value)
+            if known is None:
+                text = str(escape(value)) if self.autoescape else value
+                piece = quoted_printable.piece(text)
+                if piece is None:
+                    return None
+                known = pieces[value] = (len(text), piece)
+            size += known[0]
+            out.append(known[1])
+        if size > max_chars:
+            return None
+        if len(pieces) > MAX_KNOWN_PIECES:
+            pieces.clear()
+        return quoted_printable.joined(out)
+
+    def without_last(self, text: str) -> FlatTemplate:
+        """This template with the last occurrence of `text` in its own text removed."""
+        for n in range(len(self.parts) - 1, -1, -1):
+            part = self.parts[n]
+            if type(part) is str and text in part:
+                head, _, tail = part.rpartition(text)
+                return replace(self, parts=(*self.parts[:n], head + tail, *self.parts[n + 1 :]))
+        return self
+
+    @cached_property
+    def _encoded_parts(self) -> tuple[bytes | Place, ...] | None:
+        """The text between the places encoded once (adjacent texts as one piece)."""
+        merged: list[str | Place] = []
+        for part in self.parts:
+            if type(part) is str and merged and type(merged[-1]) is str:
+                merged[-1] = merged[-1] + part
+            else:
+                merged.append(part)
+        encoded: list[bytes | Place] = []
+        for part in merged:
+            if type(part) is not str:
+                encoded.append(part)  # type: ignore[arg-type]
+                continue
+            piece = quoted_printable.piece(part)
+            if piece is None:
+                return None
+            encoded.append(piece)
+        return tuple(encoded)
+
+    @cached_property
+    def _known_pieces(self) -> dict[str, tuple[int, bytes]]:
+        """Values met before, with their length as placed and their piece: what every
+        member shares (the brand, the partnership) and a message's repeats are encoded once."""
+        return {}
+
+    @cached_property
+    def _text_chars(self) -> int:
+        return sum(len(part) for part in self.parts if type(part) is str)
 
 
 def flatten(env: Environment, source: str) -> FlatTemplate | None:

@@ -31,6 +31,7 @@ from commsvc.services.bulletins import (
     email_words,
     flat_templates,
     plain_text,
+    quoted_printable,
     sandbox,
     work_budget,
 )
@@ -58,6 +59,8 @@ _text_env = Sandbox(autoescape=False, keep_trailing_newline=True)
 _html_env = Sandbox(autoescape=True)
 # The flat form of each compiled template that has one (flat_templates.py).
 _flat: WeakKeyDictionary[Template, flat_templates.FlatTemplate] = WeakKeyDictionary()
+# An email body's flat form without its question mark: what members get with no question.
+_flat_unmarked: WeakKeyDictionary[Template, flat_templates.FlatTemplate] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,22 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+    def quoted_printable_bodies(self) -> tuple[bytes, bytes]:
+        """The text and HTML bodies as they go in the email."""
+        return quoted_printable.encode(self.text), quoted_printable.encode(self.html)
+
+
+@dataclass(frozen=True)
+class EncodedEmail:
+    """A member's email with its bodies quoted-printable already (the send path's)."""
+
+    subject: str
+    text: bytes
+    html: bytes
+
+    def quoted_printable_bodies(self) -> tuple[bytes, bytes]:
+        return self.text, self.html
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,19 @@ class CompiledBulletin:
             text=_place_question(_render(self.email_text, context), block.text if block else ""),
             html=_place_question(_render(self.email_html, context), block.html if block else ""),
         )
+
+    def encode_email(self, context: dict[str, Any]) -> EncodedEmail:
+        """`render_email`'s email with its bodies encoded as they go out. Where a body is
+        a flat template the bulletin's text is encoded once, members' values per message
+        (quoted_printable.py); otherwise it is rendered and encoded whole."""
+        if context.get("question_block") is None:
+            text = _encoded_body(self.email_text, context)
+            html = _encoded_body(self.email_html, context) if text is not None else None
+            if text is not None and html is not None:
+                subject = " ".join(_render(self.subject, context).split())[:300]
+                return EncodedEmail(subject, text, html)
+        rendered = self.render_email(context)
+        return EncodedEmail(rendered.subject, *rendered.quoted_printable_bodies())
 
     def render_sms(self, context: dict[str, Any]) -> str:
         body = _render(self.sms, context)
@@ -149,6 +181,9 @@ def compile_bulletin(
         sms=_compile(_text_env, sms_body, "SMS body"),
     )
     _trial_render(compiled, sample or sample_context())
+    for body in (compiled.email_text, compiled.email_html):
+        if (flat := _flat.get(body)) is not None:
+            _flat_unmarked[body] = flat.without_last(QUESTION_MARK)
     return compiled
 
 
@@ -328,6 +363,15 @@ def _place_question(rendered: str, block: str) -> str:
     comes before it), or just remove the mark."""
     head, mark, tail = rendered.rpartition(QUESTION_MARK)
     return head + block + tail if mark else rendered
+
+
+def _encoded_body(template: Template, context: dict[str, Any]) -> bytes | None:
+    """A body with no question, quoted-printable from its flat form; None: no such form
+    (or a value holds the question mark, whose last occurrence `_place_question` removes)."""
+    flat = _flat_unmarked.get(template)
+    if flat is None:
+        return None
+    return flat.render_quoted_printable(context, max_chars=MAX_RENDERED_CHARS, refuse=QUESTION_MARK)
 
 
 def _compile(env: Sandbox, source: str, label: str) -> Template:

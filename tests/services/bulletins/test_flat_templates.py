@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import binascii
+
 import pytest
 from markupsafe import Markup
 
 from commsvc.errors import TemplateError
 from commsvc.services.bulletins import flat_templates, rendering
+from commsvc.services.bulletins.question_messages import QuestionBlock
 
 SUBJECT = "Pay offer: have your say, {{ member.first_name }}"
 BODY = (
@@ -64,3 +67,48 @@ def test_a_flat_message_past_the_cap_is_refused_as_before():
     context = _context("x" * (rendering.MAX_RENDERED_CHARS + 1))
     with pytest.raises(TemplateError):
         rendering._render(compiled.sms, context)
+
+
+@pytest.mark.parametrize(
+    "first_name",
+    [
+        *AWKWARD_NAMES,
+        "Siân = “Sian”",
+        "Sam\r\nBcc: x@evil.example",
+        "Alex\r",
+        rendering.QUESTION_MARK,
+        "trailing space ",
+        "é" * 90,
+    ],
+)
+def test_the_send_paths_bodies_are_the_rendered_ones_encoded(first_name):
+    compiled = rendering.compile_bulletin(SUBJECT, BODY, SMS)
+    context = _context(first_name)
+    sent, rendered = compiled.encode_email(context), compiled.render_email(context)
+    assert sent.subject == rendered.subject
+    assert (_decoded(sent.text), _decoded(sent.html)) == (
+        rendered.text.replace("\r\n", "\n").replace("\r", "\n"),
+        rendered.html.replace("\r\n", "\n").replace("\r", "\n"),
+    )
+    for body in (sent.text, sent.html):
+        assert body.isascii()
+        assert max(len(line) for line in body.split(b"\r\n")) <= 76
+
+
+def test_a_question_goes_in_the_send_paths_email_as_in_the_rendered_one():
+    compiled = rendering.compile_bulletin(SUBJECT, BODY, SMS)
+    context = _context("Alex")
+    context["question_block"] = QuestionBlock(text="Vote: yes or no", html="<p>Vote</p>")
+    sent, rendered = compiled.encode_email(context), compiled.render_email(context)
+    assert "Vote: yes or no" in _decoded(sent.text) == rendered.text
+    assert "<p>Vote</p>" in _decoded(sent.html) == rendered.html
+
+
+def test_a_send_paths_message_past_the_cap_is_refused_as_before():
+    compiled = rendering.compile_bulletin(SUBJECT, BODY, SMS)
+    with pytest.raises(TemplateError):
+        compiled.encode_email(_context("x" * (rendering.MAX_RENDERED_CHARS + 1)))
+
+
+def _decoded(body: bytes) -> str:
+    return binascii.a2b_qp(body).decode().replace("\r\n", "\n")
