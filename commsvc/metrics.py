@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from commsvc import liveness, logs, redis_store
 from commsvc.extensions import db
-from commsvc.models import Delivery
+from commsvc.models import Delivery, id_lists
 from commsvc.models.base import utcnow
 from commsvc.queueing import Queues, TaskNames
 from commsvc.statuses import DeliveryStatus
@@ -71,7 +71,7 @@ def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[s
             Delivery.sent_at,
             Delivery.last_error,
         ).where(
-            Delivery.id.in_(delivery_ids),
+            id_lists.among(Delivery.id, delivery_ids),
             Delivery.updated_at >= since,
             Delivery.status.in_(list(OUTCOMES)),
         )

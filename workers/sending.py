@@ -20,7 +20,7 @@ from sqlalchemy import select
 from commsvc import liveness, queueing, tracking
 from commsvc.envelopes import EmailEnvelope
 from commsvc.extensions import db
-from commsvc.models import Bulletin, Delivery
+from commsvc.models import Bulletin, Delivery, id_lists
 from commsvc.models.base import utcnow
 from commsvc.queueing import SEND_TASK_FOR_CHANNEL, Queues
 from commsvc.services.bulletins import lifecycle, rendering, versions
@@ -59,7 +59,7 @@ def send_batch(
         return summary  # paused: the deliveries stay queued for a resume
     before = dict(
         db.session.execute(
-            select(Delivery.id, Delivery.status).where(Delivery.id.in_(delivery_ids))
+            select(Delivery.id, Delivery.status).where(id_lists.among(Delivery.id, delivery_ids))
         ).all()
     )
     claimed_at, token = utcnow(), liveness.new_claim_token()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from commsvc import liveness, tracking
 from commsvc.extensions import db
-from commsvc.models import Bulletin, Delivery, DeliveryAttempt
+from commsvc.models import Bulletin, Delivery, DeliveryAttempt, id_lists
 from commsvc.models.base import utcnow
 from commsvc.statuses import BulletinStatus, DeliveryStatus, delivery_sources
 
@@ -61,7 +61,7 @@ def claim(
     result = db.session.execute(
         update(Delivery)
         .where(
-            Delivery.id.in_(delivery_ids),
+            id_lists.among(Delivery.id, delivery_ids),
             Delivery.bulletin_id == bulletin_id,
             claimable,
             Delivery.status.in_(delivery_sources(DeliveryStatus.SENDING)),
@@ -208,7 +208,7 @@ def will_retry(delivery_id: int) -> bool:
 def latest_retry_at(delivery_ids: list[int]) -> datetime | None:
     """When the last of these temporary failures falls due for its retry."""
     return db.session.scalar(
-        select(func.max(Delivery.retry_at)).where(Delivery.id.in_(delivery_ids))
+        select(func.max(Delivery.retry_at)).where(id_lists.among(Delivery.id, delivery_ids))
     )
 
 
@@ -221,7 +221,7 @@ def renew_claim(delivery_ids: list[int], claimed_at: datetime) -> tuple[datetime
     db.session.execute(
         update(Delivery)
         .where(
-            Delivery.id.in_(delivery_ids),
+            id_lists.among(Delivery.id, delivery_ids),
             Delivery.status == DeliveryStatus.SENDING,
             Delivery.claimed_at == claimed_at,
         )
@@ -231,7 +231,7 @@ def renew_claim(delivery_ids: list[int], claimed_at: datetime) -> tuple[datetime
     db.session.commit()
     held = db.session.scalars(
         select(Delivery.id).where(
-            Delivery.id.in_(delivery_ids),
+            id_lists.among(Delivery.id, delivery_ids),
             Delivery.status == DeliveryStatus.SENDING,
             Delivery.claimed_at == now,
         )
@@ -248,7 +248,11 @@ def release(delivery_ids: list[int], claimed_at: datetime | None = None) -> None
     ours = [Delivery.claimed_at == claimed_at] if claimed_at is not None else []
     db.session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING, *ours)
+        .where(
+            id_lists.among(Delivery.id, delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            *ours,
+        )
         .values(status=DeliveryStatus.QUEUED, attempts=Delivery.attempts - 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

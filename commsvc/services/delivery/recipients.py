@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
 
 from commsvc.extensions import db
-from commsvc.models import Branch, Delivery, Employer, Member, Region, TopicPreference
+from commsvc.models import Branch, Delivery, Employer, Member, Region, TopicPreference, id_lists
 from commsvc.services.bulletins import audience, rendering
 from commsvc.statuses import DeliveryStatus
 
@@ -125,12 +124,9 @@ def recheck(delivery_ids: list[int], channel: str, topic_id: int, topic_kind: st
 
 
 def _delivery_among(delivery_ids: list[int]) -> ColumnElement[bool]:
-    """On PostgreSQL one array parameter (`= ANY`): a recheck runs several times a
-    second, and an IN list of a different length each time is a new statement for the
-    driver to convert and the server to parse."""
-    if db.engine.dialect.name == "postgresql":
-        return Delivery.id == any_(bindparam("delivery_ids", delivery_ids, type_=ARRAY(Integer)))
-    return Delivery.id.in_(delivery_ids)
+    """One parameter, not an IN list (models/id_lists.py): a recheck runs several times
+    a second, and an IN list of another length each time is a new statement."""
+    return id_lists.among(Delivery.id, delivery_ids)
 
 
 def _render_values(values: Any) -> dict[str, str]:

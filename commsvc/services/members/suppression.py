@@ -17,18 +17,17 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import ColumnElement, String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, String, any_, bindparam, func, select
 
 from commsvc.extensions import db
 from commsvc.models import Suppression
 
+HASHES_KEPT = 8192  # addresses whose hashes a process keeps (a few batches' worth)
+
 
 def address_hash(channel: str, address: str) -> str:
     """The keyed hash stored for an address (HMAC-SHA256 under the secret key)."""
-    keyed = _keyed(str(current_app.config["SECRET_KEY"])).copy()
-    keyed.update(_message(channel, address))
-    return keyed.hexdigest()
+    return _hashes(str(current_app.config["SECRET_KEY"]), channel, address)[0]
 
 
 def legacy_hash(channel: str, address: str) -> str:
@@ -57,10 +56,12 @@ def unsuppress(channel: str, address: str, reasons: Iterable[str]) -> None:
 
 def suppressed_among(channel: str, addresses: Iterable[str]) -> set[str]:
     """Which of these addresses are suppressed (one query for a whole chunk)."""
+    secret_key = str(current_app.config["SECRET_KEY"])
     by_hash: dict[str, str] = {}
     for address in addresses:
-        by_hash[address_hash(channel, address)] = address
-        by_hash[legacy_hash(channel, address)] = address
+        keyed, legacy = _hashes(secret_key, channel, address)
+        by_hash[keyed] = address
+        by_hash[legacy] = address
     if not by_hash:
         return set()
     hits = db.session.scalars(
@@ -90,6 +91,16 @@ def _rows_for(channel: str, address: str) -> list[Suppression]:
     return rows
 
 
+@lru_cache(maxsize=HASHES_KEPT)
+def _hashes(secret_key: str, channel: str, address: str) -> tuple[str, str]:
+    """An address's keyed and legacy hashes. Kept for the addresses met last: a batch
+    looks its members up when it starts and again at every recheck as it sends."""
+    message = _message(channel, address)
+    keyed = _keyed(secret_key).copy()
+    keyed.update(message)
+    return keyed.hexdigest(), hashlib.sha256(message).hexdigest()
+
+
 @lru_cache(maxsize=4)
 def _keyed(secret_key: str) -> hmac.HMAC:
     """An HMAC already keyed, to copy: keying it costs as much as hashing an address,
@@ -103,10 +114,13 @@ def _message(channel: str, address: str) -> bytes:
 
 
 def _hash_among(hashes: list[str]) -> ColumnElement[bool]:
-    """On PostgreSQL one array parameter (`= ANY`): an IN list of a fan-out chunk's
-    thousands of placeholders costs more to build and parse than the lookup itself."""
+    """On PostgreSQL one text parameter, split into an array by the server (`= ANY`):
+    an IN list of a fan-out chunk's thousands of placeholders costs more to build and
+    parse than the lookup itself, and the driver converts an array parameter element by
+    element in Python. Hex digests hold no comma."""
     if db.engine.dialect.name == "postgresql":
-        return Suppression.address_hash == any_(bindparam("hashes", hashes, type_=ARRAY(String)))
+        joined = bindparam("hashes", ",".join(hashes), type_=String)
+        return Suppression.address_hash == any_(func.string_to_array(joined, ","))
     return Suppression.address_hash.in_(hashes)
 
 
