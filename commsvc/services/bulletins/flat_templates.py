@@ -39,15 +39,11 @@ class FlatTemplate:
         """The template's output for `context`, or None: render it with Jinja."""
         out: list[str] = []
         for part in self.parts:
-            if type(part) is str:
+            if isinstance(part, str):
                 out.append(part)
                 continue
-            value: Any = context
-            for name in part:
-                if type(value) is not dict or name not in value:
-                    return None
-                value = value[name]
-            if type(value) is not str:
+            value = _value(context, part)
+            if value is None:
                 return None
             out.append(str(escape(value)) if self.autoescape else value)
         return "".join(out)
@@ -65,15 +61,11 @@ class FlatTemplate:
         pieces = self._known_pieces
         out: list[bytes] = []
         for part in encoded:
-            if type(part) is bytes:
+            if isinstance(part, bytes):
                 out.append(part)
                 continue
-            value: Any = context
-            for name in part:
-                if type(value) is not dict or name not in value:
-                    return None
-                value = value[name]
-            if type(value) is not str or (refuse and refuse in value):
+            value = _value(context, part)
+            if value is None or (refuse and refuse in value):
                 return None
             known = pieces.get(value)
             if known is None:
@@ -128,6 +120,17 @@ class FlatTemplate:
     @cached_property
     def _text_chars(self) -> int:
         return sum(len(part) for part in self.parts if type(part) is str)
+
+
+def _value(context: dict[str, Any], place: Place) -> str | None:
+    """The plain string at `place` in the context; None if it is missing or anything
+    else (a Markup, a number), which is Jinja's to render."""
+    value: Any = context
+    for name in place:
+        if type(value) is not dict or name not in value:
+            return None
+        value = value[name]
+    return value if type(value) is str else None
 
 
 def flatten(env: Environment, source: str) -> FlatTemplate | None:
