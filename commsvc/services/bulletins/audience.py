@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, not_, null, or_, select
+from sqlalchemy import BindParameter, Select, and_, case, exists, func, not_, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from commsvc.errors import ValidationError
@@ -85,7 +85,7 @@ def choice_columns() -> tuple[Any, ...]:
     )
 
 
-def topic_choice(topic_id: int) -> ColumnElement[bool]:
+def topic_choice(topic_id: int | BindParameter[int]) -> ColumnElement[bool]:
     """The outer-join condition that gives `choice_columns` the member's topic choice."""
     return and_(TopicPreference.member_id == Member.id, TopicPreference.topic_id == topic_id)
 
