@@ -27,7 +27,10 @@ from markupsafe import escape
 from commsvc.services.bulletins import quoted_printable
 
 Place = tuple[str, ...]  # a name, then the attributes read from it
-MAX_KNOWN_PIECES = 4096  # encoded values a template keeps (it forgets them all past this)
+# Encoded values a template keeps; past this it forgets them all. Small: what repeats
+# is what members share (a few) and a message's own repeats, while a worker keeps the
+# templates of its last 32 bulletins and must stay under 150 MB.
+MAX_KNOWN_PIECES = 256
 
 
 @dataclass(frozen=True)
