@@ -95,7 +95,8 @@ class EmailSkeleton:
         ]
         if feedback_id:
             headers.append(_line("Feedback-ID", _header(feedback_id)))
-        text, html = rendered.quoted_printable_bodies()
+        encoded = rendered.encoded() if isinstance(rendered, RenderedEmail) else rendered
+        text, html = encoded.text, encoded.html
         body = b"".join((self._text_open, text, self._html_open, html, self._close))
         if self.dkim is not None:
             # The skeleton's MIME-Version and Content-Type are one chunk: sign them apart.

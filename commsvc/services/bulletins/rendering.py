@@ -3,31 +3,26 @@
 Organisers write Jinja2 in a sandbox (what it allows: `sandbox.py`): templates are
 checked when a bulletin is saved (syntax, unknown variables, sandbox escapes), so a
 broken template never reaches a worker. Email bodies are Markdown. The Markdown, the
-sanitising (nh3), the layout and the CSS inlining run once per bulletin, leaving a
-compiled template whose only per-member work is filling in variables, with HTML
-escaping on.
+sanitising, the layout and the CSS inlining run once per bulletin (email_layout.py),
+leaving a compiled template whose only per-member work is filling in variables, with
+HTML escaping on.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-import css_inline
-import nh3
 from flask import current_app, has_app_context
 from jinja2 import Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
-from markdown_it import MarkdownIt
 
 from commsvc.errors import TemplateError
 from commsvc.services.bulletins import (
     branding,
+    email_layout,
     email_words,
     flat_templates,
     plain_text,
@@ -38,21 +33,13 @@ from commsvc.services.bulletins import (
 from commsvc.services.bulletins.links import TEST_COPY_TEXT_TOKEN, TEXT_OPT_OUT_PATH, LinkMaker
 from commsvc.services.bulletins.sandbox import Sandbox
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
 MAX_RENDERED_CHARS = 200_000
 # How a text says to stop texts. "Reply STOP" only when it goes from a number members
 # can reply to (COMMSVC_SMS_REPLY_FROM): nobody can reply to a sender ID like UNION.
 SMS_OPT_OUT_HINT = "Reply STOP to opt out"
 SMS_OPT_OUT_LINK = "Opt out: {url}"
-# Where a question's block goes (after the body, before the footer), filled per member.
-QUESTION_MARK = "COMMSVCQUESTIONMARKX"
 VARIABLES = tuple(sandbox.VARIABLES)
-
-_JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
-# "breaks": a single line break stays one ("In solidarity,\nYour organiser"), as typed.
-_markdown = MarkdownIt(
-    "commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}
-)
+QUESTION_MARK = email_layout.QUESTION_MARK
 
 
 _text_env = Sandbox(autoescape=False, keep_trailing_newline=True)
@@ -64,26 +51,24 @@ _flat_unmarked: WeakKeyDictionary[Template, flat_templates.FlatTemplate] = WeakK
 
 
 @dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str
-
-    def quoted_printable_bodies(self) -> tuple[bytes, bytes]:
-        """The text and HTML bodies as they go in the email."""
-        return quoted_printable.encode(self.text), quoted_printable.encode(self.html)
-
-
-@dataclass(frozen=True)
 class EncodedEmail:
-    """A member's email with its bodies quoted-printable already (the send path's)."""
+    """A member's email with its bodies as they go in it (quoted-printable)."""
 
     subject: str
     text: bytes
     html: bytes
 
-    def quoted_printable_bodies(self) -> tuple[bytes, bytes]:
-        return self.text, self.html
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+    def encoded(self) -> EncodedEmail:
+        return EncodedEmail(
+            self.subject, quoted_printable.encode(self.text), quoted_printable.encode(self.html)
+        )
 
 
 @dataclass(frozen=True)
@@ -96,13 +81,13 @@ class CompiledBulletin:
     sms: Template
 
     def render_email(self, context: dict[str, Any]) -> RenderedEmail:
-        # One line, whatever a member's name holds: a header can never gain a line.
-        subject = " ".join(_render(self.subject, context).split())[:300]
+        subject = self._subject(context)
         block = context.get("question_block")  # a question_messages.QuestionBlock, or None
+        place = email_layout.place_question
         return RenderedEmail(
             subject=subject,
-            text=_place_question(_render(self.email_text, context), block.text if block else ""),
-            html=_place_question(_render(self.email_html, context), block.html if block else ""),
+            text=place(_render(self.email_text, context), block.text if block else ""),
+            html=place(_render(self.email_html, context), block.html if block else ""),
         )
 
     def encode_email(self, context: dict[str, Any]) -> EncodedEmail:
@@ -113,10 +98,12 @@ class CompiledBulletin:
             text = _encoded_body(self.email_text, context)
             html = _encoded_body(self.email_html, context) if text is not None else None
             if text is not None and html is not None:
-                subject = " ".join(_render(self.subject, context).split())[:300]
-                return EncodedEmail(subject, text, html)
-        rendered = self.render_email(context)
-        return EncodedEmail(rendered.subject, *rendered.quoted_printable_bodies())
+                return EncodedEmail(self._subject(context), text, html)
+        return self.render_email(context).encoded()
+
+    def _subject(self, context: dict[str, Any]) -> str:
+        # One line, whatever a member's name holds: a header can never gain a line.
+        return " ".join(_render(self.subject, context).split())[:300]
 
     def render_sms(self, context: dict[str, Any]) -> str:
         body = _render(self.sms, context)
@@ -173,10 +160,12 @@ def compile_bulletin(
     compiled = CompiledBulletin(
         subject=_compile(_text_env, subject, "subject"),
         email_text=_compile(
-            _text_env, plain_text.from_markdown(email_body) + _text_footer(words), "email body"
+            _text_env,
+            plain_text.from_markdown(email_body) + email_layout.text_footer(words),
+            "email body",
         ),
         email_html=_compile(
-            _html_env, _email_html_source(email_body, subject, language, words), "email body"
+            _html_env, email_layout.html_source(email_body, subject, language, words), "email body"
         ),
         sms=_compile(_text_env, sms_body, "SMS body"),
     )
@@ -283,86 +272,6 @@ def member_context(
         "web_copy_url": links.web_copy_url(public_id, bulletin_id),
         "sms_opt_out": sms_opt_out_line(replies, links.text_opt_out_url(public_id)),
     }
-
-
-def _text_footer(words: dict[str, str]) -> str:
-    return (
-        QUESTION_MARK + f"\n\n--\n{words['TEXT_PREFERENCES']}: {{{{ preferences_url }}}}\n"
-        f"{words['TEXT_UNSUBSCRIBE']}: {{{{ unsubscribe_url }}}}\n"
-        f"{words['TEXT_WEB_COPY']}: {{{{ web_copy_url }}}}\n"
-        "{{ brand.footer }}\n"
-    )
-
-
-_LINKS = ("preferences_url", "unsubscribe_url", "web_copy_url")
-# The brand's parts (`{{ brand.* }}`), by the layout placeholder each fills.
-_BRAND_PARTS = {"masthead": "MASTHEAD", "footer": "POSTAL_ADDRESS", "colour": "COLOUR"}
-_HEADING = re.compile(r"<(/?)h([1-5])>")
-
-
-def _email_html_source(
-    markdown_source: str, subject: str, language: str, words: dict[str, str]
-) -> str:
-    """Markdown -> sanitised HTML -> layout -> inlined CSS, keeping Jinja tags intact.
-
-    The subject is the page's title and its one main heading, so the organiser's own
-    headings move one level down.
-    """
-    placeholders: dict[str, str] = {}
-
-    def protect(match: re.Match[str]) -> str:
-        token = f"JINJAPLACEHOLDER{len(placeholders)}X"
-        placeholders[token] = match.group(0)
-        return token
-
-    protected = _JINJA_TAG.sub(protect, markdown_source)
-    body_html = _HEADING.sub(
-        lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}>", nh3.clean(_markdown.render(protected))
-    )
-    # The subject's text, HTML-escaped around its Jinja tags (which autoescape renders).
-    title = "".join(
-        part if _JINJA_TAG.fullmatch(part) else html.escape(part, quote=False)
-        for part in _JINJA_TAG.split(subject)
-    )
-    placeholders["JINJAPLACEHOLDERTITLEX"] = title
-    placeholders["JINJAPLACEHOLDERTOPICX"] = "{{ bulletin.topic }}"
-    for name in _LINKS:
-        placeholders[f"JINJAPLACEHOLDER{name.upper()}X"] = "{{ " + name + " }}"
-    # The brand is a variable like a member's name: escaped when rendered, and the
-    # colour was checked as #rrggbb when saved (branding.py).
-    for name, part in _BRAND_PARTS.items():
-        placeholders[f"JINJAPLACEHOLDERBRAND{part}X"] = "{{ brand." + name + " }}"
-    layout = (TEMPLATES_DIR / "email" / "layout.html").read_text()
-    # The layout is our own trusted template: a plain string substitution, not Jinja,
-    # so an organiser's text can never be evaluated as part of it.
-    page = (
-        layout.replace("%%BODY%%", body_html)
-        .replace("%%QUESTION%%", QUESTION_MARK)
-        .replace("%%TITLE%%", "JINJAPLACEHOLDERTITLEX")
-    )
-    page = page.replace("%%LANG%%", language if language in ("en", "cy") else "en")
-    for part in _BRAND_PARTS.values():
-        page = page.replace(f"%%{part}%%", f"JINJAPLACEHOLDERBRAND{part}X")
-    for name in _LINKS:
-        page = page.replace(f"%%{name.upper()}%%", f"JINJAPLACEHOLDER{name.upper()}X")
-    for name, text in words.items():
-        escaped = html.escape(text, quote=False).replace(
-            email_words.TOPIC, "JINJAPLACEHOLDERTOPICX"
-        )
-        page = page.replace(f"%%{name}%%", escaped)
-    page = css_inline.inline(page)
-    # Escape anything that looks like Jinja in the trusted HTML, then restore the tags.
-    page = page.replace("{", "{{ '{' }}") if "{" in page else page
-    for token, tag in placeholders.items():
-        page = page.replace(token, tag)
-    return page
-
-
-def _place_question(rendered: str, block: str) -> str:
-    """Put a question's block at the layout's mark (the last one: the organiser's text
-    comes before it), or just remove the mark."""
-    head, mark, tail = rendered.rpartition(QUESTION_MARK)
-    return head + block + tail if mark else rendered
 
 
 def _encoded_body(template: Template, context: dict[str, Any]) -> bytes | None:
