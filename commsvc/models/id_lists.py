@@ -1,4 +1,5 @@
-"""A column matched against a list of ids given as one parameter.
+"""A column matched against a list of ids (or other values without a comma, such as
+hex digests) given as one parameter.
 
 A batch names its hundreds of deliveries in several statements (what they were, the
 claim, the count of outcomes). As an IN list each id is a placeholder: SQLAlchemy
@@ -24,22 +25,22 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from commsvc.extensions import db
 
 
-def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """`column` is one of `ids` (integers)."""
+def among(column: Any, ids: Sequence[int | str], element: Any = Integer) -> ColumnElement[bool]:
+    """`column` is one of `ids`, values of the SQL type `element` holding no comma."""
     dialect = db.engine.dialect.name
-    return _among(column, _parameter(None, dialect, value(ids)), dialect)
+    return _among(column, _parameter(None, dialect, value(ids)), dialect, element)
 
 
 def among_parameter(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
     """`column` is one of the ids the statement is executed with as `{name: value(ids)}`,
     in a statement for this SQL dialect ("postgresql", "sqlite")."""
-    return _among(column, _parameter(name, dialect), dialect)
+    return _among(column, _parameter(name, dialect), dialect, Integer)
 
 
-def value(ids: Sequence[int]) -> str | list[int]:
+def value(ids: Sequence[int | str]) -> str | list[int | str]:
     """The ids as an `among_parameter` takes them."""
     if db.engine.dialect.name == "postgresql":
-        return ",".join(str(int(i)) for i in ids)
+        return ",".join(map(str, ids))
     return list(ids)
 
 
@@ -49,7 +50,7 @@ def _parameter(name: str | None, dialect: str, ids: Any = None) -> BindParameter
     return bindparam(name, ids, expanding=True, unique=name is None)
 
 
-def _among(column: Any, ids: BindParameter[Any], dialect: str) -> ColumnElement[bool]:
+def _among(column: Any, ids: BindParameter[Any], dialect: str, element: Any) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return column == any_(cast(func.string_to_array(ids, ","), ARRAY(Integer)))
+        return column == any_(cast(func.string_to_array(ids, ","), ARRAY(element)))
     return column.in_(ids)

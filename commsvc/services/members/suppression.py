@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import ColumnElement, String, any_, bindparam, func, select
+from sqlalchemy import String, select
 
 from commsvc.extensions import db
-from commsvc.models import Suppression
+from commsvc.models import Suppression, id_lists
 
 HASHES_KEPT = 8192  # addresses whose hashes a process keeps (a few batches' worth)
 
@@ -32,7 +32,7 @@ def address_hash(channel: str, address: str) -> str:
 
 def legacy_hash(channel: str, address: str) -> str:
     """The unkeyed SHA-256 that rows written before keyed hashes hold."""
-    return hashlib.sha256(_message(channel, address)).hexdigest()
+    return _hashes(str(current_app.config["SECRET_KEY"]), channel, address)[1]
 
 
 def suppress(channel: str, address: str, reason: str) -> None:
@@ -66,7 +66,8 @@ def suppressed_among(channel: str, addresses: Iterable[str]) -> set[str]:
         return set()
     hits = db.session.scalars(
         select(Suppression.address_hash).where(
-            Suppression.channel == channel, _hash_among(list(by_hash))
+            Suppression.channel == channel,
+            id_lists.among(Suppression.address_hash, list(by_hash), String),
         )
     )
     return {by_hash[h] for h in hits}
@@ -111,17 +112,6 @@ def _keyed(secret_key: str) -> hmac.HMAC:
 def _message(channel: str, address: str) -> bytes:
     normalised = address.strip().lower() if channel == "email" else address.strip()
     return f"{channel}:{normalised}".encode()
-
-
-def _hash_among(hashes: list[str]) -> ColumnElement[bool]:
-    """On PostgreSQL one text parameter, split into an array by the server (`= ANY`):
-    an IN list of a fan-out chunk's thousands of placeholders costs more to build and
-    parse than the lookup itself, and the driver converts an array parameter element by
-    element in Python. Hex digests hold no comma."""
-    if db.engine.dialect.name == "postgresql":
-        joined = bindparam("hashes", ",".join(hashes), type_=String)
-        return Suppression.address_hash == any_(func.string_to_array(joined, ","))
-    return Suppression.address_hash.in_(hashes)
 
 
 def is_suppressed(channel: str, address: str) -> bool:
