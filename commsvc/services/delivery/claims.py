@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Connection, String, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from commsvc import liveness, tracking
+from commsvc import liveness
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery, DeliveryAttempt, id_lists
 from commsvc.models.base import utcnow
@@ -278,9 +278,15 @@ def _too_old(delivery_id: int, max_age_seconds: float | None) -> bool:
 
 
 def finish_if_done(bulletin_id: int) -> bool:
-    """Mark a sending bulletin `sent` once no delivery has work ahead of it."""
-    bulletin = db.session.get(Bulletin, bulletin_id)
-    if bulletin is None or bulletin.status != BulletinStatus.SENDING or not bulletin.fanned_out_at:
+    """Mark a sending bulletin `sent` once no delivery has work ahead of it.
+
+    The bulletin is read afresh, not from the session: a batch that loaded it before
+    its fan-out ended would otherwise see it never fanned out, while the fan-out's own
+    check saw that batch still sending, and neither would finish it."""
+    state = db.session.execute(
+        select(Bulletin.status, Bulletin.fanned_out_at).where(Bulletin.id == bulletin_id)
+    ).first()
+    if state is None or state.status != BulletinStatus.SENDING or state.fanned_out_at is None:
         return False
     unfinished = db.session.scalar(
         select(
@@ -302,8 +308,6 @@ def finish_if_done(bulletin_id: int) -> bool:
         return False
     from commsvc.services.bulletins.lifecycle import mark_sent
 
-    finished = mark_sent(bulletin_id)
-    if finished:
-        # Counters a lost Redis or a killed worker left adrift are exact from here on.
-        tracking.rebuild(bulletin_id)
-    return finished
+    # mark_sent rebuilds the counters: what a lost Redis or a killed worker left adrift
+    # is exact from here on.
+    return mark_sent(bulletin_id)
