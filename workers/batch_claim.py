@@ -32,14 +32,18 @@ class BatchClaim:
     ours: set[int]
     stuck_after: float
     renewed: float = field(default_factory=time.monotonic)
-    attempted: set[int] = field(default_factory=set)
+    attempted: set[int] = field(default_factory=set)  # built to be sent (or withheld)
     current: int | None = None  # the delivery last handed to the gateway
 
     def still_ours(self, delivery_id: int) -> bool:
+        """Asked before a message is built: messages are built ahead of their turn."""
         self._renew_if_due()
         self.attempted.add(delivery_id)
-        self.current = delivery_id
         return delivery_id in self.ours
+
+    def handing_over(self, delivery_id: int) -> None:
+        """This message goes to the gateway now: the one `check` is about."""
+        self.current = delivery_id
 
     def check(self) -> None:
         """Called by the gateway just before the provider could accept the current

@@ -90,7 +90,9 @@ def send_batch(
         for result in gateway.send(
             messages,
             ready=lambda: _ready(opened, claim),
-            still_wanted=lambda delivery_id: _still_wanted(members, delivery_id, summary, moves),
+            still_wanted=lambda delivery_id: _still_wanted(
+                members, claim, delivery_id, summary, moves
+            ),
         ):
             if result.outcome is Outcome.WITHDRAWN:
                 continue  # an opt-out while it waited for its slot: recorded, never sent
@@ -163,6 +165,7 @@ def send_batch(
 
 def _still_wanted(
     members: BatchMembers,
+    claim: BatchClaim,
     delivery_id: int,
     summary: BatchSummary,
     moves: list[tuple[str | None, str]],
@@ -170,6 +173,7 @@ def _still_wanted(
     """The gateway's last question before the provider gets a message that was built
     earlier (then waited for its rate-limit slot, or was built ahead): does the member
     still get it? If not, it is withheld like any other send-time skip."""
+    claim.handing_over(delivery_id)
     recipient = members.still_wanted(delivery_id)
     if recipient is None or recipient.is_sendable:
         return True

@@ -1,10 +1,10 @@
 """An SMTP server (aiosmtpd) that keeps every message it accepts.
 
-Recipients can be told to answer with an SMTP code (`reject`), to test how the
-sender treats 4xx and 5xx replies. For fault tests it can also be slow
-(`delay` per message) and drop the connection instead of answering DATA
-(`drop_next`: how many times), keeping nothing for a dropped message. Like
-Postfix it offers PIPELINING (RFC 2920) unless told not to (`pipelining`).
+Recipients can be told to answer with an SMTP code (`reject`), or their message's
+data (`reject_data`), to test how the sender treats 4xx and 5xx replies. For fault
+tests it can also be slow (`delay` per message) and drop the connection instead of
+answering DATA (`drop_next`: how many times), keeping nothing for a dropped message.
+Like Postfix it offers PIPELINING (RFC 2920) unless told not to (`pipelining`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,16 @@ class _Handler:
         if self.sink.take_drop():
             server.transport.close()
             return "421 closing"
+        refusal = next(
+            (
+                self.sink.reject_data[a.lower()]
+                for a in envelope.rcpt_tos
+                if a.lower() in self.sink.reject_data
+            ),
+            None,
+        )
+        if refusal:
+            return refusal
         self.sink.keep(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         return "250 Message accepted for delivery"
 
@@ -60,6 +70,7 @@ class EmailSink:
         self.port = port
         self.folder = folder
         self.reject: dict[str, str] = {}  # address -> reply such as "550 No such user"
+        self.reject_data: dict[str, str] = {}  # address -> reply to the data, "554 Refused"
         self.delay = 0.0  # seconds to wait before accepting each message
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refused: list[str] = []  # every refused recipient, once per attempt

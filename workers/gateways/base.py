@@ -7,8 +7,10 @@ way to the database: `ready` waits for it. The gateway calls it before each HTTP
 request; an OverlappingAdapter (SMTP) calls it itself at the last moment before the
 provider could accept the message (after the 354 that invites the data), so the two
 round trips overlap and still no message is accepted before the one before it is
-recorded. Likewise `meanwhile` lets the next message be built while the provider
-works on this one.
+recorded. Likewise `meanwhile` lets the message after next be built while the provider
+works on this one, and `upcoming` hands an adapter the next one, built already, so
+SMTP can write its envelope with this message's data: one write and one reply a
+message instead of two each, on both sides.
 """
 
 from __future__ import annotations
@@ -65,10 +67,18 @@ Meanwhile = Callable[[], None]
 # Asked after the rate wait, just before a message goes to the adapter: is it still to
 # be sent? A plain callable, so gateways know nothing of members or their choices.
 StillWanted = Callable[[int], bool]
+# The batch's next message, if it is built already, or None. An adapter may announce it
+# to the provider ahead (SMTP: its envelope written with this message's data); nothing
+# the provider can accept, and the routing still decides whether and where it goes.
+Upcoming = Callable[[], object]
 
 
 def no_wait() -> None:
     """`ready` for callers with nothing to wait for (tests, test sends)."""
+
+
+def nothing_upcoming() -> None:
+    """`upcoming` for callers that send one message at a time."""
 
 
 def always_wanted(delivery_id: int) -> bool:
@@ -90,12 +100,17 @@ class Adapter(Protocol[M_contra]):
 class OverlappingAdapter(Protocol[M_contra]):
     """An adapter whose protocol has a moment worth overlapping (SMTP: between the
     354 and the data, and while the reply is on its way). It calls `ready` and
-    `meanwhile` itself; for any other adapter the gateway calls `ready` first."""
+    `meanwhile` itself, and may announce the `upcoming` message; for any other adapter
+    the gateway calls `ready` first."""
 
     overlaps: bool
 
     def send_one(
-        self, message: M_contra, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+        self,
+        message: M_contra,
+        ready: Ready = no_wait,
+        meanwhile: Meanwhile = no_wait,
+        upcoming: Upcoming = nothing_upcoming,
     ) -> Result: ...
 
     def close(self) -> None: ...

@@ -21,6 +21,7 @@ a failure against the provider's weight and is recorded as such.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import random
 import time
@@ -38,8 +39,10 @@ from workers.gateways.base import (
     Ready,
     Result,
     StillWanted,
+    Upcoming,
     always_wanted,
     no_wait,
+    nothing_upcoming,
 )
 
 MAX_WAIT_SECONDS = 30.0  # for a token or a slot, per message
@@ -54,35 +57,46 @@ class Route:
 
 
 class Lookahead:
-    """The messages of a batch, the next one built while the provider handles this one.
+    """The messages of a batch, built ahead while the provider handles the one before.
 
-    `fetch` is the adapters' `meanwhile`: it builds the next message (render, links,
-    MIME) while the current one's reply is on its way. An error while building is
-    kept and raised by `take`, after the current message's result has been handed on,
-    so it can never cost that message its recorded outcome.
+    `fetch` is the adapters' `meanwhile`: it builds (render, links, MIME) until the
+    next two messages are ready, one per call once under way, so `peek` can hand an
+    adapter the next message while the current one goes (SMTP announces its envelope
+    with the current one's data). An error while building is kept and raised by `take`
+    once the messages built before it have been taken, so it can never cost those
+    their sending or the current message its recorded outcome.
     """
 
     END: Any = object()
-    _EMPTY: Any = object()
+    DEPTH = 2
 
     def __init__(self, messages: Iterable[Any]) -> None:
         self._messages = iter(messages)
-        self._next: Any = self._EMPTY
+        self._built: collections.deque[Any] = collections.deque()
         self._error: Exception | None = None
 
     def fetch(self) -> None:
-        if self._next is self._EMPTY and self._error is None:
+        while len(self._built) < self.DEPTH and self._error is None:
+            if self._built and self._built[-1] is self.END:
+                return
             try:
-                self._next = next(self._messages, self.END)
+                self._built.append(next(self._messages, self.END))
             except Exception as error:  # raised by `take`, in its turn
                 self._error = error
 
     def take(self) -> Any:
-        self.fetch()
-        if self._error is not None:
-            raise self._error
-        message, self._next = self._next, self._EMPTY
-        return message
+        if not self._built:
+            self.fetch()
+            if not self._built:  # building the very next message failed
+                assert self._error is not None
+                raise self._error
+        return self._built.popleft()
+
+    def peek(self) -> Any:
+        """The next message if it is built already, else None (never the end)."""
+        if self._built and self._built[0] is not self.END:
+            return self._built[0]
+        return None
 
 
 class RoutedGateway:
@@ -98,9 +112,12 @@ class RoutedGateway:
         ready: Ready = no_wait,
         still_wanted: StillWanted = always_wanted,
     ) -> Iterator[Result]:
-        upcoming = Lookahead(messages)
-        while (message := upcoming.take()) is not Lookahead.END:
-            yield self.send_one(message, ready, upcoming.fetch, still_wanted)
+        ahead = Lookahead(messages)
+        # With several providers the next message may go to another one: announcing it
+        # to this one would only cost a reconnection.
+        peek = ahead.peek if len(self.routes) == 1 else nothing_upcoming
+        while (message := ahead.take()) is not Lookahead.END:
+            yield self.send_one(message, ready, ahead.fetch, still_wanted, peek)
 
     def send_one(
         self,
@@ -108,13 +125,14 @@ class RoutedGateway:
         ready: Ready = no_wait,
         meanwhile: Meanwhile = no_wait,
         still_wanted: StillWanted = always_wanted,
+        upcoming: Upcoming = nothing_upcoming,
     ) -> Result:
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         tried: set[str] = set()
         throttled = 0
         result = Result(message.delivery_id, Outcome.TEMPORARY, reason="no provider left to try")
         while (route := self._choose(tried)) is not None:
-            result = self._try(route, message, deadline, ready, meanwhile, still_wanted)
+            result = self._try(route, message, deadline, ready, meanwhile, still_wanted, upcoming)
             if result.outcome is Outcome.WITHDRAWN:
                 return result
             if result.outcome is Outcome.THROTTLED:
@@ -148,6 +166,7 @@ class RoutedGateway:
         ready: Ready,
         meanwhile: Meanwhile,
         still_wanted: StillWanted,
+        upcoming: Upcoming,
     ) -> Result:
         name = route.provider.name
         if not route.limiter.acquire(deadline):
@@ -161,7 +180,7 @@ class RoutedGateway:
             return Result(message.delivery_id, Outcome.WITHDRAWN, provider=name)
         if getattr(route.adapter, "overlaps", False):
             overlapping = cast("OverlappingAdapter[Any]", route.adapter)
-            result = overlapping.send_one(message, ready, meanwhile)
+            result = overlapping.send_one(message, ready, meanwhile, upcoming)
         else:  # one synchronous request: nothing to overlap with
             ready()
             result = route.adapter.send_one(message)

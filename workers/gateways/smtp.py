@@ -2,6 +2,15 @@
 
 Reply codes decide the outcome per recipient: 4xx is temporary, 5xx permanent.
 
+With PIPELINING the next message's envelope (MAIL, RCPT, DATA) goes in the same write
+as this message's data, when the batch has built it already: one write and one reply
+to wait for per message, on both sides, instead of two. An envelope cannot make the
+server accept anything: only the data and its final dot can, and they still wait for
+`ready` (the message before recorded, the claim still held). If the announced message
+goes no further (withdrawn after its rate wait, throttled, the batch ends), the
+connection is dropped and the server discards it; a RSET or QUIT then would be read
+as its data.
+
 Reconnecting is safe only while the server cannot have accepted the message: up to
 and including the sending of the data. Once the final dot has left, the server may
 accept it at any moment, so a timeout or a dropped connection while waiting for its
@@ -21,7 +30,15 @@ import ssl
 from urllib.parse import unquote, urlsplit
 
 from commsvc.envelopes import EmailEnvelope
-from workers.gateways.base import Meanwhile, Outcome, Ready, Result, no_wait
+from workers.gateways.base import (
+    Meanwhile,
+    Outcome,
+    Ready,
+    Result,
+    Upcoming,
+    no_wait,
+    nothing_upcoming,
+)
 from workers.gateways.smtp_replies import ReplyReader
 
 CONNECT_TIMEOUT_SECONDS = 30
@@ -44,8 +61,16 @@ class SmtpGateway:
         self.password = unquote(parts.password) if parts.password else None
         self._connection: smtplib.SMTP | None = None
         self._replies: ReplyReader | None = None  # the connection's, once it is set up
+        # The delivery whose envelope went ahead with the last data (its replies not yet
+        # read): on this connection the server waits for its data, and only for its.
+        self._announced: int | None = None
 
     def close(self) -> None:
+        if self._announced is not None:
+            # The announced message never came (withdrawn, or the batch stopped): a QUIT
+            # would be read as its data. Closing the connection makes the server drop it.
+            self._drop()
+            return
         if self._connection is not None:
             try:
                 self._connection.quit()
@@ -54,25 +79,36 @@ class SmtpGateway:
             self._connection = None
 
     def send_one(
-        self, envelope: EmailEnvelope, ready: Ready = no_wait, meanwhile: Meanwhile = no_wait
+        self,
+        envelope: EmailEnvelope,
+        ready: Ready = no_wait,
+        meanwhile: Meanwhile = no_wait,
+        upcoming: Upcoming = nothing_upcoming,
     ) -> Result:
+        if self._announced not in (None, envelope.delivery_id):
+            self._drop()  # announced for a message that went no further (withdrawn, throttled)
         for attempt in (1, 2):
             try:
                 connection, replies = self._connect()
-                options: list[str] = []
-                if not envelope.recipient.isascii():
-                    if not connection.has_extn("smtputf8"):
-                        return Result(
-                            envelope.delivery_id,
-                            Outcome.PERMANENT,
-                            reason="the address has non-ASCII characters and the "
-                            "SMTP server does not accept SMTPUTF8",
-                        )
-                    options = ["SMTPUTF8"]
-                finish = _Finish(self.data_timeout, ready, meanwhile)
+                options = _options(connection, envelope)
+                if options is None:
+                    return Result(
+                        envelope.delivery_id,
+                        Outcome.PERMANENT,
+                        reason="the address has non-ASCII characters and the "
+                        "SMTP server does not accept SMTPUTF8",
+                    )
                 if connection.has_extn("pipelining"):
-                    _pipelined_send(connection, replies, envelope, options, finish)
+                    announced, self._announced = self._announced is not None, None
+                    finish = _Finish(
+                        self.data_timeout, ready, meanwhile, _announcement(connection, upcoming)
+                    )
+                    try:
+                        _pipelined_send(connection, replies, envelope, options, finish, announced)
+                    finally:
+                        self._announced = finish.announced
                 else:
+                    finish = _Finish(self.data_timeout, ready, meanwhile)
                     _stepwise_send(connection, replies, envelope, options, finish)
                 return Result(envelope.delivery_id, Outcome.ACCEPTED)
             except _Unconfirmed as error:
@@ -134,6 +170,7 @@ class SmtpGateway:
 
     def _drop(self) -> None:
         self._replies = None
+        self._announced = None
         if self._connection is not None:
             try:
                 self._connection.close()
@@ -150,17 +187,33 @@ class _Finish:
 
     `ready` is called after the 354, just before the data that lets the server accept;
     `meanwhile` once the data has left, before its reply is read, for as long as
-    `reply_timeout` (the final reply's own timeout, RFC 5321 4.5.3.2.6)."""
+    `reply_timeout` (the final reply's own timeout, RFC 5321 4.5.3.2.6). An
+    `announcement` (the next message's envelope) goes in the same write as the data;
+    `announced` then names its delivery."""
 
-    def __init__(self, reply_timeout: float, ready: Ready, meanwhile: Meanwhile) -> None:
+    def __init__(
+        self,
+        reply_timeout: float,
+        ready: Ready,
+        meanwhile: Meanwhile,
+        announcement: tuple[int, bytes] | None = None,
+    ) -> None:
         self.reply_timeout = reply_timeout
         self.ready = ready
         self.meanwhile = meanwhile
+        self.announcement = announcement
+        self.announced: int | None = None
 
     def send(self, connection: smtplib.SMTP, replies: ReplyReader, data: bytes) -> None:
         self.ready()
         body = _dot_stuffed(data)
-        connection.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+        end = b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"
+        if self.announcement is None:
+            connection.send(body + end)
+        else:
+            delivery_id, commands = self.announcement
+            connection.send(body + end + commands)
+            self.announced = delivery_id
         self.meanwhile()
         try:
             if connection.sock is not None:
@@ -171,7 +224,10 @@ class _Finish:
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             raise _Unconfirmed(f"{type(error).__name__}: {error}"[:200]) from error
         if code != 250:
-            _reset(connection, replies)
+            # The final reply ends the transaction either way; a RSET after an announced
+            # envelope would be read as the announced message's data.
+            if self.announced is None:
+                _reset(connection, replies)
             raise smtplib.SMTPDataError(code, text)
 
 
@@ -205,12 +261,13 @@ def _pipelined_send(
     envelope: EmailEnvelope,
     options: list[str],
     finish: _Finish,
+    announced: bool = False,
 ) -> None:
     """MAIL, RCPT and DATA in one write, then the message: two round trips, not four
-    (RFC 2920). Raises as `sendmail` does, so outcomes are decided in one place."""
-    mail = _mail_command(envelope, options)
-    commands = f"{mail}\r\nRCPT TO:{_path(envelope.recipient)}\r\nDATA\r\n"
-    connection.send(commands.encode())
+    (RFC 2920), and one when the envelope was `announced` with the data before it.
+    Raises as `sendmail` does, so outcomes are decided in one place."""
+    if not announced:
+        connection.send(_envelope_commands(envelope, options))
     (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = (
         replies.read(),
         replies.read(),
@@ -228,6 +285,31 @@ def _pipelined_send(
     if rcpt_code not in (250, 251):
         raise smtplib.SMTPRecipientsRefused({envelope.recipient: (rcpt_code, rcpt_text)})
     raise smtplib.SMTPDataError(data_code, data_text)
+
+
+def _options(connection: smtplib.SMTP, envelope: EmailEnvelope) -> list[str] | None:
+    """MAIL's options for this recipient; None if this server cannot take the address
+    (non-ASCII, and no SMTPUTF8)."""
+    if envelope.recipient.isascii():
+        return []
+    return ["SMTPUTF8"] if connection.has_extn("smtputf8") else None
+
+
+def _announcement(connection: smtplib.SMTP, upcoming: Upcoming) -> tuple[int, bytes] | None:
+    """The next message's envelope, to go with this message's data, if it is built and
+    this server can take it."""
+    following = upcoming()
+    if not isinstance(following, EmailEnvelope):
+        return None
+    options = _options(connection, following)
+    if options is None:
+        return None
+    return following.delivery_id, _envelope_commands(following, options)
+
+
+def _envelope_commands(envelope: EmailEnvelope, options: list[str]) -> bytes:
+    mail = _mail_command(envelope, options)
+    return f"{mail}\r\nRCPT TO:{_path(envelope.recipient)}\r\nDATA\r\n".encode()
 
 
 def _mail_command(envelope: EmailEnvelope, options: list[str]) -> str:

@@ -77,7 +77,7 @@ def test_permanent_refusal_is_not_tried_on_another_provider(app, loopback, statu
         assert results[0].outcome is Outcome.ACCEPTED
 
 
-def test_each_email_is_built_while_the_server_answers_the_one_before(app, email_sink):
+def test_each_email_is_built_ahead_while_the_server_answers_the_one_before(app, email_sink):
     from tests.workers.gateways.test_http_email import envelope
     from workers.gateways import email_gateway
 
@@ -90,7 +90,9 @@ def test_each_email_is_built_while_the_server_answers_the_one_before(app, email_
 
     gateway = email_gateway().send(batch())
     assert next(gateway).outcome is Outcome.ACCEPTED
-    assert built == [1, 2]  # the second was built while the first was being answered
+    # The second was built before the first went (its envelope goes with the first's
+    # data), the third while the first was being answered.
+    assert built == [1, 2, 3]
     assert [r.outcome for r in gateway] == [Outcome.ACCEPTED] * 2
     assert [m["To"] for m in email_sink.parsed()] == [f"m{n}@example.org" for n in (1, 2, 3)]
 

@@ -111,3 +111,91 @@ def test_multi_line_refusals_keep_their_reason_and_the_connection_goes_on(email_
     assert full.outcome is Outcome.TEMPORARY and "Try later" in (full.reason or "")
     assert fine.outcome is Outcome.ACCEPTED
     assert [m["To"] for m in email_sink.parsed()] == ["ok@example.org"]
+
+
+def test_the_next_envelope_goes_with_the_data_and_every_message_arrives_once(email_sink):
+    """Each message's envelope announced with the data before it: every message
+    arrives once, to its own recipient, in order."""
+    messages = [envelope(n, f"m{n}@example.org") for n in range(1, 5)]
+    following = [*messages[1:], None]
+    gateway = SmtpGateway(email_sink.url)
+    results = [
+        gateway.send_one(message, upcoming=lambda after=after: after)
+        for message, after in zip(messages, following, strict=True)
+    ]
+    gateway.close()
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 4
+    assert [m["To"] for m in email_sink.parsed()] == [f"m{n}@example.org" for n in range(1, 5)]
+    assert [m["X-Commsvc-Delivery"] for m in email_sink.parsed()] == ["1", "2", "3", "4"]
+
+
+def test_an_announced_message_that_goes_no_further_never_arrives(email_sink):
+    """The envelope of 2 went ahead with 1's data, then 2 was withdrawn (an opt-out
+    during its rate wait): the server never gets a message for it, not even an empty
+    one, and 3 still goes; likewise when the batch ends on such a message."""
+    one, two, three, four = (envelope(n, f"m{n}@example.org") for n in range(1, 5))
+    gateway = SmtpGateway(email_sink.url)
+    assert gateway.send_one(one, upcoming=lambda: two).outcome is Outcome.ACCEPTED
+    assert gateway.send_one(three, upcoming=lambda: four).outcome is Outcome.ACCEPTED
+    gateway.close()  # 4 announced, never sent
+    assert [m["To"] for m in email_sink.parsed()] == ["m1@example.org", "m3@example.org"]
+    assert len(email_sink.messages) == 2
+
+
+def test_a_refused_message_costs_neither_the_announced_one_nor_the_connection(email_sink):
+    email_sink.reject_data["m1@example.org"] = "554 5.7.1 Message refused"
+    email_sink.reject_data["m2@example.org"] = "451 4.3.0 Try again later"
+    one, two, three = (envelope(n, f"m{n}@example.org") for n in range(1, 4))
+    gateway = SmtpGateway(email_sink.url)
+    results = [
+        gateway.send_one(one, upcoming=lambda: two),
+        gateway.send_one(two, upcoming=lambda: three),
+        gateway.send_one(three),
+    ]
+    gateway.close()
+    assert [r.outcome for r in results] == [
+        Outcome.PERMANENT,
+        Outcome.TEMPORARY,
+        Outcome.ACCEPTED,
+    ]
+    assert "Message refused" in (results[0].reason or "")
+    assert [m["To"] for m in email_sink.parsed()] == ["m3@example.org"]
+
+
+def test_a_connection_dropped_after_the_data_loses_the_announced_envelope_not_its_message(
+    email_sink,
+):
+    """1's reply never comes (unconfirmed, never resent); 2, announced on that
+    connection, goes on a new one, once."""
+    one, two, three = (envelope(n, f"m{n}@example.org") for n in range(1, 4))
+    gateway = SmtpGateway(email_sink.url)
+    email_sink.drop_next = 1
+    dropped = gateway.send_one(one, upcoming=lambda: two)
+    results = [gateway.send_one(two, upcoming=lambda: three), gateway.send_one(three)]
+    gateway.close()
+    assert dropped.outcome is Outcome.UNCONFIRMED
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 2
+    assert [m["To"] for m in email_sink.parsed()] == ["m2@example.org", "m3@example.org"]
+
+
+def test_a_refused_recipient_announced_ahead_is_refused_with_the_servers_reason(email_sink):
+    email_sink.reject["gone@example.org"] = "550 5.1.1 No such user"
+    one, gone, three = (
+        envelope(1, "m1@example.org"),
+        envelope(2, "gone@example.org"),
+        envelope(3, "m3@example.org"),
+    )
+    gateway = SmtpGateway(email_sink.url)
+    results = [
+        gateway.send_one(one, upcoming=lambda: gone),
+        gateway.send_one(gone, upcoming=lambda: three),
+        gateway.send_one(three),
+    ]
+    gateway.close()
+    assert [r.outcome for r in results] == [
+        Outcome.ACCEPTED,
+        Outcome.PERMANENT,
+        Outcome.ACCEPTED,
+    ]
+    assert "No such user" in (results[1].reason or "")
+    assert [m["To"] for m in email_sink.parsed()] == ["m1@example.org", "m3@example.org"]
