@@ -14,11 +14,11 @@ messages as the receiving server saw them.
   the default 30 SMS a second); prints how many of them still got a message after their
   STOP was recorded (must be 0), from the gateway's arrival times and the STOP times.
 
-Lost = a delivery of the bulletin the server never received that the database does
-not show as failed; gave up = never received and shown as failed (retries spent), so
-an organiser sees it; duplicated = a delivery received more than once. DESIGN.md
-allows a duplicate only for a message in flight when a worker process died: at most
-one per killed process.
+Lost = a delivery of the bulletin the server never received that the database shows
+neither as failed nor as withheld by the member's choice (skipped, suppressed); gave
+up = never received and shown as failed (retries spent), so an organiser sees it;
+duplicated = a delivery received more than once. DESIGN.md allows a duplicate only
+for a message in flight when a worker process died: at most one per killed process.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ STUCK_AFTER_SECONDS = "15"
 DRILL_TIMEOUT_SECONDS = 900
 FAULT_AT = 1 / 3
 FAILED = {"temporary_failure", "permanent_failure", "bounced"}
+WITHHELD = {"skipped", "suppressed"}  # not sent by the member's choice: not lost
 _DELIVERY_HEADER = re.compile(rb"^X-Commsvc-Delivery: (\d+)\r?$", re.MULTILINE)
 
 
@@ -83,9 +84,10 @@ def main() -> None:
             (f"{name}: finished after the fault (s)", str(result["seconds_after_fault"]), ""),
         ]
         if "stopped" in result:
-            rows.append(
-                (f"{name}: got the SMS after their STOP", str(result["got_it_after_stop"]), "0")
-            )
+            rows += [
+                (f"{name}: withheld (the member's STOP)", str(result["withheld"]), ""),
+                (f"{name}: got the SMS after their STOP", str(result["got_it_after_stop"]), "0"),
+            ]
     report.report(f"drill-{args.members}", rows, {"args": vars(args), "results": results})
 
 
@@ -165,13 +167,15 @@ def run(name: str, members: int, concurrency: int) -> dict[str, Any]:
     times = collections.Counter(received)
     missing = set(statuses) - set(times)
     failed = {i for i in missing if statuses[i] in FAILED}
+    withheld = {i for i in missing if statuses[i] in WITHHELD}
     return {
         "members": members,
         "finished": finished,
         "seconds": seconds,
         "counts": counts,
         "received": len(received),
-        "lost": len(missing - failed),
+        "lost": len(missing - failed - withheld),
+        "withheld": len(withheld),
         "gave_up": len(failed),
         "duplicated": sum(n - 1 for n in times.values() if n > 1),
         "allowed_duplicates": killed,
