@@ -6,7 +6,8 @@ reads a message may be built and then wait a second or more for its provider's
 rate-limit slot, or be built ahead (the gateway's Lookahead) while the one before it
 goes out: an opt-out landing in that window must still stop it. So the gateway asks,
 just before it hands a message to the provider, whether it is still wanted; the answer
-comes from a read younger than `max_age` (a fraction of a second) that covered it.
+comes from a read younger than `wanted_max_age` that covered it: a fraction of a second
+on a fast channel, none at all (a read per message) on a slow one (see sending.py).
 
 A recheck reads a window of the deliveries about to go, not the whole rest of the
 batch: about twice as many as went during the previous read's life, so a read is
@@ -34,10 +35,12 @@ class BatchMembers:
         topic_id: int,
         topic_kind: str,
         max_age: float,
+        wanted_max_age: float | None = None,
     ) -> None:
         self.ids = ids
         self.channel, self.topic_id, self.topic_kind = channel, topic_id, topic_kind
         self.max_age = max_age
+        self.wanted_max_age = max_age if wanted_max_age is None else wanted_max_age
         self._position = {delivery_id: n for n, delivery_id in enumerate(ids)}
         self.loaded = recipients.load(ids, channel, topic_id, topic_kind)
         self._verdicts: recipients.Verdicts | None = None
@@ -53,12 +56,13 @@ class BatchMembers:
             self._read(self._answered + 1)
 
     def still_wanted(self, delivery_id: int) -> recipients.Recipient | None:
-        """The recipient of a message about to go, as read at most `max_age` ago (None:
-        not one of this batch's). Later reads skip it and everything before it."""
+        """The recipient of a message about to go, as read at most `wanted_max_age` ago
+        (None: not one of this batch's). Later reads skip it and everything before it."""
         position = self._position.get(delivery_id)
         if position is None:
             return None
-        if not self._covers(position) or time.monotonic() - self._read_at >= self.max_age:
+        age = time.monotonic() - self._read_at
+        if not self._covers(position) or age >= self.wanted_max_age:
             self._read(max(self._answered + 1, position))
         self._answered = max(self._answered, position)
         return self.now(delivery_id)

@@ -17,8 +17,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from commsvc import liveness, queueing, tracking
+from commsvc import liveness, providers, queueing, tracking
 from commsvc.envelopes import EmailEnvelope
+from commsvc.errors import ConfigError
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery, id_lists
 from commsvc.models.base import utcnow
@@ -33,6 +34,9 @@ from workers.outgoing import Outgoing, build_error
 
 log = logging.getLogger(__name__)
 PAUSE_CHECK_SECONDS = 0.2  # how often a batch looks for a pause between messages
+# A channel this slow (messages a second, all its providers) asks the database afresh
+# whether each message is still wanted, just before it goes (texts: 30 a second).
+FRESH_CHECK_BELOW_RATE = 60.0
 CRASH_REQUEUE_SECONDS = 5
 THROTTLED_REQUEUE_SECONDS = 10
 RETRY_SLACK_SECONDS = 0.5  # a retry task lands just after its deliveries fall due
@@ -84,7 +88,12 @@ def send_batch(
         }
         topic_kind = bulletin.topic.kind
         members = BatchMembers(
-            sorted(claimed), channel, bulletin.topic_id, topic_kind, PAUSE_CHECK_SECONDS
+            sorted(claimed),
+            channel,
+            bulletin.topic_id,
+            topic_kind,
+            PAUSE_CHECK_SECONDS,
+            wanted_max_age=_wanted_max_age(channel),
         )
         messages = _messages(bulletin, channel, members, compiled, claim, summary, moves)
         for result in gateway.send(
@@ -179,6 +188,21 @@ def _still_wanted(
         return True
     _withhold(recipient, summary, moves)
     return False
+
+
+def _wanted_max_age(channel: str) -> float:
+    """How old a read may be that says a message is still wanted as it goes. A slow
+    channel reads afresh for every message, so a STOP recorded a moment before its text
+    goes still stops it, at a cost its rate keeps small; a fast one answers from a read
+    up to PAUSE_CHECK_SECONDS old rather than read the database per message."""
+    config = current_app.config
+    default = float(config[f"COMMSVC_{channel.upper()}_RATE"])
+    try:
+        routes = providers.parse(channel, config.get(f"COMMSVC_{channel.upper()}_URL") or "")
+    except ConfigError:  # no provider set: a gateway of the caller's own
+        return PAUSE_CHECK_SECONDS
+    rate = sum(route.rate or default for route in routes)
+    return 0.0 if rate < FRESH_CHECK_BELOW_RATE else PAUSE_CHECK_SECONDS
 
 
 def _ready(recorder: acceptance.AcceptanceRecorder, claim: BatchClaim) -> None:

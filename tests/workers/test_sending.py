@@ -242,3 +242,32 @@ def test_a_stop_for_a_member_far_down_the_batch_is_honoured_when_their_turn_come
     assert summary.accepted == size - 1 and summary.withheld == 1
     assert address_of(far, "sms") not in {m["to"] for m in sms_sink.messages}
     assert deliveries([far])[0].status == "skipped"
+
+
+def test_a_stop_recorded_just_before_the_next_text_goes_stops_it(app, sms_sink):
+    """Texts go at 30 a second: each is checked afresh just before it goes, so a STOP
+    that lands while the text before it is being sent stops it (it was built already)."""
+    from commsvc.services.members import preferences
+
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    nxt = ids[1]
+    real = sms_gateway()
+
+    class StopArrivesWithTheFirstText:
+        name = "sms"
+
+        def send(self, messages, ready, still_wanted):
+            for n, message in enumerate(messages):
+                yield real.send_one(message, ready, still_wanted=still_wanted)
+                if n == 0:
+                    preferences.apply_sms_keyword(address_of(nxt, "sms"), "STOP")
+                    db.session.commit()
+
+        def close(self):
+            real.close()
+
+    summary = send_batch(bulletin.id, ids, "sms", StopArrivesWithTheFirstText())
+    assert summary.accepted == 2 and summary.withheld == 1
+    assert address_of(nxt, "sms") not in {m["to"] for m in sms_sink.messages}
+    assert deliveries([nxt])[0].status == "skipped"
