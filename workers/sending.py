@@ -30,6 +30,7 @@ from commsvc.statuses import BulletinStatus, DeliveryStatus
 from workers.batch_claim import BatchClaim, ClaimLost
 from workers.batch_members import BatchMembers
 from workers.gateways.base import Gateway, Outcome, Result, SmsMessage
+from workers.gateways.factory import provider_rate
 from workers.outgoing import Outgoing, build_error
 
 log = logging.getLogger(__name__)
@@ -195,13 +196,11 @@ def _wanted_max_age(channel: str) -> float:
     channel reads afresh for every message, so a STOP recorded a moment before its text
     goes still stops it, at a cost its rate keeps small; a fast one answers from a read
     up to PAUSE_CHECK_SECONDS old rather than read the database per message."""
-    config = current_app.config
-    default = float(config[f"COMMSVC_{channel.upper()}_RATE"])
+    url = current_app.config.get(f"COMMSVC_{channel.upper()}_URL") or ""
     try:
-        routes = providers.parse(channel, config.get(f"COMMSVC_{channel.upper()}_URL") or "")
+        rate = sum(provider_rate(provider) for provider in providers.parse(channel, url))
     except ConfigError:  # no provider set: a gateway of the caller's own
         return PAUSE_CHECK_SECONDS
-    rate = sum(route.rate or default for route in routes)
     return 0.0 if rate < FRESH_CHECK_BELOW_RATE else PAUSE_CHECK_SECONDS
 
 

@@ -212,9 +212,6 @@ def test_a_member_who_opted_out_after_fan_out_is_skipped_with_a_reason(app, sms_
 def test_a_stop_for_a_member_far_down_the_batch_is_honoured_when_their_turn_comes(app, sms_sink):
     """The batch rechecks the next few deliveries at a time, not the whole batch: a STOP
     for a member well past the first recheck's window still stops their text."""
-    import time
-
-    from commsvc.services.members import preferences
     from workers.batch_members import MIN_WINDOW
     from workers.sending import PAUSE_CHECK_SECONDS
 
@@ -222,23 +219,9 @@ def test_a_stop_for_a_member_far_down_the_batch_is_honoured_when_their_turn_come
     bulletin = factories.sending_bulletin(size, channels="sms")
     ids = bulletin.deliveries_by_channel["sms"]
     far = ids[-2]
-    real = sms_gateway()
-
-    class StopArrivesAfterTheFirstText:
-        name = "sms"
-
-        def send(self, messages, ready, still_wanted):
-            for n, message in enumerate(messages):
-                yield real.send_one(message, ready, still_wanted=still_wanted)
-                if n == 0:
-                    preferences.apply_sms_keyword(address_of(far, "sms"), "STOP")
-                    db.session.commit()
-                    time.sleep(2 * PAUSE_CHECK_SECONDS)  # older than any read's life
-
-        def close(self):
-            real.close()
-
-    summary = send_batch(bulletin.id, ids, "sms", StopArrivesAfterTheFirstText())
+    # Older than any read's life when the far member's turn comes.
+    gateway = StopAfterTheFirstText(address_of(far, "sms"), pause=2 * PAUSE_CHECK_SECONDS)
+    summary = send_batch(bulletin.id, ids, "sms", gateway)
     assert summary.accepted == size - 1 and summary.withheld == 1
     assert address_of(far, "sms") not in {m["to"] for m in sms_sink.messages}
     assert deliveries([far])[0].status == "skipped"
@@ -247,27 +230,35 @@ def test_a_stop_for_a_member_far_down_the_batch_is_honoured_when_their_turn_come
 def test_a_stop_recorded_just_before_the_next_text_goes_stops_it(app, sms_sink):
     """Texts go at 30 a second: each is checked afresh just before it goes, so a STOP
     that lands while the text before it is being sent stops it (it was built already)."""
-    from commsvc.services.members import preferences
-
     bulletin = factories.sending_bulletin(3, channels="sms")
     ids = bulletin.deliveries_by_channel["sms"]
     nxt = ids[1]
-    real = sms_gateway()
-
-    class StopArrivesWithTheFirstText:
-        name = "sms"
-
-        def send(self, messages, ready, still_wanted):
-            for n, message in enumerate(messages):
-                yield real.send_one(message, ready, still_wanted=still_wanted)
-                if n == 0:
-                    preferences.apply_sms_keyword(address_of(nxt, "sms"), "STOP")
-                    db.session.commit()
-
-        def close(self):
-            real.close()
-
-    summary = send_batch(bulletin.id, ids, "sms", StopArrivesWithTheFirstText())
+    summary = send_batch(bulletin.id, ids, "sms", StopAfterTheFirstText(address_of(nxt, "sms")))
     assert summary.accepted == 2 and summary.withheld == 1
     assert address_of(nxt, "sms") not in {m["to"] for m in sms_sink.messages}
     assert deliveries([nxt])[0].status == "skipped"
+
+
+class StopAfterTheFirstText:
+    """The real SMS gateway, with a member's STOP recorded as soon as the batch's first
+    text has gone (then, with `pause`, that long before the next)."""
+
+    name = "sms"
+
+    def __init__(self, mobile: str, pause: float = 0.0) -> None:
+        self.real, self.mobile, self.pause = sms_gateway(), mobile, pause
+
+    def send(self, messages, ready, still_wanted):
+        import time
+
+        from commsvc.services.members import preferences
+
+        for n, message in enumerate(messages):
+            yield self.real.send_one(message, ready, still_wanted=still_wanted)
+            if n == 0:
+                preferences.apply_sms_keyword(self.mobile, "STOP")
+                db.session.commit()
+                time.sleep(self.pause)
+
+    def close(self):
+        self.real.close()

@@ -51,7 +51,6 @@ def adapter_for(provider: Provider) -> Any:
 
 def _gateway(channel: str) -> RoutedGateway:
     config = current_app.config
-    default_rate = float(config[f"COMMSVC_{channel.upper()}_RATE"])
     routes = [
         Route(
             provider,
@@ -59,7 +58,7 @@ def _gateway(channel: str) -> RoutedGateway:
             ratelimit.Limiter(
                 redis_store.client(),
                 provider.name,
-                rate=provider.rate or default_rate,
+                rate=provider_rate(provider),
                 concurrency=provider.concurrency or int(config["COMMSVC_PROVIDER_CONCURRENCY"]),
                 penalty_seconds=int(config["COMMSVC_PROVIDER_PENALTY_SECONDS"]),
             ),
@@ -67,6 +66,11 @@ def _gateway(channel: str) -> RoutedGateway:
         for provider in providers.parse(channel, config[f"COMMSVC_{channel.upper()}_URL"])
     ]
     return RoutedGateway(channel, routes)
+
+
+def provider_rate(provider: Provider) -> float:
+    """Messages a second this provider may take: its own `rate`, or its channel's."""
+    return provider.rate or float(current_app.config[f"COMMSVC_{provider.channel.upper()}_RATE"])
 
 
 def _shared_session() -> requests.Session:

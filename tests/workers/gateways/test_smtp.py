@@ -116,14 +116,7 @@ def test_multi_line_refusals_keep_their_reason_and_the_connection_goes_on(email_
 def test_the_next_envelope_goes_with_the_data_and_every_message_arrives_once(email_sink):
     """Each message's envelope announced with the data before it: every message
     arrives once, to its own recipient, in order."""
-    messages = [envelope(n, f"m{n}@example.org") for n in range(1, 5)]
-    following = [*messages[1:], None]
-    gateway = SmtpGateway(email_sink.url)
-    results = [
-        gateway.send_one(message, upcoming=lambda after=after: after)
-        for message, after in zip(messages, following, strict=True)
-    ]
-    gateway.close()
+    results = send_announcing(email_sink, [envelope(n, f"m{n}@example.org") for n in range(1, 5)])
     assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 4
     assert [m["To"] for m in email_sink.parsed()] == [f"m{n}@example.org" for n in range(1, 5)]
     assert [m["X-Commsvc-Delivery"] for m in email_sink.parsed()] == ["1", "2", "3", "4"]
@@ -146,13 +139,7 @@ def test_a_refused_message_costs_neither_the_announced_one_nor_the_connection(em
     email_sink.reject_data["m1@example.org"] = "554 5.7.1 Message refused"
     email_sink.reject_data["m2@example.org"] = "451 4.3.0 Try again later"
     one, two, three = (envelope(n, f"m{n}@example.org") for n in range(1, 4))
-    gateway = SmtpGateway(email_sink.url)
-    results = [
-        gateway.send_one(one, upcoming=lambda: two),
-        gateway.send_one(two, upcoming=lambda: three),
-        gateway.send_one(three),
-    ]
-    gateway.close()
+    results = send_announcing(email_sink, [one, two, three])
     assert [r.outcome for r in results] == [
         Outcome.PERMANENT,
         Outcome.TEMPORARY,
@@ -185,13 +172,7 @@ def test_a_refused_recipient_announced_ahead_is_refused_with_the_servers_reason(
         envelope(2, "gone@example.org"),
         envelope(3, "m3@example.org"),
     )
-    gateway = SmtpGateway(email_sink.url)
-    results = [
-        gateway.send_one(one, upcoming=lambda: gone),
-        gateway.send_one(gone, upcoming=lambda: three),
-        gateway.send_one(three),
-    ]
-    gateway.close()
+    results = send_announcing(email_sink, [one, gone, three])
     assert [r.outcome for r in results] == [
         Outcome.ACCEPTED,
         Outcome.PERMANENT,
@@ -199,3 +180,15 @@ def test_a_refused_recipient_announced_ahead_is_refused_with_the_servers_reason(
     ]
     assert "No such user" in (results[1].reason or "")
     assert [m["To"] for m in email_sink.parsed()] == ["m1@example.org", "m3@example.org"]
+
+
+def send_announcing(email_sink, messages):
+    """Send each message in turn on one gateway, each announcing the one after it."""
+    gateway = SmtpGateway(email_sink.url)
+    following = [*messages[1:], None]
+    results = [
+        gateway.send_one(message, upcoming=lambda after=after: after)
+        for message, after in zip(messages, following, strict=True)
+    ]
+    gateway.close()
+    return results
