@@ -169,7 +169,7 @@ def send_batch(
             countdown=delay,
             queue=Queues.RETRY,
         )
-    claims.finish_if_done(bulletin_id)
+    claims.finish_if_done(bulletin_id, after_moves=True)
     return summary
 
 

@@ -260,12 +260,16 @@ def test_flaky_throttling_sms_gateway_gets_everything_through_once(app, client, 
         f"/api/v1/bulletins/{bulletin_id}/deliveries?per_page=500", headers=headers
     ).get_json()["items"]
     # A request that hung past the timeout may have been accepted: it is never sent
-    # again (issue 12, item 5) but left as a temporary failure that says so.
+    # again (issue 12, item 5) but left as a temporary failure that says so. (On a
+    # loaded machine even a text the gateway kept can be answered after the timeout.)
+    sent = [d for d in deliveries if d["status"] == "sent"]
     unconfirmed = [d for d in deliveries if d["status"] != "sent"]
     assert all("outcome unknown" in d["last_error"] for d in unconfirmed)
-    expected = {"sent": len(received), "temporary_failure": len(unconfirmed)}
+    assert {d["provider_id"] for d in sent} <= {m["id"] for m in sms_sink.messages}
+    assert len(sent) <= len(received) <= len(sent) + len(unconfirmed)
+    expected = {"sent": len(sent), "temporary_failure": len(unconfirmed)}
     assert status["counts"] == {k: n for k, n in expected.items() if n}
-    assert len(received) + len(unconfirmed) == len(numbers)
+    assert len(sent) + len(unconfirmed) == len(numbers)
     assert sms_sink.throttled > 0  # the bursts did meet 429s, and no message failed for it
     assert max(d["attempts"] for d in deliveries) <= int(FAST["COMMSVC_MAX_ATTEMPTS"])
     assert any(d["attempts"] > 1 for d in deliveries)

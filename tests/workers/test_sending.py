@@ -86,6 +86,36 @@ def test_temporary_failure_is_retried_until_the_bound_then_kept_with_last_reason
     assert db.session.get(type(bulletin), bulletin.id).status == "sent"
 
 
+def test_counts_stay_exact_when_another_batch_finishes_the_bulletin_first(
+    app, sms_sink, monkeypatch
+):
+    """A retry's batch commits its text as sent; before it counts its moves, another
+    batch ends, finds nothing left, marks the bulletin sent and recounts (already
+    seeing that text sent). The status page must still show one sent, not two."""
+    from commsvc import tracking
+    from commsvc.services.bulletins import lifecycle
+
+    sms_sink.fail_every = 1
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    send_batch(bulletin.id, ids, "sms", sms_gateway())
+    sms_sink.fail_every = 0
+    db.session.query(Delivery).filter(Delivery.id.in_(ids[1:])).update(
+        {Delivery.retry_at: None}  # given up on: they stay failed, nothing ahead of them
+    )
+    db.session.commit()
+    make_due(ids[:1])
+    counted = tracking.record_moves
+
+    def another_batch_finishes_first(bulletin_id, moves):
+        lifecycle.mark_sent(bulletin_id)
+        counted(bulletin_id, moves)
+
+    monkeypatch.setattr(tracking, "record_moves", another_batch_finishes_first)
+    assert send_batch(bulletin.id, ids[:1], "sms", sms_gateway()).accepted == 1
+    assert tracking.counts(bulletin.id, finished=True) == {"sent": 1, "temporary_failure": 2}
+
+
 def test_retry_stops_once_the_delivery_is_too_old(app, sms_sink):
     app.config["COMMSVC_RETRY_MAX_AGE_SECONDS"] = 1
     sms_sink.fail_every = 1

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Connection, String, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from commsvc import liveness
+from commsvc import liveness, tracking
 from commsvc.extensions import db
 from commsvc.models import Bulletin, Delivery, DeliveryAttempt, id_lists
 from commsvc.models.base import utcnow
@@ -277,15 +277,24 @@ def _too_old(delivery_id: int, max_age_seconds: float | None) -> bool:
     return created is not None and utcnow() - created > timedelta(seconds=max_age_seconds)
 
 
-def finish_if_done(bulletin_id: int) -> bool:
+def finish_if_done(bulletin_id: int, *, after_moves: bool = False) -> bool:
     """Mark a sending bulletin `sent` once no delivery has work ahead of it.
 
     The bulletin is read afresh, not from the session: a batch that loaded it before
     its fan-out ended would otherwise see it never fanned out, while the fan-out's own
-    check saw that batch still sending, and neither would finish it."""
+    check saw that batch still sending, and neither would finish it.
+
+    `after_moves`: the caller (a batch's end) has just counted its moves into the live
+    counters. If another batch finished the bulletin meanwhile, that finish recounted
+    from the database, which already held these outcomes, so they were counted twice
+    (a retry counted sent twice and its earlier failure taken off twice); count again.
+    """
     state = db.session.execute(
         select(Bulletin.status, Bulletin.fanned_out_at).where(Bulletin.id == bulletin_id)
     ).first()
+    if state is not None and after_moves and state.status == BulletinStatus.SENT:
+        tracking.rebuild(bulletin_id)
+        return False
     if state is None or state.status != BulletinStatus.SENDING or state.fanned_out_at is None:
         return False
     unfinished = db.session.scalar(
