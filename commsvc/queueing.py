@@ -10,8 +10,11 @@ Reliability, in one place (each setting is chosen, not defaulted):
   as the batch goes and checked before each message, and each acceptance is committed
   before the next message leaves: a redelivered batch finds nothing left to send but
   what was never accepted. At most the one message in flight at the crash is in doubt.
-- `worker_prefetch_multiplier = 1`: a worker process reserves one batch beyond the one
-  it runs, so a killed worker strands little and batches spread across machines.
+- `worker_prefetch_multiplier = 2`: a worker process reserves one batch beyond the one
+  it runs (with late acknowledgement the running one counts as reserved), so the next
+  batch starts the moment one ends, not after a round trip to the broker (about 10 ms a
+  batch with 1), while a killed worker still strands little and batches still spread
+  across machines.
 - `visibility_timeout` (VISIBILITY_TIMEOUT_SECONDS): how long Redis waits before
   handing an unacknowledged task to another worker. Countdowns (retries, throttled
   messages) are capped at MAX_COUNTDOWN_SECONDS, far below it, because this broker
@@ -96,7 +99,7 @@ def celery_init_app(app: Flask) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=2,
         task_routes=ROUTES,
         task_default_queue=Queues.FANOUT,
         broker_transport_options={

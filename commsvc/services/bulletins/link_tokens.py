@@ -5,7 +5,8 @@ that makes three per message.
 which cost more than rendering the message. A `TokenSigner` derives the key once and
 copies a keyed HMAC per token; its tokens are byte for byte what
 `URLSafeTimedSerializer(secret_key, salt=salt).dumps` gives at the same second (SHA-1
-HMAC, "django-concat" key derivation, compact JSON, zlib when it is shorter), so
+HMAC, "django-concat" key derivation, compact JSON, zlib when it is shorter; a value of
+under 64 bytes that repeats itself is the one exception, left uncompressed), so
 `links.py` reads them with itsdangerous as before. It never reads a token.
 """
 
@@ -20,6 +21,10 @@ import zlib
 from collections.abc import Callable
 
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Shorter payloads are not offered to zlib (its stream adds 6 bytes, and a member's id
+# with a number or two does not repeat itself): trying cost half a token. itsdangerous
+# reads a token either way; it would compress only a value that repeats itself.
+COMPRESS_FROM_BYTES = 64
 
 
 class TokenSigner:
@@ -35,7 +40,7 @@ class TokenSigner:
     def dumps(self, value: object) -> str:
         """The token of `value` (JSON-serialisable), signed now."""
         payload = _COMPACT_JSON.encode(value).encode()
-        compressed = zlib.compress(payload)
+        compressed = zlib.compress(payload) if len(payload) >= COMPRESS_FROM_BYTES else payload
         if len(compressed) < len(payload) - 1:
             payload = b"." + _base64(compressed)
         else:

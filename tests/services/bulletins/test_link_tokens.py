@@ -32,6 +32,15 @@ def test_tokens_are_byte_for_byte_those_of_itsdangerous(value):
     assert ours.dumps(value) == theirs.dumps(value)
 
 
+def test_a_short_value_that_repeats_itself_is_left_uncompressed_and_still_reads():
+    """The one difference from itsdangerous: a value under 64 bytes is never offered to
+    zlib, even one that would shrink."""
+    value = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1]
+    token = TokenSigner(SECRET, links.WEB_COPY_SALT).dumps(value)
+    assert not token.startswith(".")
+    assert URLSafeTimedSerializer(SECRET, salt=links.WEB_COPY_SALT).loads(token) == value
+
+
 def test_links_in_a_message_open_the_members_pages():
     made = links.MemberLinks(SECRET, "https://bulletins.example")
     token = made.unsubscribe_url("kq3VJ0m9Xc2s7Lw1", 3).rsplit("/", 1)[1]
