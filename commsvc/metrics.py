@@ -2,10 +2,11 @@
 sent and failed per channel and provider, send latency, and worker heartbeats.
 
 Workers may run on many machines, so in-process Prometheus counters would each see a
-slice; Redis hashes add them up. The numbers are gathered from Celery's task signals:
-after each send batch, one query reads the outcomes that batch recorded, so the
-sending code stays unaware of monitoring. Losing Redis loses these counts (Prometheus
-sees a counter reset), never a delivery.
+slice; Redis hashes add them up. A send batch hands over the outcomes it recorded when
+it ends (`count_batch`), added up into one round trip of a few commands: the batch
+knows them already, and reading them back cost each batch a query and a few
+milliseconds before its worker could take the next. Losing Redis loses these counts
+(Prometheus sees a counter reset), never a delivery.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import bisect
 import logging
 import socket
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
 from celery import signals
 from flask import Flask
-from sqlalchemy import select
 
 from commsvc import liveness, logs, redis_store
-from commsvc.extensions import db
-from commsvc.models import Delivery, id_lists
 from commsvc.models.base import utcnow
 from commsvc.queueing import Queues, TaskNames
 from commsvc.statuses import DeliveryStatus
@@ -44,7 +45,7 @@ OUTCOMES = {
     DeliveryStatus.TEMPORARY_FAILURE: "temporary_failure",
     DeliveryStatus.PERMANENT_FAILURE: "permanent_failure",
 }
-_state: dict[str, Any] = {"app": None, "started": {}, "stop": threading.Event()}
+_state: dict[str, Any] = {"app": None, "stop": threading.Event()}
 
 
 def init_app(app: Flask) -> None:
@@ -59,49 +60,53 @@ def init_app(app: Flask) -> None:
     signals.setup_logging.connect(_setup_logging, weak=False, dispatch_uid="commsvc.logging")
 
 
-def count_batch(bulletin_id: int, delivery_ids: list[int], since: Any) -> dict[str, int]:
-    """Add the outcomes a batch recorded since `since` to the counters; return them."""
-    rows = db.session.execute(
-        select(
-            Delivery.id,
-            Delivery.channel,
-            Delivery.provider,
-            Delivery.status,
-            Delivery.created_at,
-            Delivery.sent_at,
-            Delivery.last_error,
-        ).where(
-            id_lists.among(Delivery.id, delivery_ids),
-            Delivery.updated_at >= since,
-            Delivery.status.in_(list(OUTCOMES)),
-        )
-    ).all()
+@dataclass(frozen=True)
+class Recorded:
+    """One outcome a batch recorded: what the counters and the log need of it."""
+
+    delivery_id: int
+    provider: str | None
+    status: str  # one of OUTCOMES
+    reason: str | None = None
+    created_at: datetime | None = None  # the delivery's, for a message sent
+    sent_at: datetime | None = None
+
+
+def count_batch(bulletin_id: int, channel: str, recorded: Iterable[Recorded]) -> dict[str, int]:
+    """Add the outcomes a batch recorded to the counters; return them by outcome."""
     totals: Counter[str] = Counter()
-    message_counts: Counter[tuple[str, str | None, str]] = Counter()
-    first_buckets: Counter[tuple[str, int]] = Counter()  # (channel, first bucket it fits)
-    latency_sums: defaultdict[str, float] = defaultdict(float)
-    for delivery_id, channel, provider, status, created_at, sent_at, reason in rows:
-        outcome = OUTCOMES[DeliveryStatus(status)]
+    by_provider: Counter[tuple[str | None, str]] = Counter()  # (provider, outcome)
+    first_buckets: Counter[int] = Counter()  # the first latency bucket each fits
+    latency_sum = 0.0
+    for outcome_of in recorded:
+        outcome = OUTCOMES[DeliveryStatus(outcome_of.status)]
         totals[outcome] += 1
-        message_counts[(channel, provider, outcome)] += 1
-        if outcome == "sent" and sent_at is not None:
-            seconds = max((sent_at - created_at).total_seconds(), 0.0)
-            first_buckets[(channel, bisect.bisect_left(LATENCY_BUCKETS, seconds))] += 1
-            latency_sums[f"{channel}|sum"] += seconds
-        else:
+        by_provider[(outcome_of.provider, outcome)] += 1
+        if outcome != "sent":
             log.warning(
                 "delivery %s",
                 outcome.replace("_", " "),
-                extra={"delivery_id": delivery_id, "bulletin_id": bulletin_id, "reason": reason},
+                extra={
+                    "delivery_id": outcome_of.delivery_id,
+                    "bulletin_id": bulletin_id,
+                    "reason": outcome_of.reason,
+                },
             )
+        elif outcome_of.sent_at is not None and outcome_of.created_at is not None:
+            seconds = max((outcome_of.sent_at - outcome_of.created_at).total_seconds(), 0.0)
+            first_buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            latency_sum += seconds
+    if not totals:
+        return {}
     # Added up here, so a batch costs one round trip of a few commands, not several a message.
     messages: Counter[str] = Counter()
-    for (channel, provider, outcome), count in message_counts.items():
+    for (provider, outcome), count in by_provider.items():
         messages[f"{channel}|{_provider_kind(provider)}|{outcome}"] += count
     latency_counts: Counter[str] = Counter()
-    for (channel, first), count in first_buckets.items():
+    for first, count in first_buckets.items():
         for field in _latency_fields(channel, first):
             latency_counts[field] += count
+    latency_sums = {f"{channel}|sum": latency_sum} if first_buckets else {}
     pipe = redis_store.client().pipeline(transaction=False)
     for field, count in messages.items():
         pipe.hincrby(MESSAGES_KEY, field, count)
@@ -188,7 +193,6 @@ def _le(bucket: float) -> str:
 def _task_started(task_id: str = "", task: Any = None, args: Any = (), **_: Any) -> None:
     if task is None:
         return
-    _state["started"][task_id] = utcnow()
     ids: dict[str, Any] = {"task": task.name, "task_id": task_id}
     if args and isinstance(args[0], int):
         ids["bulletin_id"] = args[0]
@@ -197,19 +201,8 @@ def _task_started(task_id: str = "", task: Any = None, args: Any = (), **_: Any)
     logs.bind(**ids)
 
 
-def _task_finished(task_id: str = "", task: Any = None, args: Any = (), **_: Any) -> None:
-    started = _state["started"].pop(task_id, None)
-    try:
-        app = _state["app"]
-        if task is None or task.name not in SEND_TASKS or started is None or app is None:
-            return
-        with app.app_context():
-            totals = count_batch(args[0], list(args[1]), started)
-            log.info("batch finished", extra={"outcomes": totals})
-    except Exception:  # monitoring must never fail a task
-        log.exception("could not record the metrics of a batch")
-    finally:
-        logs.clear()
+def _task_finished(**_: Any) -> None:
+    logs.clear()
 
 
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from commsvc import liveness, providers, queueing, tracking
+from commsvc import liveness, metrics, providers, queueing, tracking
 from commsvc.envelopes import EmailEnvelope
 from commsvc.errors import ConfigError
 from commsvc.extensions import db
@@ -51,6 +51,8 @@ class BatchSummary:
     withheld: int = 0  # skipped or suppressed at send time: the member's choice changed
     released: int = 0
     retry_ids: list[int] = field(default_factory=list)
+    # Sent and failed, as recorded: the task adds them to the send metrics.
+    recorded: list[metrics.Recorded] = field(default_factory=list)
 
 
 def send_batch(
@@ -111,6 +113,7 @@ def send_batch(
                 continue
             status = _record(result, gateway.name, claimed[result.delivery_id], opened, token)
             moves.append((DeliveryStatus.SENDING, status))
+            summary.recorded.append(_recorded(result, status, gateway.name, members))
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
             else:
@@ -211,6 +214,16 @@ def _ready(recorder: acceptance.AcceptanceRecorder, claim: BatchClaim) -> None:
     claim.check()
 
 
+def _recorded(result: Result, status: str, channel: str, members: BatchMembers) -> metrics.Recorded:
+    """The metrics' view of an outcome just recorded."""
+    provider = result.provider or channel
+    if status != DeliveryStatus.SENT:
+        return metrics.Recorded(result.delivery_id, provider, status, result.reason)
+    recipient = members.loaded.get(result.delivery_id)
+    created_at = recipient.created_at if recipient is not None else None
+    return metrics.Recorded(result.delivery_id, provider, status, None, created_at, utcnow())
+
+
 def _record(
     result: Result,
     channel: str,
@@ -273,9 +286,7 @@ def _messages(
             message = outgoing.build(compiled, recipient)
         except Exception as error:  # one member's message must never jam the bulletin
             log.warning("delivery %s: message not built: %r", delivery_id, error)
-            claims.record_failure(claims.Failure(delivery_id, True, build_error(error)), 1, 1)
-            moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
-            summary.failed += 1
+            _fail_for_good(delivery_id, build_error(error), summary, moves)
             continue
         yield message
 
@@ -287,16 +298,28 @@ def _withhold(
 ) -> None:
     """Record why a claimed delivery is not sent after all, and count it."""
     if recipient.address is None:  # erased or changed since fan-out
-        claims.record_failure(
-            claims.Failure(recipient.delivery_id, True, "no address any more"), 1, 1
-        )
-        moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
-        summary.failed += 1
+        _fail_for_good(recipient.delivery_id, "no address any more", summary, moves)
         return
     reason = recipient.reason or "the member no longer gets this bulletin"
     claims.withhold(recipient.delivery_id, recipient.status, reason)
     moves.append((DeliveryStatus.SENDING, recipient.status))
     summary.withheld += 1
+
+
+def _fail_for_good(
+    delivery_id: int,
+    reason: str,
+    summary: BatchSummary,
+    moves: list[tuple[str | None, str]],
+) -> None:
+    """A claimed delivery that can never go (no message, no address): a permanent
+    failure with its reason, never retried."""
+    claims.record_failure(claims.Failure(delivery_id, True, reason), 1, 1)
+    moves.append((DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE))
+    summary.recorded.append(
+        metrics.Recorded(delivery_id, None, DeliveryStatus.PERMANENT_FAILURE, reason)
+    )
+    summary.failed += 1
 
 
 def _closed(recorder: acceptance.AcceptanceRecorder | None, gateway: Gateway[Any]) -> bool:

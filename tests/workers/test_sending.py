@@ -292,3 +292,23 @@ class StopAfterTheFirstText:
 
     def close(self):
         self.real.close()
+
+
+def test_a_batch_task_counts_what_it_recorded_in_the_send_metrics(app, sms_sink, caplog):
+    """What /metrics shows of a batch: its outcomes by provider, and how long each sent
+    text took from the fan-out, counted from what the batch recorded (no read back)."""
+    from commsvc import metrics
+    from workers.tasks.send import send_sms_batch
+
+    bulletin = factories.sending_bulletin(3, channels="sms")
+    ids = bulletin.deliveries_by_channel["sms"]
+    sms_sink.reject_numbers[address_of(ids[0], "sms")] = 400
+    assert send_sms_batch(bulletin.id, ids) == 2
+    counted = metrics.messages()
+    assert counted[("sms", "sms_generic", "sent")] == 2
+    assert counted[("sms", "sms_generic", "permanent_failure")] == 1
+    buckets, seconds = metrics.latency()["sms"]
+    assert dict(buckets)["+Inf"] == 2 and dict(buckets)["3600"] == 2
+    assert 0 <= seconds < 3600
+    failed = [r for r in caplog.records if r.getMessage() == "delivery permanent failure"]
+    assert [r.delivery_id for r in failed] == [ids[0]] and "400" in failed[0].reason

@@ -11,6 +11,7 @@ One query (and one suppression lookup) each, whatever the batch size; the verdic
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,7 @@ class Recipient:
     reason: str | None
     member: dict[str, str]  # the member's values for rendering
     language: str  # the member's language (a question's words follow it)
+    created_at: datetime  # when the fan-out made the delivery: send latency counts from it
 
     @property
     def is_sendable(self) -> bool:
@@ -67,7 +69,7 @@ def load(
         _load_statement(db.engine.dialect.name), _parameters(delivery_ids, topic_id)
     ).all()
     width = len(audience.choice_columns())
-    members = {row[0]: audience.AudienceMember(*row[1 : 1 + width]) for row in rows}
+    members = {row[0]: audience.AudienceMember(*row[2 : 2 + width]) for row in rows}
     verdicts = audience.decide_chunk(list(members.values()), channel, topic_kind)
     recipients: dict[int, Recipient] = {}
     for row in rows:
@@ -79,8 +81,9 @@ def load(
             address=verdict.address if verdict else None,
             status=verdict.status if verdict else DeliveryStatus.QUEUED,
             reason=verdict.reason if verdict else None,
-            member=_render_values(row[1 + width : -4] + row[-3:]),
+            member=_render_values(row[2 + width : -4] + row[-3:]),
             language=row[-4] or "en",
+            created_at=row[1],
         )
     return recipients
 
@@ -111,6 +114,7 @@ def _load_statement(dialect: str) -> Select[Any]:
     return (
         select(
             Delivery.id,
+            Delivery.created_at,
             *audience.choice_columns(),
             Member.first_name,
             Member.last_name,
