@@ -111,9 +111,12 @@ def send_batch(
             if result.outcome is Outcome.THROTTLED:
                 throttled.append(result.delivery_id)  # not a failure: back to the queue
                 continue
-            status = _record(result, gateway.name, claimed[result.delivery_id], opened, token)
+            recorded = _record(
+                result, gateway.name, claimed[result.delivery_id], opened, token, members
+            )
+            status = recorded.status
             moves.append((DeliveryStatus.SENDING, status))
-            summary.recorded.append(_recorded(result, status, gateway.name, members))
+            summary.recorded.append(recorded)
             if status == DeliveryStatus.SENT:
                 summary.accepted += 1
             else:
@@ -214,27 +217,23 @@ def _ready(recorder: acceptance.AcceptanceRecorder, claim: BatchClaim) -> None:
     claim.check()
 
 
-def _recorded(result: Result, status: str, channel: str, members: BatchMembers) -> metrics.Recorded:
-    """The metrics' view of an outcome just recorded."""
-    provider = result.provider or channel
-    if status != DeliveryStatus.SENT:
-        return metrics.Recorded(result.delivery_id, provider, status, result.reason)
-    recipient = members.loaded.get(result.delivery_id)
-    created_at = recipient.created_at if recipient is not None else None
-    return metrics.Recorded(result.delivery_id, provider, status, None, created_at, utcnow())
-
-
 def _record(
     result: Result,
     channel: str,
     attempts: int,
     recorder: acceptance.AcceptanceRecorder,
     token: str,
-) -> str:
+    members: BatchMembers,
+) -> metrics.Recorded:
+    """Record a gateway's answer; returns it as the send metrics count it."""
     provider = result.provider or channel
     if result.outcome is Outcome.ACCEPTED:
-        recorder.record(result.delivery_id, provider, result.provider_id)
-        return DeliveryStatus.SENT
+        sent_at = recorder.record(result.delivery_id, provider, result.provider_id)
+        recipient = members.loaded.get(result.delivery_id)
+        created_at = recipient.created_at if recipient is not None else None
+        return metrics.Recorded(
+            result.delivery_id, provider, DeliveryStatus.SENT, None, created_at, sent_at
+        )
     failure = claims.Failure(
         result.delivery_id,
         result.outcome is Outcome.PERMANENT,
@@ -246,9 +245,10 @@ def _record(
     # Unconfirmed: the provider may have accepted it (the reply to the data never came).
     # A temporary failure with no retry ahead: never resent automatically.
     max_attempts = 0 if result.outcome is Outcome.UNCONFIRMED else config["COMMSVC_MAX_ATTEMPTS"]
-    return claims.record_failure(
+    status = claims.record_failure(
         failure, attempts, max_attempts, config["COMMSVC_RETRY_MAX_AGE_SECONDS"]
     )
+    return metrics.Recorded(result.delivery_id, provider, status, failure.reason)
 
 
 def _messages(

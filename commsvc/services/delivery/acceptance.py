@@ -21,6 +21,7 @@ own execute costs more per message than the database does.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from psycopg import pq
@@ -56,23 +57,26 @@ class AcceptanceRecorder:
             self._driver.execute("SET synchronous_commit TO off")
             _check(self._driver.pgconn.prepare(_STATEMENT, _SQL), "prepare")
 
-    def record(self, delivery_id: int, provider: str, provider_id: str | None) -> None:
-        """Send this acceptance's commit; the next `settle` (or `close`) waits for it."""
+    def record(self, delivery_id: int, provider: str, provider_id: str | None) -> datetime:
+        """Send this acceptance's commit; the next `settle` (or `close`) waits for it.
+        Returns the time it records as `sent_at`."""
+        now = utcnow()
         if self._driver is None:  # SQLite: commit here and now
             claims.record_accepted_on(
-                self._connection, delivery_id, provider, provider_id, self._token
+                self._connection, delivery_id, provider, provider_id, self._token, now=now
             )
-            return
+            return now
         self.settle()
         params = [
             str(delivery_id).encode(),
             provider.encode(),
             provider_id.encode() if provider_id is not None else None,
-            utcnow().isoformat(" ").encode(),
+            now.isoformat(" ").encode(),
             self._token.encode() if self._token is not None else None,
         ]
         self._driver.pgconn.send_query_prepared(_STATEMENT, params)
         self._pending = delivery_id
+        return now
 
     def settle(self) -> None:
         """Wait for the last acceptance's commit; raise RecordingError if it failed."""

@@ -106,9 +106,12 @@ def record_accepted_on(
     provider: str,
     provider_id: str | None,
     token: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> bool:
-    """Mark a claimed delivery sent; False if it was not `sending` (never twice), or,
-    given the claim's token, if the claim was taken back (see `claim`).
+    """Mark a claimed delivery sent (at `now`, default this moment); False if it was not
+    `sending` (never twice), or, given the claim's token, if the claim was taken back
+    (see `claim`).
 
     Batches go through services/delivery/acceptance.py; this is the one statement."""
     values = {
@@ -117,7 +120,7 @@ def record_accepted_on(
         "provider_id": provider_id,
         "token": token,
     }
-    result = connection.execute(_ACCEPT, {**values, "now": utcnow()})
+    result = connection.execute(_ACCEPT, {**values, "now": now or utcnow()})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
