@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from commsvc import embedded_redis
+from commsvc import embedded_redis, warm_up
 
 
 def instance_path() -> Path:
@@ -48,7 +48,9 @@ def serve_web(host: str, port: int, workers: int, debug: bool) -> None:
             self.cfg.set("graceful_timeout", 10)
 
         def load(self) -> Any:
-            return create_app()
+            app = create_app()  # in each worker process, after gunicorn's fork
+            warm_up.warm_up(app)
+            return app
 
     _Gunicorn().run()
 
@@ -57,6 +59,7 @@ def run_worker(queues: str, concurrency: int, loglevel: str, name: str) -> None:
     from commsvc import create_app
 
     app = create_app()
+    warm_up.configure_models()  # before the pool forks: each child inherits it
     celery_app = app.extensions["celery"]
     celery_app.worker_main(
         argv=[

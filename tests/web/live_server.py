@@ -7,6 +7,7 @@ tests/web/conftest.py makes both fixtures available to the web tests.
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import os
 import subprocess
@@ -85,26 +86,35 @@ def live_server(
     base_env: dict[str, str], _schema: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """gunicorn serving the test database and Redis; the URL, e.g. http://127.0.0.1:PORT."""
-    port = embedded_redis.free_port()
     log = Path(tmp_path_factory.mktemp("gunicorn")) / "web.log"
     env = {
-        **os.environ,
         **base_env,
         # Nothing is sent through these in the tests that use the live server.
         "COMMSVC_EMAIL_URL": "smtp://127.0.0.1:9",
         "COMMSVC_SMS_URL": "http://127.0.0.1:9/send",
     }
+    with gunicorn(env, log) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def gunicorn(
+    env: Mapping[str, str], log: Path, ready_path: str = "/login", ready_status: int = 200
+) -> Iterator[str]:
+    """`commsvc web` (one gunicorn worker) with these settings on a free loopback port,
+    once `ready_path` answers `ready_status`; its output goes to `log`. Stopped after."""
+    port = embedded_redis.free_port()
     command = [sys.executable, "-m", "commsvc", "web", "--host", "127.0.0.1"]
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*command, "--port", str(port), "--workers", "1"],
-            env=env,
+            env={**os.environ, **env},
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(process, url, log)
+        _wait_until_serving(process, url + ready_path, ready_status, log)
         yield url
     finally:
         processes.stop_process(process, timeout=20)
@@ -117,13 +127,15 @@ def via(request: pytest.FixtureRequest, client: Any) -> Via:
     return Via("gunicorn", base_url=request.getfixturevalue("live_server"))
 
 
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+def _wait_until_serving(
+    process: subprocess.Popen[bytes], ready_url: str, ready_status: int, log: Path
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
         try:
-            if requests.get(url + "/login", timeout=2).status_code == 200:
+            if requests.get(ready_url, timeout=2).status_code == ready_status:
                 return
         # A busy machine: the port is open before the worker has loaded the app, and
         # the first answer can take longer than the read timeout. Ask again.

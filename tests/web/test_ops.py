@@ -10,9 +10,11 @@ import re
 import time
 
 import pytest
+import requests
 
-from commsvc import logs
+from commsvc import embedded_redis, logs
 from tests import factories
+from tests.web.live_server import gunicorn
 
 SEND_TIMEOUT_SECONDS = 120
 METRICS_TIMEOUT_SECONDS = 30
@@ -59,6 +61,26 @@ def test_healthz_reports_a_broken_redis(app, client, monkeypatch):
 
 
 @pytest.mark.e2e
+def test_the_web_starts_while_the_database_and_redis_are_down_and_says_so(base_env, tmp_path):
+    """A web process warms up as it starts (connections, the ORM's set-up) so that an
+    organiser's first click is not the slow one; with nothing to connect to, it must
+    still start: /healthz names what is down and the log says what was not warmed up."""
+    nothing_listening = f"127.0.0.1:{embedded_redis.free_port()}"
+    env = {
+        **base_env,
+        "COMMSVC_DATABASE_URL": f"postgresql+psycopg://commsvc@{nothing_listening}/commsvc",
+        "COMMSVC_REDIS_URL": f"redis://{nothing_listening}/0",
+    }
+    log = tmp_path / "web.log"
+    with gunicorn(env, log, ready_path="/healthz", ready_status=503) as url:
+        answer = requests.get(f"{url}/healthz", timeout=30)
+    assert answer.status_code == 503
+    checks = answer.json()["checks"]
+    assert checks["database"]["ok"] is False and checks["redis"]["ok"] is False
+    warnings = [line for line in log.read_text().splitlines() if "not warmed up" in line]
+    assert len(warnings) == 2, log.read_text()[-3000:]  # the database, and Redis
+
+
 def test_metrics_count_what_a_real_worker_sent_and_healthz_sees_it(
     app, client, worker, email_sink, sms_sink
 ):
