@@ -67,6 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None, start_embedded_redis: bo
     queueing.celery_init_app(app)
     metrics.init_app(app)
     _tune_sqlite(app)
+    _tune_postgresql(app)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
@@ -89,6 +90,34 @@ class _IdConverter(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+# How long PostgreSQL waits before it probes a silent connection of ours, between
+# probes, and how many go unanswered before it drops the connection: about 2 minutes.
+POSTGRESQL_KEEPALIVES = {"idle": 60, "interval": 10, "count": 6}
+
+
+def _tune_postgresql(app: Flask) -> None:
+    """The server drops a connection of ours that went silent within about two minutes,
+    not the kernel's two hours: a worker host lost between an UPDATE and its COMMIT
+    holds that transaction's row locks until then, and its deliveries cannot be taken
+    back before. Set per connection (the settings are the session's own), so nothing
+    needs changing in postgresql.conf; connections over a Unix socket ignore them."""
+    if is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]):
+        return
+    from sqlalchemy import event
+
+    from commsvc.extensions import db
+
+    settings = "; ".join(
+        f"SET tcp_keepalives_{name} = {value}" for name, value in POSTGRESQL_KEEPALIVES.items()
+    )
+    with app.app_context():
+
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute(settings)
+            dbapi_connection.commit()  # a rollback would undo them
 
 
 def _tune_sqlite(app: Flask) -> None:

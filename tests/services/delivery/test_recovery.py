@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, text, update
 
 from commsvc import liveness, metrics, redis_store
 from commsvc.extensions import db
@@ -159,6 +159,24 @@ def test_rows_a_frozen_worker_holds_delay_no_other_bulletin_and_come_back_later(
     frozen_worker.let_go()
     sweeps.requeue_stuck()
     assert statuses(held_ids) == ["queued", "queued"]
+
+
+def test_the_database_gives_up_on_a_silent_worker_connection_within_minutes(app, frozen_worker):
+    """A lost worker host's row locks last as long as its connection, which with the
+    kernel's keepalives is two hours. Every connection of ours asks PostgreSQL to probe
+    it after a minute of silence and drop it when six probes go unanswered, so the
+    host's deliveries are back for the sweeps within about two minutes, with nothing to
+    set on the server. (Measured across a cut network link: README, workers on several
+    machines.)"""
+    idle, interval, count = frozen_worker.connection.execute(
+        text(
+            "SELECT current_setting('tcp_keepalives_idle')::int,"
+            " current_setting('tcp_keepalives_interval')::int,"
+            " current_setting('tcp_keepalives_count')::int"
+        )
+    ).one()
+    assert (idle, interval, count) == (60, 10, 6)
+    assert db.session.scalar(text("SHOW tcp_keepalives_idle")) == "60"  # and the session's
 
 
 def test_a_cancelled_bulletins_row_held_by_a_frozen_worker_delays_no_schedule(app, frozen_worker):
