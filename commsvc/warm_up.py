@@ -1,8 +1,9 @@
 """A started process pays its one-time costs before its first request, not during it.
 
 A web process that had just started answered its first API requests 100-200 ms slower
-than once warm (measured through gunicorn: the first `POST /bulletins` 146-159 ms,
-the first send on the other process 195-241 ms, against 15-40 ms after). Most of that
+than once warm (measured through gunicorn with two worker processes: the first `POST
+/bulletins` 159-215 ms, the first send to reach the other process 162-241 ms, against
+11-40 ms once warm). Most of that
 was the ORM configuring its mappers on first use, the first database connection (the
 dialect asks the server about itself), and the broker's transport and result backend
 imported and connected on the first enqueue. An organiser's first click after a
