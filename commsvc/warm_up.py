@@ -3,11 +3,10 @@
 A web process that had just started answered its first API requests 100-200 ms slower
 than once warm (measured through gunicorn with two worker processes: the first `POST
 /bulletins` 159-215 ms, the first send to reach the other process 162-241 ms, against
-11-40 ms once warm). Most of that
-was the ORM configuring its mappers on first use, the first database connection (the
-dialect asks the server about itself), and the broker's transport and result backend
-imported and connected on the first enqueue. An organiser's first click after a
-restart should not pay it.
+11-40 ms once warm). Most of that was the ORM configuring its mappers on first use,
+the first database connection (the dialect asks the server about itself), and the
+broker's transport and result backend imported and connected on the first enqueue.
+An organiser's first click after a restart should not pay it.
 
 Nothing here writes anything, and nothing stops a process from starting: a failure
 (Redis not up yet) is logged and left to the first request, which reports it as

@@ -60,7 +60,6 @@ def test_healthz_reports_a_broken_redis(app, client, monkeypatch):
     assert tracking  # the client above is the one tracking reads
 
 
-@pytest.mark.e2e
 def test_the_web_starts_while_the_database_and_redis_are_down_and_says_so(base_env, tmp_path):
     """A web process warms up as it starts (connections, the ORM's set-up) so that an
     organiser's first click is not the slow one; with nothing to connect to, it must
@@ -81,6 +80,7 @@ def test_the_web_starts_while_the_database_and_redis_are_down_and_says_so(base_e
     assert len(warnings) == 2, log.read_text()[-3000:]  # the database, and Redis
 
 
+@pytest.mark.e2e
 def test_metrics_count_what_a_real_worker_sent_and_healthz_sees_it(
     app, client, worker, email_sink, sms_sink
 ):
